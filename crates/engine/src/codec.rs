@@ -1,0 +1,321 @@
+//! The value codec: guest values to [`Value`] and back.
+//!
+//! Guest values are read once, into owned data, under a depth and a size
+//! limit. Type checks use the engine's class ids (not `instanceof` or
+//! `Symbol.toStringTag`, which a guest can forge), and the few built-in
+//! accessors used are the ones the prelude captured before guest code ran.
+#![allow(unsafe_code)]
+
+use std::collections::HashSet;
+
+use rquickjs::{Array, ArrayBuffer, Ctx, Function, Object, TypedArray, Value as JsValue, qjs};
+
+use crate::value::{ErrorValue, TypedArrayKind, Value};
+
+/// Limits on values crossing the boundary.
+#[derive(Debug, Clone, Copy)]
+pub struct CodecLimits {
+    /// Deepest nesting accepted.
+    pub max_depth: usize,
+    /// Largest value accepted, as [`Value::approx_size`] counts.
+    pub max_bytes: usize,
+}
+
+impl Default for CodecLimits {
+    fn default() -> Self {
+        Self { max_depth: 128, max_bytes: 32 << 20 }
+    }
+}
+
+/// Why a value could not cross.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CloneError {
+    /// Not cloneable; the message is the `DataCloneError` text.
+    Unclonable(String),
+    /// Nested deeper than the limit.
+    TooDeep(usize),
+    /// Larger than the limit.
+    TooLarge(usize),
+    /// Guest code (a getter) threw while the value was read.
+    Threw,
+}
+
+impl CloneError {
+    pub(crate) fn message(&self) -> String {
+        match self {
+            CloneError::Unclonable(m) => m.clone(),
+            CloneError::TooDeep(d) => format!("Value is nested more than {d} levels deep and cannot cross the sandbox boundary."),
+            CloneError::TooLarge(n) => format!("Value exceeds the {n}-byte limit for values crossing the sandbox boundary."),
+            CloneError::Threw => "Reading the value threw.".into(),
+        }
+    }
+}
+
+/// Guest → host.
+pub(crate) struct Reader<'a, 'js> {
+    ctx: &'a Ctx<'js>,
+    helpers: &'a Object<'js>,
+    limits: CodecLimits,
+    size: usize,
+    path: HashSet<usize>,
+}
+
+impl<'a, 'js> Reader<'a, 'js> {
+    pub(crate) fn new(ctx: &'a Ctx<'js>, helpers: &'a Object<'js>, limits: CodecLimits) -> Self {
+        Self { ctx, helpers, limits, size: 0, path: HashSet::new() }
+    }
+
+    pub(crate) fn read(&mut self, value: &JsValue<'js>) -> Result<Value, CloneError> {
+        self.read_at(value, 0)
+    }
+
+    fn charge(&mut self, bytes: usize) -> Result<(), CloneError> {
+        self.size = self.size.saturating_add(bytes + 16);
+        if self.size > self.limits.max_bytes {
+            return Err(CloneError::TooLarge(self.limits.max_bytes));
+        }
+        Ok(())
+    }
+
+    fn helper<R: rquickjs::FromJs<'js>>(&self, name: &str, arg: &JsValue<'js>) -> Result<R, CloneError> {
+        let f: Function<'js> = self.helpers.get(name).map_err(|_| CloneError::Threw)?;
+        f.call((arg.clone(),)).map_err(|_| CloneError::Threw)
+    }
+
+    fn read_at(&mut self, value: &JsValue<'js>, depth: usize) -> Result<Value, CloneError> {
+        if depth > self.limits.max_depth {
+            return Err(CloneError::TooDeep(self.limits.max_depth));
+        }
+        self.charge(0)?;
+        use rquickjs::Type;
+        let out = match value.type_of() {
+            Type::Uninitialized | Type::Undefined => Value::Undefined,
+            Type::Null => Value::Null,
+            Type::Bool => Value::Bool(value.as_bool().unwrap_or(false)),
+            Type::Int => Value::Number(f64::from(value.as_int().unwrap_or(0))),
+            Type::Float => Value::Number(value.as_float().unwrap_or(f64::NAN)),
+            Type::String => {
+                let s = value.as_string().map(|s| s.to_string()).transpose().map_err(|_| CloneError::Threw)?;
+                let s = s.unwrap_or_default();
+                self.charge(s.len())?;
+                Value::String(s)
+            }
+            Type::BigInt => {
+                let coerced: rquickjs::convert::Coerced<String> =
+                    rquickjs::FromJs::from_js(self.ctx, value.clone()).map_err(|_| CloneError::Threw)?;
+                self.charge(coerced.0.len())?;
+                Value::BigInt(coerced.0)
+            }
+            Type::Symbol => {
+                return Err(CloneError::Unclonable("Symbol could not be cloned.".into()));
+            }
+            Type::Function | Type::Constructor => {
+                let source: String = self.helper("functionSource", value)?;
+                return Err(CloneError::Unclonable(format!("{source} could not be cloned.")));
+            }
+            Type::Promise => {
+                return Err(CloneError::Unclonable("#<Promise> could not be cloned.".into()));
+            }
+            Type::Array | Type::Object | Type::Exception | Type::Proxy => self.read_object(value, depth)?,
+            _ => return Err(CloneError::Unclonable("Value could not be cloned.".into())),
+        };
+        Ok(out)
+    }
+
+    fn read_object(&mut self, value: &JsValue<'js>, depth: usize) -> Result<Value, CloneError> {
+        let raw = value.as_raw();
+        let ctx_ptr = self.ctx.as_raw().as_ptr();
+        // SAFETY: `raw` is a live value owned by `value` for the whole call and
+        // `ctx_ptr` is the context it belongs to; these predicates only read
+        // the object's class id.
+        let (identity, is_proxy, is_date, is_regexp, is_map, is_set, is_error, is_array, is_ab, is_dataview, ta_type) = unsafe {
+            (
+                qjs::JS_VALUE_GET_PTR(raw) as usize,
+                qjs::JS_IsProxy(raw),
+                qjs::JS_IsDate(raw),
+                qjs::JS_IsRegExp(raw),
+                qjs::JS_IsMap(raw),
+                qjs::JS_IsSet(raw),
+                qjs::JS_IsError(raw),
+                qjs::JS_IsArray(raw),
+                qjs::JS_IsArrayBuffer(raw),
+                qjs::JS_IsDataView(raw),
+                qjs::JS_GetTypedArrayType(raw),
+            )
+        };
+        let _ = ctx_ptr;
+        if is_proxy {
+            return Err(CloneError::Unclonable("#<Proxy> could not be cloned.".into()));
+        }
+        if !self.path.insert(identity) {
+            return Err(CloneError::Unclonable(
+                "Value contains a cycle; isola's codec does not preserve shared or circular references.".into(),
+            ));
+        }
+        let result = self.read_object_inner(value, depth, [is_date, is_regexp, is_map, is_set, is_error, is_array, is_ab, is_dataview], ta_type);
+        self.path.remove(&identity);
+        result
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn read_object_inner(
+        &mut self,
+        value: &JsValue<'js>,
+        depth: usize,
+        kinds: [bool; 8],
+        ta_type: i32,
+    ) -> Result<Value, CloneError> {
+        let [is_date, is_regexp, is_map, is_set, is_error, is_array, is_ab, is_dataview] = kinds;
+        if is_date {
+            return Ok(Value::Date(self.helper("dateValue", value)?));
+        }
+        if is_regexp {
+            let parts: Array<'js> = self.helper("regexpParts", value)?;
+            let source: String = parts.get(0).map_err(|_| CloneError::Threw)?;
+            let flags: String = parts.get(1).map_err(|_| CloneError::Threw)?;
+            self.charge(source.len())?;
+            return Ok(Value::RegExp { source, flags });
+        }
+        if is_ab {
+            let ab = ArrayBuffer::from_value(value.clone()).ok_or(CloneError::Threw)?;
+            // SAFETY: the bytes are copied out at once; no guest code runs in between.
+            let bytes = unsafe { ab.as_bytes() }
+                .ok_or_else(|| CloneError::Unclonable("An ArrayBuffer is detached and could not be cloned.".into()))?
+                .to_vec();
+            self.charge(bytes.len())?;
+            return Ok(Value::ArrayBuffer(bytes));
+        }
+        if ta_type >= 0 || is_dataview {
+            let parts: Array<'js> = self.helper("viewParts", value)?;
+            let kind: String = parts.get(0).map_err(|_| CloneError::Threw)?;
+            let view: JsValue<'js> = parts.get(1).map_err(|_| CloneError::Threw)?;
+            let kind = TypedArrayKind::from_name(&kind).unwrap_or(TypedArrayKind::Uint8Array);
+            let view = TypedArray::<u8>::from_value(view).map_err(|_| CloneError::Threw)?;
+            // SAFETY: the bytes are copied out at once; no guest code runs in between.
+            let bytes = unsafe { view.as_bytes() }
+                .ok_or_else(|| CloneError::Unclonable("A typed array's buffer is detached and could not be cloned.".into()))?
+                .to_vec();
+            self.charge(bytes.len())?;
+            return Ok(Value::TypedArray { kind, bytes });
+        }
+        if is_map {
+            let flat: Array<'js> = self.helper("mapEntries", value)?;
+            let mut entries = Vec::with_capacity(flat.len() / 2);
+            let mut i = 0;
+            while i + 1 < flat.len() {
+                let k: JsValue<'js> = flat.get(i).map_err(|_| CloneError::Threw)?;
+                let v: JsValue<'js> = flat.get(i + 1).map_err(|_| CloneError::Threw)?;
+                entries.push((self.read_at(&k, depth + 1)?, self.read_at(&v, depth + 1)?));
+                i += 2;
+            }
+            return Ok(Value::Map(entries));
+        }
+        if is_set {
+            let items: Array<'js> = self.helper("setValues", value)?;
+            let mut out = Vec::with_capacity(items.len());
+            for i in 0..items.len() {
+                let v: JsValue<'js> = items.get(i).map_err(|_| CloneError::Threw)?;
+                out.push(self.read_at(&v, depth + 1)?);
+            }
+            return Ok(Value::Set(out));
+        }
+        let obj = value.as_object().ok_or(CloneError::Threw)?;
+        if is_error {
+            let text = |key: &str| -> Option<String> {
+                obj.get::<_, rquickjs::convert::Coerced<String>>(key).ok().map(|c| c.0)
+            };
+            let name = text("name").unwrap_or_else(|| "Error".into());
+            let message = text("message").unwrap_or_default();
+            let stack = obj.get::<_, Option<rquickjs::convert::Coerced<String>>>("stack").ok().flatten().map(|c| c.0);
+            self.charge(name.len() + message.len() + stack.as_ref().map_or(0, String::len))?;
+            return Ok(Value::Error(ErrorValue { name, message, stack }));
+        }
+        if is_array {
+            let len: usize = obj.get::<_, f64>("length").map_err(|_| CloneError::Threw)? as usize;
+            let mut out = Vec::with_capacity(len.min(4096));
+            for i in 0..len {
+                self.charge(0)?;
+                let v: JsValue<'js> = obj.get(i as u32).map_err(|_| CloneError::Threw)?;
+                out.push(self.read_at(&v, depth + 1)?);
+            }
+            return Ok(Value::Array(out));
+        }
+        let mut entries = Vec::new();
+        for key in obj.keys::<String>() {
+            let key = key.map_err(|_| CloneError::Threw)?;
+            let v: JsValue<'js> = obj.get(key.as_str()).map_err(|_| CloneError::Threw)?;
+            self.charge(key.len())?;
+            let v = self.read_at(&v, depth + 1)?;
+            entries.push((key, v));
+        }
+        Ok(Value::Object(entries))
+    }
+}
+
+/// Host → guest.
+pub(crate) fn write<'js>(ctx: &Ctx<'js>, helpers: &Object<'js>, value: &Value) -> rquickjs::Result<JsValue<'js>> {
+    let call1 = |name: &str, args: (JsValue<'js>,)| -> rquickjs::Result<JsValue<'js>> {
+        helpers.get::<_, Function<'js>>(name)?.call(args)
+    };
+    Ok(match value {
+        Value::Undefined => JsValue::new_undefined(ctx.clone()),
+        Value::Null => JsValue::new_null(ctx.clone()),
+        Value::Bool(b) => JsValue::new_bool(ctx.clone(), *b),
+        Value::Number(n) => JsValue::new_number(ctx.clone(), *n),
+        Value::BigInt(digits) => {
+            let f: Function<'js> = ctx.globals().get("BigInt")?;
+            f.call((digits.as_str(),))?
+        }
+        Value::String(s) => rquickjs::String::from_str(ctx.clone(), s)?.into_value(),
+        Value::Array(items) => {
+            let arr = Array::new(ctx.clone())?;
+            for (i, item) in items.iter().enumerate() {
+                arr.set(i, write(ctx, helpers, item)?)?;
+            }
+            arr.into_value()
+        }
+        Value::Object(entries) => {
+            let obj = Object::new(ctx.clone())?;
+            for (k, v) in entries {
+                obj.set(k.as_str(), write(ctx, helpers, v)?)?;
+            }
+            obj.into_value()
+        }
+        Value::Date(ms) => call1("makeDate", (JsValue::new_number(ctx.clone(), *ms),))?,
+        Value::RegExp { source, flags } => {
+            let f: Function<'js> = helpers.get("makeRegExp")?;
+            f.call((source.as_str(), flags.as_str()))?
+        }
+        Value::Map(entries) => {
+            let flat = Array::new(ctx.clone())?;
+            for (i, (k, v)) in entries.iter().enumerate() {
+                flat.set(2 * i, write(ctx, helpers, k)?)?;
+                flat.set(2 * i + 1, write(ctx, helpers, v)?)?;
+            }
+            call1("makeMap", (flat.into_value(),))?
+        }
+        Value::Set(items) => {
+            let arr = Array::new(ctx.clone())?;
+            for (i, item) in items.iter().enumerate() {
+                arr.set(i, write(ctx, helpers, item)?)?;
+            }
+            call1("makeSet", (arr.into_value(),))?
+        }
+        Value::ArrayBuffer(bytes) => ArrayBuffer::new_copy(ctx.clone(), bytes)?.into_value(),
+        Value::TypedArray { kind, bytes } => {
+            let view = TypedArray::<u8>::new_copy(ctx.clone(), bytes)?;
+            let f: Function<'js> = helpers.get("makeView")?;
+            f.call((kind.name(), view))?
+        }
+        Value::Error(e) => error_to_js(ctx, helpers, e)?,
+    })
+}
+
+pub(crate) fn error_to_js<'js>(ctx: &Ctx<'js>, helpers: &Object<'js>, e: &ErrorValue) -> rquickjs::Result<JsValue<'js>> {
+    let f: Function<'js> = helpers.get("makeError")?;
+    let stack = match &e.stack {
+        Some(s) => rquickjs::String::from_str(ctx.clone(), s)?.into_value(),
+        None => JsValue::new_undefined(ctx.clone()),
+    };
+    f.call((e.name.as_str(), e.message.as_str(), stack))
+}

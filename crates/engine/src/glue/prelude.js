@@ -1,0 +1,610 @@
+// The guest-side runtime of an isola isolate, evaluated once per isolate
+// before any guest code. It receives `host` (Rust functions, never placed
+// where guest code can name them) and returns the internals object Rust
+// drives. Built-ins are captured here, before guest code runs, so a guest
+// that patches prototypes changes only its own view. The security boundary
+// is not this file: every host function validates what it is given.
+(function (host) {
+  "use strict";
+  const G = globalThis;
+  const ObjectCreate = Object.create;
+  const ObjectDefineProperty = Object.defineProperty;
+  const ObjectFreeze = Object.freeze;
+  const ObjectGetPrototypeOf = Object.getPrototypeOf;
+  const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+  const ObjectKeys = Object.keys;
+  const ObjectPrototype = Object.prototype;
+  const ReflectApply = Reflect.apply;
+  const ReflectConstruct = Reflect.construct;
+  const PromiseCtor = Promise;
+  const PromisePrototypeThen = Promise.prototype.then;
+  const PromiseResolve = Promise.resolve.bind(Promise);
+  const PromiseAllSettled = Promise.allSettled.bind(Promise);
+  const ProxyCtor = Proxy;
+  const MapCtor = Map;
+  const MapPrototypeGet = Map.prototype.get;
+  const MapPrototypeSet = Map.prototype.set;
+  const MapPrototypeDelete = Map.prototype.delete;
+  const MapPrototypeForEach = Map.prototype.forEach;
+  const SetPrototypeForEach = Set.prototype.forEach;
+  const SetCtor = Set;
+  const SetPrototypeAdd = Set.prototype.add;
+  const ArrayIsArray = Array.isArray;
+  const ArrayPrototypePush = Array.prototype.push;
+  const ArrayPrototypeJoin = Array.prototype.join;
+  const ArrayPrototypeSplice = Array.prototype.splice;
+  const ArrayPrototypeMap = Array.prototype.map;
+  const StringCtor = String;
+  const StringPrototypeSlice = String.prototype.slice;
+  const StringPrototypeReplace = String.prototype.replace;
+  const FunctionPrototypeToString = Function.prototype.toString;
+  const DatePrototypeGetTime = Date.prototype.getTime;
+  const DatePrototypeToISOString = Date.prototype.toISOString;
+  const DateNow = Date.now;
+  const ErrorCtor = Error;
+  const TypeErrorCtor = TypeError;
+  const RangeErrorCtor = RangeError;
+  const RegExpCtor = RegExp;
+  const RegExpSource = ObjectGetOwnPropertyDescriptor(RegExp.prototype, "source").get;
+  const RegExpFlags = ObjectGetOwnPropertyDescriptor(RegExp.prototype, "flags").get;
+  const TypedArrayPrototype = ObjectGetPrototypeOf(Uint8Array.prototype);
+  const TypedArrayBuffer = ObjectGetOwnPropertyDescriptor(TypedArrayPrototype, "buffer").get;
+  const TypedArrayByteOffset = ObjectGetOwnPropertyDescriptor(TypedArrayPrototype, "byteOffset").get;
+  const TypedArrayByteLength = ObjectGetOwnPropertyDescriptor(TypedArrayPrototype, "byteLength").get;
+  const TypedArrayToStringTag = ObjectGetOwnPropertyDescriptor(TypedArrayPrototype, Symbol.toStringTag).get;
+  const DataViewBuffer = ObjectGetOwnPropertyDescriptor(DataView.prototype, "buffer").get;
+  const DataViewByteOffset = ObjectGetOwnPropertyDescriptor(DataView.prototype, "byteOffset").get;
+  const DataViewByteLength = ObjectGetOwnPropertyDescriptor(DataView.prototype, "byteLength").get;
+  const Uint8ArrayCtor = Uint8Array;
+  const DataViewCtor = DataView;
+  const JSONStringify = JSON.stringify;
+  const SymbolCtor = Symbol;
+  const SymbolPrototypeToString = Symbol.prototype.toString;
+  const MathMin = Math.min;
+  const NumberIsFinite = Number.isFinite;
+
+  const call = (fn, self, ...args) => ReflectApply(fn, self, args);
+  const then = (p, onOk, onErr) => ReflectApply(PromisePrototypeThen, p, [onOk, onErr]);
+  const mapGet = (m, k) => ReflectApply(MapPrototypeGet, m, [k]);
+  const mapSet = (m, k, v) => ReflectApply(MapPrototypeSet, m, [k, v]);
+  const mapDelete = (m, k) => ReflectApply(MapPrototypeDelete, m, [k]);
+  const push = (a, v) => ReflectApply(ArrayPrototypePush, a, [v]);
+  const hidden = (obj, name, value) =>
+    ObjectDefineProperty(obj, name, { __proto__: null, value, writable: true, configurable: true, enumerable: false });
+
+  // ---- ops: every effect leaves through host.op and comes back through complete()
+  const pendingOps = new MapCtor();
+  function op(kind, a, b, c, d) {
+    const id = host.op(kind, a, b, c, d);
+    return new PromiseCtor((resolve, reject) => mapSet(pendingOps, id, [resolve, reject]));
+  }
+  function complete(id, ok, value) {
+    const entry = mapGet(pendingOps, id);
+    if (entry === undefined) return;
+    mapDelete(pendingOps, id);
+    if (ok) entry[0](value);
+    else entry[1](value);
+  }
+
+  // ---- console
+  function inspect(value, depth, seen) {
+    switch (typeof value) {
+      case "string":
+        return depth === 0 ? value : JSONStringify(value);
+      case "number":
+        return value === 0 && 1 / value < 0 ? "-0" : StringCtor(value);
+      case "bigint":
+        return StringCtor(value) + "n";
+      case "undefined":
+        return "undefined";
+      case "boolean":
+        return value ? "true" : "false";
+      case "symbol":
+        return call(SymbolPrototypeToString, value);
+      case "function": {
+        const name = value.name;
+        return name ? `[Function: ${name}]` : "[Function (anonymous)]";
+      }
+    }
+    if (value === null) return "null";
+    if (value instanceof ErrorCtor) {
+      const stack = value.stack;
+      const head = `${value.name}: ${value.message}`;
+      return typeof stack === "string" && stack ? head + "\n" + stack : head;
+    }
+    if (seen.length > 8) return "[Object]";
+    for (let i = 0; i < seen.length; i++) if (seen[i] === value) return "[Circular]";
+    push(seen, value);
+    try {
+      if (value instanceof Date) {
+        const t = call(DatePrototypeGetTime, value);
+        return t === t ? call(DatePrototypeToISOString, value) : "Invalid Date";
+      }
+      if (ArrayIsArray(value)) {
+        if (depth > 2) return "[Array]";
+        const parts = [];
+        const n = MathMin(value.length, 100);
+        for (let i = 0; i < n; i++) push(parts, inspect(value[i], depth + 1, seen));
+        if (value.length > n) push(parts, `... ${value.length - n} more items`);
+        return "[ " + call(ArrayPrototypeJoin, parts, ", ") + " ]";
+      }
+      if (value instanceof MapCtor) {
+        const parts = [];
+        call(MapPrototypeForEach, value, (v, k) => push(parts, `${inspect(k, depth + 1, seen)} => ${inspect(v, depth + 1, seen)}`));
+        return `Map(${parts.length}) { ${call(ArrayPrototypeJoin, parts, ", ")} }`;
+      }
+      if (value instanceof SetCtor) {
+        const parts = [];
+        call(SetPrototypeForEach, value, (v) => push(parts, inspect(v, depth + 1, seen)));
+        return `Set(${parts.length}) { ${call(ArrayPrototypeJoin, parts, ", ")} }`;
+      }
+      if (value instanceof PromiseCtor) return "Promise { <pending> }";
+      if (depth > 2) return "[Object]";
+      const keys = ObjectKeys(value);
+      const parts = [];
+      const n = MathMin(keys.length, 100);
+      for (let i = 0; i < n; i++) {
+        const k = keys[i];
+        push(parts, `${k}: ${inspect(value[k], depth + 1, seen)}`);
+      }
+      if (keys.length > n) push(parts, `... ${keys.length - n} more properties`);
+      const proto = ObjectGetPrototypeOf(value);
+      const ctor = proto && proto !== ObjectPrototype ? proto.constructor : undefined;
+      const prefix = typeof ctor === "function" && ctor.name ? ctor.name + " " : "";
+      return parts.length ? `${prefix}{ ${call(ArrayPrototypeJoin, parts, ", ")} }` : `${prefix}{}`;
+    } finally {
+      ArrayPrototypeSplice.call(seen, seen.length - 1, 1);
+    }
+  }
+  function format(args) {
+    const parts = [];
+    let i = 0;
+    if (typeof args[0] === "string" && args.length > 1) {
+      let f = args[0];
+      i = 1;
+      f = call(StringPrototypeReplace, f, /%[sdifoOj%]/g, (m) => {
+        if (m === "%%") return "%";
+        if (i >= args.length) return m;
+        const a = args[i++];
+        if (m === "%s") return typeof a === "string" ? a : inspect(a, 1, []);
+        if (m === "%d" || m === "%i") return StringCtor(m === "%i" ? Math.trunc(Number(a)) : Number(a));
+        if (m === "%f") return StringCtor(Number(a));
+        return inspect(a, 1, []);
+      });
+      push(parts, f);
+    }
+    for (; i < args.length; i++) push(parts, inspect(args[i], 0, []));
+    return call(ArrayPrototypeJoin, parts, " ");
+  }
+  const console = ObjectCreate(ObjectPrototype);
+  for (const level of ["log", "info", "warn", "error", "debug"]) {
+    hidden(console, level, function (...args) {
+      host.log(level, format(args));
+    });
+  }
+  hidden(console, "trace", function (...args) {
+    host.log("debug", format(args));
+  });
+  hidden(console, "assert", function (condition, ...args) {
+    if (!condition) host.log("error", "Assertion failed" + (args.length ? ": " + format(args) : ""));
+  });
+  hidden(G, "console", console);
+
+  function reportError(error) {
+    host.log("error", "Uncaught " + inspect(error, 0, []));
+  }
+  hidden(G, "reportError", reportError);
+
+  // ---- timers and microtasks
+  const timers = new MapCtor();
+  const delayOf = (ms) => {
+    ms = +ms;
+    return ms >= 1 && ms <= 2147483647 ? ms - (ms % 1) : ms > 2147483647 ? 1 : 0;
+  };
+  function addTimer(callback, ms, args, repeat) {
+    if (typeof callback !== "function") throw new TypeErrorCtor("The callback provided as parameter 1 is not a function.");
+    const delay = delayOf(ms);
+    const id = host.timer(delay, 0);
+    mapSet(timers, id, [callback, args, repeat ? (delay < 1 ? 1 : delay) : 0]);
+    return id;
+  }
+  function clearTimer(id) {
+    if (typeof id !== "number") return;
+    if (mapDelete(timers, id)) host.cancelTimer(id);
+  }
+  function fireTimer(id) {
+    const t = mapGet(timers, id);
+    if (t === undefined) return;
+    if (t[2]) host.timer(t[2], id);
+    else mapDelete(timers, id);
+    try {
+      ReflectApply(t[0], G, t[1]);
+    } catch (e) {
+      reportError(e);
+    }
+  }
+  hidden(G, "setTimeout", function setTimeout(callback, ms, ...args) {
+    return addTimer(callback, ms, args, false);
+  });
+  hidden(G, "setInterval", function setInterval(callback, ms, ...args) {
+    return addTimer(callback, ms, args, true);
+  });
+  hidden(G, "clearTimeout", function clearTimeout(id) {
+    clearTimer(id);
+  });
+  hidden(G, "clearInterval", function clearInterval(id) {
+    clearTimer(id);
+  });
+  const resolved = PromiseResolve();
+  hidden(G, "queueMicrotask", function queueMicrotask(callback) {
+    if (typeof callback !== "function") throw new TypeErrorCtor("The callback provided as parameter 1 is not a function.");
+    then(resolved, () => {
+      try {
+        callback();
+      } catch (e) {
+        reportError(e);
+      }
+    });
+  });
+
+  // ---- small globals
+  const timeOrigin = DateNow();
+  const performance = ObjectCreate(ObjectPrototype);
+  hidden(performance, "timeOrigin", timeOrigin);
+  hidden(performance, "now", function now() {
+    return DateNow() - timeOrigin;
+  });
+  hidden(G, "performance", performance);
+  const navigator = ObjectCreate(ObjectPrototype);
+  ObjectDefineProperty(navigator, "userAgent", { __proto__: null, value: "Cloudflare-Workers", enumerable: true });
+  hidden(G, "navigator", navigator);
+  hidden(G, "structuredClone", function structuredClone(value) {
+    return host.clone(value);
+  });
+  hidden(G, "btoa", function btoa(data) {
+    if (arguments.length < 1) throw new TypeErrorCtor("Failed to execute 'btoa': 1 argument required, but only 0 present.");
+    return host.btoa(StringCtor(data));
+  });
+  hidden(G, "atob", function atob(data) {
+    if (arguments.length < 1) throw new TypeErrorCtor("Failed to execute 'atob': 1 argument required, but only 0 present.");
+    return host.atob(StringCtor(data));
+  });
+  const crypto = ObjectCreate(ObjectPrototype);
+  hidden(crypto, "getRandomValues", function getRandomValues(array) {
+    return host.getRandomValues(array);
+  });
+  hidden(crypto, "randomUUID", function randomUUID() {
+    return host.randomUUID();
+  });
+  hidden(G, "crypto", crypto);
+
+  // ---- Web APIs that need more code are installed on first use
+  let web;
+  const loadWeb = () => (web ??= host.loadWeb(host, internalsForWeb));
+  for (const name of ["Headers", "Request", "Response", "URL", "URLSearchParams", "TextEncoder", "TextDecoder"]) {
+    ObjectDefineProperty(G, name, {
+      __proto__: null,
+      configurable: true,
+      enumerable: false,
+      get() {
+        const value = loadWeb()[name];
+        hidden(G, name, value);
+        return value;
+      },
+      set(value) {
+        hidden(G, name, value);
+      },
+    });
+  }
+  hidden(G, "fetch", function fetch(input, init) {
+    try {
+      const w = loadWeb();
+      const request = new w.Request(input, init);
+      return then(w.bodyBytes(request), (body) =>
+        op("fetch", request.method, request.url, w.headerPairs(request.headers), body),
+      );
+    } catch (e) {
+      return PromiseCtor.reject(e);
+    }
+  });
+  const internalsForWeb = { op, then, hidden, inspect };
+
+  // ---- env: values as given, bindings as stubs whose every method is a host op
+  function bindingStub(name) {
+    const methods = new MapCtor();
+    const handler = {
+      __proto__: null,
+      get(_target, method) {
+        if (typeof method !== "string" || method === "then") return undefined;
+        let fn = mapGet(methods, method);
+        if (fn === undefined) {
+          fn = (...args) => op("binding", name, method, args);
+          mapSet(methods, method, fn);
+        }
+        return fn;
+      },
+      has: () => true,
+      set: () => false,
+      defineProperty: () => false,
+      deleteProperty: () => false,
+      getOwnPropertyDescriptor: () => undefined,
+      ownKeys: () => [],
+      setPrototypeOf: () => false,
+    };
+    return new ProxyCtor(ObjectCreate(null), handler);
+  }
+  let env = ObjectCreate(ObjectPrototype);
+  function setEnv(values, bindings) {
+    env = values;
+    for (let i = 0; i < bindings.length; i++) {
+      ObjectDefineProperty(env, bindings[i], { __proto__: null, value: bindingStub(bindings[i]), enumerable: true, configurable: true, writable: true });
+    }
+  }
+
+  // ---- cloudflare:workers
+  class WorkerEntrypoint {
+    constructor(ctx, env) {
+      this.ctx = ctx;
+      this.env = env;
+    }
+  }
+  class DurableObject {
+    constructor(ctx, env) {
+      this.ctx = ctx;
+      this.env = env;
+    }
+  }
+  class WorkflowEntrypoint {
+    constructor(ctx, env) {
+      this.ctx = ctx;
+      this.env = env;
+    }
+  }
+  class RpcTarget {}
+  const workersModule = ObjectFreeze({
+    __proto__: null,
+    WorkerEntrypoint,
+    DurableObject,
+    WorkflowEntrypoint,
+    RpcTarget,
+    get env() {
+      return env;
+    },
+  });
+
+  // ---- CommonJS
+  const cjsCache = new MapCtor();
+  function cjsEvaluate(name, wrapper) {
+    const cached = mapGet(cjsCache, name);
+    if (cached !== undefined) return cached.exports;
+    const module = { exports: {} };
+    mapSet(cjsCache, name, module);
+    const slash = name.lastIndexOf("/");
+    const dirname = slash < 0 ? "" : call(StringPrototypeSlice, name, 0, slash);
+    const require = (specifier) => host.require(name, StringCtor(specifier));
+    ReflectApply(wrapper, module.exports, [module.exports, require, module, name, dirname]);
+    return module.exports;
+  }
+
+  // ---- entrypoints
+  let mainPromise;
+  let mainNamespace;
+  function start(promise) {
+    mainPromise = then(
+      promise,
+      (ns) => (mainNamespace = ns),
+      (error) => {
+        host.startFailed(error);
+        throw error;
+      },
+    );
+    then(mainPromise, undefined, () => {});
+  }
+  const RESERVED = ["fetch", "connect", "alarm", "webSocketMessage", "webSocketClose", "webSocketError", "dup", "constructor"];
+  function isSubclass(ctor, base) {
+    let p = ctor.prototype;
+    while (p !== null && p !== undefined) {
+      if (p === base.prototype) return true;
+      p = ObjectGetPrototypeOf(p);
+    }
+    return false;
+  }
+  // Finds a method the way workerd's RPC does: inherited through the class
+  // chain, never an instance's own property, never from Object.prototype.
+  function findMethod(receiver, name, ownAllowed) {
+    let holder = ownAllowed ? receiver : ObjectGetPrototypeOf(receiver);
+    while (holder !== null && holder !== ObjectPrototype) {
+      const d = ObjectGetOwnPropertyDescriptor(holder, name);
+      if (d !== undefined) return [true, "value" in d ? d.value : call(d.get, receiver)];
+      holder = ObjectGetPrototypeOf(holder);
+    }
+    return [false, undefined];
+  }
+  function notImplemented(method) {
+    return new TypeErrorCtor(`The RPC receiver does not implement the method "${method}".`);
+  }
+  function makeCtx(callId, props, waits) {
+    const ctx = ObjectCreate(ObjectPrototype);
+    ObjectDefineProperty(ctx, "props", { __proto__: null, value: props, enumerable: true });
+    hidden(ctx, "waitUntil", function waitUntil(promise) {
+      push(waits, PromiseResolve(promise));
+    });
+    hidden(ctx, "passThroughOnException", function passThroughOnException() {});
+    return ctx;
+  }
+  async function invoke(callId, entrypoint, request, method, args, props, waits) {
+    await mainPromise;
+    const ns = mainNamespace;
+    const name = entrypoint === null ? "default" : entrypoint;
+    if (!(name in ns)) {
+      throw new ErrorCtor(entrypoint === null ? "Worker has no default entrypoint." : `Worker has no such entrypoint: ${name}`);
+    }
+    const exported = ns[name];
+    const ctx = makeCtx(callId, props, waits);
+    let receiver;
+    let fn;
+    let argv;
+    if (typeof exported === "function" && isSubclass(exported, WorkerEntrypoint)) {
+      receiver = ReflectConstruct(exported, [ctx, env]);
+      if (request !== null) {
+        fn = findMethod(receiver, "fetch", false)[1];
+        if (typeof fn !== "function") throw new ErrorCtor("Handler does not export a fetch() function.");
+        argv = [request];
+      } else {
+        if (RESERVED.includes(method)) throw new TypeErrorCtor(`'${method}' is a reserved method and cannot be called over RPC.`);
+        const [found, value] = findMethod(receiver, method, false);
+        if (!found) throw notImplemented(method);
+        if (typeof value !== "function") throw new TypeErrorCtor(`"${method}" is not a function.`);
+        fn = value;
+        argv = args;
+      }
+    } else if (exported !== null && typeof exported === "object") {
+      receiver = exported;
+      if (request !== null) {
+        fn = findMethod(receiver, "fetch", true)[1];
+        if (typeof fn !== "function") throw new ErrorCtor("Handler does not export a fetch() function.");
+        argv = [request, env, ctx];
+      } else {
+        if (RESERVED.includes(method)) throw new TypeErrorCtor(`'${method}' is a reserved method and cannot be called over RPC.`);
+        const [found, value] = findMethod(receiver, method, true);
+        if (!found) throw notImplemented(method);
+        if (typeof value !== "function") throw new TypeErrorCtor(`"${method}" is not a function.`);
+        if (args.length !== 1) {
+          throw new TypeErrorCtor(
+            `Attempted to call RPC function "${method}" with the wrong number of arguments. When calling a top-level handler function that is not declared as part of a class, you must always send exactly one argument. In order to support variable numbers of arguments, the server must use class-based syntax (extending WorkerEntrypoint) instead.`,
+          );
+        }
+        fn = value;
+        argv = [args[0], env, ctx];
+      }
+    } else {
+      throw new TypeErrorCtor(
+        `Failed to start Worker:\nUncaught TypeError: Incorrect type for map entry '${name}': the provided value is not of type 'function or ExportedHandler'.`,
+      );
+    }
+    const result = await ReflectApply(fn, receiver, argv);
+    if (request !== null) return loadWeb().responseParts(result);
+    return result;
+  }
+  async function drainWaits(waits) {
+    while (waits.length) await PromiseAllSettled(ReflectApply(ArrayPrototypeSplice, waits, [0, waits.length]));
+  }
+  function callEntrypoint(callId, entrypoint, method, args, props, fetchParts) {
+    const waits = [];
+    let request = null;
+    if (fetchParts !== undefined) {
+      const w = loadWeb();
+      request = new w.Request(fetchParts[0], { method: fetchParts[1], headers: fetchParts[2], body: fetchParts[3] });
+    }
+    then(
+      invoke(callId, entrypoint, request, method, args, props, waits),
+      (value) => {
+        if (request !== null) host.settleResponse(callId, value[0], value[1], value[2], value[3]);
+        else host.settle(callId, true, value);
+        then(drainWaits(waits), () => host.finished(callId));
+      },
+      (error) => {
+        host.settle(callId, false, error);
+        then(drainWaits(waits), () => host.finished(callId));
+      },
+    );
+  }
+
+  // ---- helpers for the Rust value codec (brand-checked, capture-safe)
+  function dateValue(d) {
+    return call(DatePrototypeGetTime, d);
+  }
+  function regexpParts(r) {
+    return [call(RegExpSource, r), call(RegExpFlags, r)];
+  }
+  function viewParts(v) {
+    const kind = call(TypedArrayToStringTag, v);
+    if (kind !== undefined) return [kind, new Uint8ArrayCtor(call(TypedArrayBuffer, v), call(TypedArrayByteOffset, v), call(TypedArrayByteLength, v))];
+    return ["DataView", new Uint8ArrayCtor(call(DataViewBuffer, v), call(DataViewByteOffset, v), call(DataViewByteLength, v))];
+  }
+  function mapEntries(m) {
+    const out = [];
+    call(MapPrototypeForEach, m, (v, k) => {
+      push(out, k);
+      push(out, v);
+    });
+    return out;
+  }
+  function setValues(s) {
+    const out = [];
+    call(SetPrototypeForEach, s, (v) => push(out, v));
+    return out;
+  }
+  function functionSource(f) {
+    try {
+      return call(FunctionPrototypeToString, f);
+    } catch {
+      return "function";
+    }
+  }
+  function makeMap(flat) {
+    const m = new MapCtor();
+    for (let i = 0; i < flat.length; i += 2) mapSet(m, flat[i], flat[i + 1]);
+    return m;
+  }
+  function makeSet(items) {
+    const s = new SetCtor();
+    for (let i = 0; i < items.length; i++) call(SetPrototypeAdd, s, items[i]);
+    return s;
+  }
+  function makeRegExp(source, flags) {
+    return new RegExpCtor(source, flags);
+  }
+  function makeDate(ms) {
+    return new Date(ms);
+  }
+  function makeView(kind, bytes) {
+    if (kind === "DataView") return new DataViewCtor(bytes.buffer);
+    const Ctor = G[kind] === undefined ? Uint8ArrayCtor : ctors[kind];
+    return new Ctor(bytes.buffer);
+  }
+  const ctors = {
+    __proto__: null,
+    Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+    Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+    Float16Array: typeof Float16Array === "function" ? Float16Array : Uint8Array,
+  };
+  const errorCtors = { __proto__: null, Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };
+  function makeError(name, message, stack) {
+    const Ctor = errorCtors[name];
+    let e;
+    if (Ctor !== undefined) e = new Ctor(message);
+    else if (typeof DOMException === "function" && name.endsWith("Error") && name !== "AggregateError") e = new DOMException(message, name);
+    else {
+      e = new ErrorCtor(message);
+      hidden(e, "name", name);
+    }
+    if (stack !== undefined) hidden(e, "stack", stack);
+    return e;
+  }
+
+  return {
+    __proto__: null,
+    complete,
+    fireTimer,
+    setEnv,
+    start,
+    callEntrypoint,
+    cjsEvaluate,
+    workersModule,
+    dateValue,
+    regexpParts,
+    viewParts,
+    mapEntries,
+    setValues,
+    functionSource,
+    makeMap,
+    makeSet,
+    makeRegExp,
+    makeDate,
+    makeView,
+    makeError,
+    reportError,
+    loadWeb,
+  };
+});

@@ -1,0 +1,544 @@
+// Web APIs for the fetch path, installed the first time a guest touches one
+// of them (or calls fetch). URL parsing, text encoding and base64 are done in
+// Rust by well-kept crates; this file holds the object model around them.
+// Full web-platform conformance (streams, FormData, Blob, AbortSignal...) is
+// the web-platform issue's work.
+(function (host, internals) {
+  "use strict";
+  const ObjectDefineProperty = Object.defineProperty;
+  const ReflectApply = Reflect.apply;
+  const ArrayIsArray = Array.isArray;
+  const StringCtor = String;
+  const TypeErrorCtor = TypeError;
+  const RangeErrorCtor = RangeError;
+  const Uint8ArrayCtor = Uint8Array;
+  const ArrayBufferCtor = ArrayBuffer;
+  const ArrayBufferIsView = ArrayBuffer.isView;
+  const PromiseCtor = Promise;
+  const JSONParse = JSON.parse;
+  const JSONStringify = JSON.stringify;
+  const SymbolIterator = Symbol.iterator;
+  const ArrayPrototypeSort = Array.prototype.sort;
+  const ArrayPrototypeSlice = Array.prototype.slice;
+  const { op, then } = internals;
+  const push = (a, v) => (a[a.length] = v);
+
+  const kGuard = Symbol("guard");
+  const kList = Symbol("list");
+  const kBody = Symbol("body");
+  const kUsed = Symbol("bodyUsed");
+
+  // ---- Headers
+  const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+  const normalizeValue = (v) => {
+    v = StringCtor(v);
+    let s = 0;
+    let e = v.length;
+    while (s < e && (v[s] === " " || v[s] === "\t" || v[s] === "\n" || v[s] === "\r")) s++;
+    while (e > s && (v[e - 1] === " " || v[e - 1] === "\t" || v[e - 1] === "\n" || v[e - 1] === "\r")) e--;
+    v = v.slice(s, e);
+    for (let i = 0; i < v.length; i++) {
+      const c = v.charCodeAt(i);
+      if (c === 0 || c === 10 || c === 13 || c > 255) throw new TypeErrorCtor(`Invalid header value.`);
+    }
+    return v;
+  };
+  const normalizeName = (n) => {
+    n = StringCtor(n);
+    if (!TOKEN.test(n)) throw new TypeErrorCtor(`Invalid header name.`);
+    return n.toLowerCase();
+  };
+  class Headers {
+    constructor(init = undefined) {
+      this[kList] = [];
+      this[kGuard] = "none";
+      if (init === undefined || init === null) return;
+      if (init instanceof Headers) {
+        const list = init[kList];
+        for (let i = 0; i < list.length; i++) push(this[kList], [list[i][0], list[i][1]]);
+      } else if (typeof init === "object" && typeof init[SymbolIterator] === "function") {
+        for (const pair of init) {
+          const p = [...pair];
+          if (p.length !== 2) throw new TypeErrorCtor("Headers constructor: expected name/value pair to be length 2, found " + p.length + ".");
+          this.append(p[0], p[1]);
+        }
+      } else if (typeof init === "object") {
+        for (const k of Object.keys(init)) this.append(k, init[k]);
+      } else {
+        throw new TypeErrorCtor("Failed to construct 'Headers': The provided value is not of type '(record<ByteString, ByteString> or sequence<sequence<ByteString>>)'.");
+      }
+    }
+    append(name, value) {
+      name = normalizeName(name);
+      value = normalizeValue(value);
+      if (this[kGuard] === "immutable") throw new TypeErrorCtor("Can't modify immutable headers.");
+      push(this[kList], [name, value]);
+    }
+    set(name, value) {
+      name = normalizeName(name);
+      value = normalizeValue(value);
+      if (this[kGuard] === "immutable") throw new TypeErrorCtor("Can't modify immutable headers.");
+      const list = this[kList];
+      const kept = [];
+      let placed = false;
+      for (let i = 0; i < list.length; i++) {
+        if (list[i][0] !== name) push(kept, list[i]);
+        else if (!placed) {
+          push(kept, [name, value]);
+          placed = true;
+        }
+      }
+      if (!placed) push(kept, [name, value]);
+      this[kList] = kept;
+    }
+    delete(name) {
+      name = normalizeName(name);
+      if (this[kGuard] === "immutable") throw new TypeErrorCtor("Can't modify immutable headers.");
+      const kept = [];
+      const list = this[kList];
+      for (let i = 0; i < list.length; i++) if (list[i][0] !== name) push(kept, list[i]);
+      this[kList] = kept;
+    }
+    get(name) {
+      name = normalizeName(name);
+      const values = [];
+      const list = this[kList];
+      for (let i = 0; i < list.length; i++) if (list[i][0] === name) push(values, list[i][1]);
+      return values.length ? values.join(", ") : null;
+    }
+    getSetCookie() {
+      const values = [];
+      const list = this[kList];
+      for (let i = 0; i < list.length; i++) if (list[i][0] === "set-cookie") push(values, list[i][1]);
+      return values;
+    }
+    has(name) {
+      name = normalizeName(name);
+      const list = this[kList];
+      for (let i = 0; i < list.length; i++) if (list[i][0] === name) return true;
+      return false;
+    }
+    forEach(callback, thisArg = undefined) {
+      for (const [k, v] of this) ReflectApply(callback, thisArg, [v, k, this]);
+    }
+    *entries() {
+      const names = [];
+      const list = this[kList];
+      for (let i = 0; i < list.length; i++) if (!names.includes(list[i][0])) push(names, list[i][0]);
+      ReflectApply(ArrayPrototypeSort, names, []);
+      for (const name of names) {
+        if (name === "set-cookie") for (const v of this.getSetCookie()) yield [name, v];
+        else yield [name, this.get(name)];
+      }
+    }
+    *keys() {
+      for (const [k] of this.entries()) yield k;
+    }
+    *values() {
+      for (const [, v] of this.entries()) yield v;
+    }
+    [SymbolIterator]() {
+      return this.entries();
+    }
+    get [Symbol.toStringTag]() {
+      return "Headers";
+    }
+  }
+  const headerPairs = (h) => ReflectApply(ArrayPrototypeSlice, h[kList], []).map((p) => [p[0], p[1]]);
+  const immutableHeaders = (pairs) => {
+    const h = new Headers();
+    for (let i = 0; i < pairs.length; i++) push(h[kList], [pairs[i][0], pairs[i][1]]);
+    h[kGuard] = "immutable";
+    return h;
+  };
+
+  // ---- bodies
+  function extractBody(body, headers) {
+    if (body === undefined || body === null) return null;
+    if (typeof body === "string") {
+      if (!headers.has("content-type")) headers.set("content-type", "text/plain;charset=UTF-8");
+      return host.utf8Encode(body);
+    }
+    if (body instanceof ArrayBufferCtor) return new Uint8ArrayCtor(body.slice(0));
+    if (ArrayBufferIsView(body)) return new Uint8ArrayCtor(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
+    if (body instanceof URLSearchParams) {
+      if (!headers.has("content-type")) headers.set("content-type", "application/x-www-form-urlencoded;charset=UTF-8");
+      return host.utf8Encode(body.toString());
+    }
+    throw new TypeErrorCtor("isola does not support this body type yet: pass a string, ArrayBuffer, ArrayBufferView or URLSearchParams.");
+  }
+  function consume(self) {
+    if (self[kUsed]) return PromiseCtor.reject(new TypeErrorCtor("Body has already been used. It can only be used once. Use tee() first if you need to read it twice."));
+    self[kUsed] = true;
+    const b = self[kBody];
+    return PromiseCtor.resolve(b === null ? new Uint8ArrayCtor(0) : b);
+  }
+  const BodyMixin = {
+    get bodyUsed() {
+      return this[kUsed];
+    },
+    arrayBuffer() {
+      return then(consume(this), (b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+    },
+    bytes() {
+      return then(consume(this), (b) => new Uint8ArrayCtor(b));
+    },
+    text() {
+      return then(consume(this), (b) => host.utf8Decode(b, false, false));
+    },
+    json() {
+      return then(consume(this), (b) => JSONParse(host.utf8Decode(b, false, false)));
+    },
+  };
+  function mixBody(Class) {
+    for (const key of Object.getOwnPropertyNames(BodyMixin)) {
+      ObjectDefineProperty(Class.prototype, key, { __proto__: null, ...Object.getOwnPropertyDescriptor(BodyMixin, key), enumerable: false });
+    }
+  }
+
+  // ---- Request
+  const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
+  class Request {
+    constructor(input, init = {}) {
+      if (init === null || (typeof init !== "object" && typeof init !== "undefined")) throw new TypeErrorCtor("Failed to construct 'Request': The provided value is not of type 'RequestInit'.");
+      init ??= {};
+      let url;
+      let method = "GET";
+      let headers;
+      let body = null;
+      if (input instanceof Request) {
+        url = input.url;
+        method = input.method;
+        headers = new Headers(input.headers);
+        if (input[kBody] !== null) {
+          if (input[kUsed]) throw new TypeErrorCtor("Cannot construct a Request with a Request object that has already been used.");
+          body = input[kBody];
+        }
+      } else {
+        const parsed = host.urlParse(StringCtor(input), undefined);
+        if (parsed === null) throw new TypeErrorCtor(`Invalid URL: ${StringCtor(input)}`);
+        url = parsed[0];
+        headers = new Headers();
+      }
+      if (init.method !== undefined) {
+        method = StringCtor(init.method);
+        if (!TOKEN.test(method)) throw new TypeErrorCtor(`Invalid HTTP method: ${method}`);
+        const upper = method.toUpperCase();
+        if (METHODS.includes(upper) || upper === "PATCH") method = upper === "PATCH" ? "PATCH" : upper;
+      }
+      if (init.headers !== undefined) headers = new Headers(init.headers);
+      if (init.body !== undefined && init.body !== null) {
+        if (method === "GET" || method === "HEAD") throw new TypeErrorCtor("Request with a GET or HEAD method cannot have a body.");
+        body = extractBody(init.body, headers);
+      }
+      this.method = method;
+      this.url = url;
+      this.headers = headers;
+      this.redirect = init.redirect ?? "follow";
+      this.signal = init.signal ?? null;
+      this[kBody] = body;
+      this[kUsed] = false;
+    }
+    get body() {
+      return null;
+    }
+    clone() {
+      if (this[kUsed]) throw new TypeErrorCtor("Body has already been used. It can only be used once.");
+      return new Request(this);
+    }
+    get [Symbol.toStringTag]() {
+      return "Request";
+    }
+  }
+  mixBody(Request);
+
+  // ---- Response
+  const NULL_BODY = [101, 103, 204, 205, 304];
+  class Response {
+    constructor(body = null, init = {}) {
+      init ??= {};
+      const status = init.status === undefined ? 200 : +init.status;
+      if (!(status >= 200 && status <= 599) || status % 1 !== 0) throw new RangeErrorCtor(`Failed to construct 'Response': The status provided (${init.status}) is outside the range [200, 599].`);
+      const headers = new Headers(init.headers);
+      const bytes = extractBody(body, headers);
+      if (bytes !== null && NULL_BODY.includes(status)) throw new TypeErrorCtor("Response with null body status cannot have body");
+      this.status = status;
+      this.statusText = init.statusText === undefined ? "" : StringCtor(init.statusText);
+      this.headers = headers;
+      this.type = "default";
+      this.url = "";
+      this.redirected = false;
+      this[kBody] = bytes;
+      this[kUsed] = false;
+    }
+    get ok() {
+      return this.status >= 200 && this.status <= 299;
+    }
+    get body() {
+      return null;
+    }
+    clone() {
+      if (this[kUsed]) throw new TypeErrorCtor("Body has already been used. It can only be used once.");
+      const r = new Response(null, { status: this.status, statusText: this.statusText, headers: this.headers });
+      r[kBody] = this[kBody];
+      r.url = this.url;
+      return r;
+    }
+    static json(data, init = {}) {
+      const text = JSONStringify(data);
+      if (text === undefined) throw new TypeErrorCtor("The data is not JSON serializable");
+      const headers = new Headers(init?.headers);
+      if (!headers.has("content-type")) headers.set("content-type", "application/json");
+      return new Response(text, { ...init, headers });
+    }
+    static redirect(url, status = 302) {
+      if (![301, 302, 303, 307, 308].includes(status)) throw new RangeErrorCtor("Invalid status code");
+      const parsed = host.urlParse(StringCtor(url), undefined);
+      if (parsed === null) throw new TypeErrorCtor(`Invalid URL: ${StringCtor(url)}`);
+      return new Response(null, { status, headers: { location: parsed[0] } });
+    }
+    static error() {
+      const r = new Response(null, { status: 200 });
+      r.status = 0;
+      r.type = "error";
+      return r;
+    }
+    get [Symbol.toStringTag]() {
+      return "Response";
+    }
+  }
+  mixBody(Response);
+  function makeResponse(status, statusText, headers, body, url) {
+    const r = new Response(null, { status: 200 });
+    r.status = status;
+    r.statusText = statusText;
+    r.headers = immutableHeaders(headers);
+    r[kBody] = body;
+    r.url = url;
+    return r;
+  }
+  function responseParts(value) {
+    if (!(value instanceof Response)) throw new TypeErrorCtor("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
+    return then(consume(value), (body) => [value.status, value.statusText, headerPairs(value.headers), body]);
+  }
+  function bodyBytes(request) {
+    if (request[kBody] === null) return PromiseCtor.resolve(undefined);
+    return consume(request);
+  }
+
+  // ---- URL and URLSearchParams (parsing by the `url` crate)
+  const kParts = Symbol("parts");
+  const kParams = Symbol("params");
+  const kUrl = Symbol("url");
+  const PART = { href: 0, origin: 1, protocol: 2, username: 3, password: 4, host: 5, hostname: 6, port: 7, pathname: 8, search: 9, hash: 10 };
+  class URL {
+    constructor(url, base = undefined) {
+      const parts = host.urlParse(StringCtor(url), base === undefined ? undefined : StringCtor(base));
+      if (parts === null) throw new TypeErrorCtor(`Invalid URL string.`);
+      this[kParts] = parts;
+      this[kParams] = null;
+    }
+    static canParse(url, base = undefined) {
+      return host.urlParse(StringCtor(url), base === undefined ? undefined : StringCtor(base)) !== null;
+    }
+    static parse(url, base = undefined) {
+      try {
+        return new URL(url, base);
+      } catch {
+        return null;
+      }
+    }
+    get searchParams() {
+      if (this[kParams] === null) {
+        this[kParams] = new URLSearchParams(this[kParts][PART.search]);
+        this[kParams][kUrl] = this;
+      }
+      return this[kParams];
+    }
+    toString() {
+      return this[kParts][0];
+    }
+    toJSON() {
+      return this[kParts][0];
+    }
+    get [Symbol.toStringTag]() {
+      return "URL";
+    }
+  }
+  for (const name of Object.keys(PART)) {
+    const index = PART[name];
+    const descriptor = {
+      __proto__: null,
+      configurable: true,
+      enumerable: true,
+      get() {
+        return this[kParts][index];
+      },
+    };
+    if (name !== "origin") {
+      descriptor.set = function (value) {
+        const parts = host.urlSet(this[kParts][0], name, StringCtor(value));
+        if (parts === null) {
+          if (name === "href") throw new TypeErrorCtor(`Invalid URL string.`);
+          return;
+        }
+        this[kParts] = parts;
+        if (name === "search" || name === "href") {
+          if (this[kParams] !== null) this[kParams][kList] = host.formParse(parts[PART.search]);
+        }
+      };
+    }
+    ObjectDefineProperty(URL.prototype, name, descriptor);
+  }
+
+  class URLSearchParams {
+    constructor(init = "") {
+      this[kUrl] = null;
+      if (typeof init === "object" && init !== null) {
+        this[kList] = [];
+        if (typeof init[SymbolIterator] === "function") {
+          for (const pair of init) {
+            const p = [...pair];
+            if (p.length !== 2) throw new TypeErrorCtor("Each query pair must be an iterable [name, value] tuple");
+            push(this[kList], [StringCtor(p[0]), StringCtor(p[1])]);
+          }
+        } else {
+          for (const k of Object.keys(init)) push(this[kList], [k, StringCtor(init[k])]);
+        }
+      } else {
+        this[kList] = host.formParse(StringCtor(init));
+      }
+    }
+    get size() {
+      return this[kList].length;
+    }
+    append(name, value) {
+      push(this[kList], [StringCtor(name), StringCtor(value)]);
+      update(this);
+    }
+    delete(name, value = undefined) {
+      name = StringCtor(name);
+      this[kList] = this[kList].filter((p) => !(p[0] === name && (value === undefined || p[1] === StringCtor(value))));
+      update(this);
+    }
+    get(name) {
+      name = StringCtor(name);
+      const found = this[kList].find((p) => p[0] === name);
+      return found === undefined ? null : found[1];
+    }
+    getAll(name) {
+      name = StringCtor(name);
+      return this[kList].filter((p) => p[0] === name).map((p) => p[1]);
+    }
+    has(name, value = undefined) {
+      name = StringCtor(name);
+      return this[kList].some((p) => p[0] === name && (value === undefined || p[1] === StringCtor(value)));
+    }
+    set(name, value) {
+      name = StringCtor(name);
+      value = StringCtor(value);
+      const out = [];
+      let placed = false;
+      for (const p of this[kList]) {
+        if (p[0] !== name) push(out, p);
+        else if (!placed) {
+          push(out, [name, value]);
+          placed = true;
+        }
+      }
+      if (!placed) push(out, [name, value]);
+      this[kList] = out;
+      update(this);
+    }
+    sort() {
+      const list = this[kList];
+      // Stable sort by UTF-16 code units of the name.
+      const indexed = list.map((p, i) => [p, i]);
+      ReflectApply(ArrayPrototypeSort, indexed, [(a, b) => (a[0][0] < b[0][0] ? -1 : a[0][0] > b[0][0] ? 1 : a[1] - b[1])]);
+      this[kList] = indexed.map((x) => x[0]);
+      update(this);
+    }
+    forEach(callback, thisArg = undefined) {
+      for (const [k, v] of this[kList]) ReflectApply(callback, thisArg, [v, k, this]);
+    }
+    *entries() {
+      for (const p of this[kList]) yield [p[0], p[1]];
+    }
+    *keys() {
+      for (const p of this[kList]) yield p[0];
+    }
+    *values() {
+      for (const p of this[kList]) yield p[1];
+    }
+    [SymbolIterator]() {
+      return this.entries();
+    }
+    toString() {
+      return host.formSerialize(this[kList]);
+    }
+    get [Symbol.toStringTag]() {
+      return "URLSearchParams";
+    }
+  }
+  function update(params) {
+    const url = params[kUrl];
+    if (url === null) return;
+    const query = host.formSerialize(params[kList]);
+    const parts = host.urlSet(url[kParts][0], "search", query);
+    if (parts !== null) url[kParts] = parts;
+  }
+
+  // ---- TextEncoder / TextDecoder (UTF-8; other encodings come with the web-platform issue)
+  class TextEncoder {
+    get encoding() {
+      return "utf-8";
+    }
+    encode(input = "") {
+      return host.utf8Encode(StringCtor(input));
+    }
+    encodeInto(source, destination) {
+      const bytes = host.utf8Encode(StringCtor(source));
+      let n = Math.min(bytes.length, destination.length);
+      // Never split a code point.
+      while (n > 0 && n < bytes.length && (bytes[n] & 0xc0) === 0x80) n--;
+      destination.set(bytes.subarray(0, n));
+      const read = host.utf8Decode(bytes.subarray(0, n), false, true).length;
+      return { read, written: n };
+    }
+  }
+  const UTF8_LABELS = ["unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "utf-8", "utf8", "x-unicode20utf8"];
+  class TextDecoder {
+    constructor(label = "utf-8", options = {}) {
+      const l = StringCtor(label).trim().toLowerCase();
+      if (!UTF8_LABELS.includes(l)) throw new RangeErrorCtor(`Failed to construct 'TextDecoder': The encoding label provided ('${label}') is invalid.`);
+      this.fatal = !!options?.fatal;
+      this.ignoreBOM = !!options?.ignoreBOM;
+    }
+    get encoding() {
+      return "utf-8";
+    }
+    decode(input = undefined) {
+      if (input === undefined) return "";
+      let bytes;
+      if (input instanceof ArrayBufferCtor) bytes = new Uint8ArrayCtor(input);
+      else if (ArrayBufferIsView(input)) bytes = new Uint8ArrayCtor(input.buffer, input.byteOffset, input.byteLength);
+      else throw new TypeErrorCtor("Failed to execute 'decode' on 'TextDecoder': parameter 1 is not of type 'ArrayBuffer or ArrayBufferView'.");
+      return host.utf8Decode(bytes, this.fatal, this.ignoreBOM);
+    }
+  }
+
+  return {
+    __proto__: null,
+    Headers,
+    Request,
+    Response,
+    URL,
+    URLSearchParams,
+    TextEncoder,
+    TextDecoder,
+    headerPairs,
+    bodyBytes,
+    makeResponse,
+    responseParts,
+  };
+});

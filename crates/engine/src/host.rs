@@ -1,0 +1,544 @@
+//! Host functions: the only Rust the guest can reach, through the prelude.
+//!
+//! Each one treats its arguments as hostile: types are checked, values are
+//! read once into owned data, and nothing here panics or blocks.
+
+use std::rc::Rc;
+
+use base64::Engine as _;
+use rquickjs::{Array, Ctx, Exception, Function, Object, TypedArray, Value as JsValue, qjs};
+
+use crate::codec::{self, CloneError};
+use crate::isolate::{HostArgs, Internals, Shared, clone_error_to_js, read_value};
+use crate::modules;
+use crate::ops::{CallResult, Effect, HttpRequest, HttpResponse, LogLevel, OpRequest};
+use crate::value::{ErrorValue, Value};
+
+const WEB: &str = include_str!("glue/web.js");
+
+/// The largest buffer `crypto.getRandomValues` fills, per the Web Crypto spec.
+const RANDOM_VALUES_QUOTA: usize = 65_536;
+
+fn arg<'a, 'js>(args: &'a HostArgs<'js>, i: usize) -> Option<&'a JsValue<'js>> {
+    args.0.get(i)
+}
+
+fn string_arg(ctx: &Ctx<'_>, args: &HostArgs<'_>, i: usize) -> rquickjs::Result<String> {
+    arg(args, i)
+        .and_then(|v| v.as_string())
+        .map(rquickjs::String::to_string)
+        .transpose()?
+        .ok_or_else(|| Exception::throw_type(ctx, "isola: expected a string"))
+}
+
+fn number_arg(args: &HostArgs<'_>, i: usize) -> f64 {
+    arg(args, i).and_then(JsValue::as_number).unwrap_or(0.0)
+}
+
+fn id_arg(args: &HostArgs<'_>, i: usize) -> u64 {
+    let n = number_arg(args, i);
+    if n.is_finite() && n >= 0.0 {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        return n as u64;
+    }
+    0
+}
+
+fn bytes_arg(args: &HostArgs<'_>, i: usize) -> Option<Vec<u8>> {
+    let view = TypedArray::<u8>::from_value(arg(args, i)?.clone()).ok()?;
+    // SAFETY: copied out at once; no guest code runs in between.
+    #[allow(unsafe_code)]
+    let bytes = unsafe { view.as_bytes() }?.to_vec();
+    Some(bytes)
+}
+
+fn define<'js, F>(ctx: &Ctx<'js>, host: &Object<'js>, name: &str, f: F) -> rquickjs::Result<()>
+where
+    F: Fn(Ctx<'js>, HostArgs<'js>) -> rquickjs::Result<JsValue<'js>> + 'js,
+{
+    let function = Function::new(ctx.clone(), f)?.with_name(name)?;
+    host.set(name, function)
+}
+
+fn next_id(cell: &std::cell::Cell<u64>) -> u64 {
+    let id = cell.get();
+    cell.set(id + 1);
+    id
+}
+
+/// Builds the `host` object handed to the prelude, and replaces
+/// `Math.random` with a per-isolate CSPRNG-seeded generator.
+pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Result<Object<'js>> {
+    let host = Object::new(ctx.clone())?;
+
+    let s = shared.clone();
+    let random = Function::new(ctx.clone(), move || {
+        #[allow(clippy::cast_precision_loss)]
+        let r = (s.next_random() >> 11) as f64 / (1u64 << 53) as f64;
+        r
+    })?
+    .with_name("random")?;
+    ctx.globals().get::<_, Object>("Math")?.set("random", random)?;
+
+    let s = shared.clone();
+    define(ctx, &host, "op", move |ctx, args| {
+        let kind = string_arg(&ctx, &args, 0)?;
+        let request = match kind.as_str() {
+            "binding" => {
+                let binding = string_arg(&ctx, &args, 1)?;
+                let method = string_arg(&ctx, &args, 2)?;
+                let list = arg(&args, 3)
+                    .and_then(|v| v.clone().into_array())
+                    .ok_or_else(|| Exception::throw_type(&ctx, "isola: expected an argument list"))?;
+                let mut values = Vec::with_capacity(list.len());
+                for item in list.iter::<JsValue>() {
+                    values.push(read_value(&ctx, &s, &item?).map_err(|e| clone_error_to_js(&ctx, &e))?);
+                }
+                let size: usize = values.iter().map(Value::approx_size).sum();
+                if size > s.codec.max_bytes {
+                    return Err(clone_error_to_js(&ctx, &CloneError::TooLarge(s.codec.max_bytes)));
+                }
+                OpRequest::Binding { binding, method, args: values }
+            }
+            "fetch" => {
+                let method = string_arg(&ctx, &args, 1)?;
+                let url = string_arg(&ctx, &args, 2)?;
+                let headers = header_list(&ctx, arg(&args, 3))?;
+                let body = bytes_arg(&args, 4);
+                if body.as_ref().is_some_and(|b| b.len() > s.codec.max_bytes) {
+                    return Err(clone_error_to_js(&ctx, &CloneError::TooLarge(s.codec.max_bytes)));
+                }
+                OpRequest::Fetch(HttpRequest { method, url, headers, body })
+            }
+            _ => return Err(Exception::throw_type(&ctx, "isola: unknown op")),
+        };
+        let id = next_id(&s.next_op);
+        s.emit(Effect::Op { id, request });
+        #[allow(clippy::cast_precision_loss)]
+        Ok(JsValue::new_number(ctx, id as f64))
+    })?;
+
+    let s = shared.clone();
+    define(ctx, &host, "timer", move |ctx, args| {
+        let delay = number_arg(&args, 0);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let delay_ms = if delay.is_finite() && delay > 0.0 { delay.min(2_147_483_647.0) as u64 } else { 0 };
+        let existing = id_arg(&args, 1);
+        let id = if existing == 0 { next_id(&s.next_timer) } else { existing };
+        s.emit(Effect::Timer { id, delay_ms });
+        #[allow(clippy::cast_precision_loss)]
+        Ok(JsValue::new_number(ctx, id as f64))
+    })?;
+
+    let s = shared.clone();
+    define(ctx, &host, "cancelTimer", move |ctx, args| {
+        s.emit(Effect::CancelTimer { id: id_arg(&args, 0) });
+        Ok(JsValue::new_undefined(ctx))
+    })?;
+
+    let s = shared.clone();
+    define(ctx, &host, "log", move |ctx, args| {
+        let level = match string_arg(&ctx, &args, 0)?.as_str() {
+            "debug" => LogLevel::Debug,
+            "info" => LogLevel::Info,
+            "warn" => LogLevel::Warn,
+            "error" => LogLevel::Error,
+            _ => LogLevel::Log,
+        };
+        s.log(level, string_arg(&ctx, &args, 1)?);
+        Ok(JsValue::new_undefined(ctx))
+    })?;
+
+    let s = shared.clone();
+    define(ctx, &host, "settle", move |ctx, args| {
+        let call = id_arg(&args, 0);
+        let ok = arg(&args, 1).and_then(JsValue::as_bool).unwrap_or(false);
+        let value = arg(&args, 2).cloned().unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
+        let result = if ok {
+            match read_value(&ctx, &s, &value) {
+                Ok(v) => CallResult::Value(v),
+                Err(CloneError::TooLarge(limit)) => CallResult::TooLarge { limit },
+                Err(e) => CallResult::Threw(ErrorValue::new(
+                    if matches!(e, CloneError::TooDeep(_)) { "RangeError" } else { "DataCloneError" },
+                    e.message(),
+                )),
+            }
+        } else if let Some(startup) = s.startup_error.borrow().clone() {
+            CallResult::Threw(startup)
+        } else {
+            CallResult::Threw(error_value(&ctx, &value))
+        };
+        s.emit(Effect::CallSettled { call, result });
+        Ok(JsValue::new_undefined(ctx))
+    })?;
+
+    let s = shared.clone();
+    define(ctx, &host, "settleResponse", move |ctx, args| {
+        let call = id_arg(&args, 0);
+        let status = u16::try_from(id_arg(&args, 1)).unwrap_or(500);
+        let status_text = string_arg(&ctx, &args, 2).unwrap_or_default();
+        let headers = header_list(&ctx, arg(&args, 3))?;
+        let body = bytes_arg(&args, 4).unwrap_or_default();
+        let result = if body.len() > s.codec.max_bytes {
+            CallResult::TooLarge { limit: s.codec.max_bytes }
+        } else {
+            CallResult::Response(HttpResponse { status, status_text, headers, body })
+        };
+        s.emit(Effect::CallSettled { call, result });
+        Ok(JsValue::new_undefined(ctx))
+    })?;
+
+    let s = shared.clone();
+    define(ctx, &host, "finished", move |ctx, args| {
+        s.emit(Effect::CallFinished { call: id_arg(&args, 0) });
+        Ok(JsValue::new_undefined(ctx))
+    })?;
+
+    let s = shared.clone();
+    define(ctx, &host, "startFailed", move |ctx, args| {
+        let thrown = arg(&args, 0).cloned().unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
+        record_startup_error(&ctx, &s, &thrown);
+        Ok(JsValue::new_undefined(ctx))
+    })?;
+
+    let s = shared.clone();
+    define(ctx, &host, "clone", move |ctx, args| {
+        let value = arg(&args, 0).cloned().unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
+        let data = read_value(&ctx, &s, &value).map_err(|e| clone_error_to_js(&ctx, &e))?;
+        let internals = Internals::get(&ctx)?;
+        codec::write(&ctx, &internals, &data)
+    })?;
+
+    define(ctx, &host, "btoa", move |ctx, args| {
+        let input = string_arg(&ctx, &args, 0)?;
+        let mut bytes = Vec::with_capacity(input.len());
+        for c in input.chars() {
+            match u8::try_from(u32::from(c)) {
+                Ok(b) => bytes.push(b),
+                Err(_) => {
+                    return Err(dom_exception(&ctx, "InvalidCharacterError", "Invalid character"));
+                }
+            }
+        }
+        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+        Ok(rquickjs::String::from_str(ctx, &encoded)?.into_value())
+    })?;
+
+    define(ctx, &host, "atob", move |ctx, args| {
+        let input = string_arg(&ctx, &args, 0)?;
+        match forgiving_base64_decode(&input) {
+            Some(bytes) => {
+                let latin1: String = bytes.into_iter().map(char::from).collect();
+                Ok(rquickjs::String::from_str(ctx, &latin1)?.into_value())
+            }
+            None => Err(dom_exception(&ctx, "InvalidCharacterError", "The string to be decoded is not correctly encoded.")),
+        }
+    })?;
+
+    let s = shared.clone();
+    define(ctx, &host, "getRandomValues", move |ctx, args| {
+        let target = arg(&args, 0).cloned().unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
+        // SAFETY: `target` is live for this call; the predicate reads its class id.
+        #[allow(unsafe_code)]
+        let kind = unsafe { qjs::JS_GetTypedArrayType(target.as_raw()) };
+        // Integer arrays only: QuickJS numbers Uint8C..BigUint64 as 0..=8;
+        // Float16/32/64 (9..=11) and non-views (-1) are refused.
+        if !(0..=8).contains(&kind) {
+            return Err(dom_exception(&ctx, "TypeMismatchError", "The data argument must be an integer-type TypedArray"));
+        }
+        let internals = Internals::get(&ctx)?;
+        let view_parts: Function = internals.get("viewParts")?;
+        let parts: Array = view_parts.call((target.clone(),))?;
+        let view: JsValue = parts.get(1)?;
+        let view = TypedArray::<u8>::from_value(view)?;
+        let Some(raw) = view.as_raw() else {
+            return Err(Exception::throw_type(&ctx, "The array's buffer is detached"));
+        };
+        if raw.len() > RANDOM_VALUES_QUOTA {
+            return Err(dom_exception(
+                &ctx,
+                "QuotaExceededError",
+                &format!("The ArrayBufferView's byte length ({}) exceeds the number of bytes of entropy available via this API ({RANDOM_VALUES_QUOTA})", raw.len()),
+            ));
+        }
+        let mut fill = vec![0u8; raw.len()];
+        getrandom::fill(&mut fill).map_err(|_| Exception::throw_internal(&ctx, "no OS randomness"))?;
+        for chunk in fill.chunks_mut(8) {
+            let r = s.next_random().to_le_bytes();
+            for (b, x) in chunk.iter_mut().zip(r) {
+                *b ^= x;
+            }
+        }
+        // SAFETY: `raw` points at the live bytes of `view`, which `target`
+        // keeps alive; no guest code runs while we write, and the length is
+        // the view's own.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::ptr::copy_nonoverlapping(fill.as_ptr(), raw.as_ptr().cast::<u8>(), fill.len());
+        }
+        Ok(target)
+    })?;
+
+    define(ctx, &host, "randomUUID", move |ctx, _args| {
+        let mut b = [0u8; 16];
+        getrandom::fill(&mut b).map_err(|_| Exception::throw_internal(&ctx, "no OS randomness"))?;
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        let uuid = format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]);
+        Ok(rquickjs::String::from_str(ctx, &uuid)?.into_value())
+    })?;
+
+    define(ctx, &host, "utf8Encode", move |ctx, args| {
+        let text = arg(&args, 0)
+            .and_then(|v| v.as_string())
+            .map(|s| crate::web::utf16_lossy(s))
+            .transpose()?
+            .unwrap_or_default();
+        Ok(TypedArray::<u8>::new(ctx, text.into_bytes())?.into_value())
+    })?;
+
+    define(ctx, &host, "utf8Decode", move |ctx, args| {
+        let bytes = bytes_arg(&args, 0).unwrap_or_default();
+        let fatal = arg(&args, 1).and_then(JsValue::as_bool).unwrap_or(false);
+        let ignore_bom = arg(&args, 2).and_then(JsValue::as_bool).unwrap_or(false);
+        let body = if !ignore_bom && bytes.starts_with(&[0xEF, 0xBB, 0xBF]) { &bytes[3..] } else { &bytes[..] };
+        let text = if fatal {
+            std::str::from_utf8(body)
+                .map_err(|_| Exception::throw_type(&ctx, "The encoded data was not valid for encoding utf-8"))?
+                .to_owned()
+        } else {
+            String::from_utf8_lossy(body).into_owned()
+        };
+        Ok(rquickjs::String::from_str(ctx, &text)?.into_value())
+    })?;
+
+    define(ctx, &host, "urlParse", move |ctx, args| {
+        let input = string_arg(&ctx, &args, 0)?;
+        let base = arg(&args, 1).and_then(|v| v.as_string()).map(rquickjs::String::to_string).transpose()?;
+        match crate::web::parse_url(&input, base.as_deref()) {
+            Some(parts) => string_array(&ctx, &parts),
+            None => Ok(JsValue::new_null(ctx)),
+        }
+    })?;
+
+    define(ctx, &host, "urlSet", move |ctx, args| {
+        let href = string_arg(&ctx, &args, 0)?;
+        let part = string_arg(&ctx, &args, 1)?;
+        let value = string_arg(&ctx, &args, 2)?;
+        match crate::web::set_url_part(&href, &part, &value) {
+            Some(parts) => string_array(&ctx, &parts),
+            None => Ok(JsValue::new_null(ctx)),
+        }
+    })?;
+
+    define(ctx, &host, "formParse", move |ctx, args| {
+        let input = string_arg(&ctx, &args, 0)?;
+        let list = Array::new(ctx.clone())?;
+        for (i, (k, v)) in url::form_urlencoded::parse(input.trim_start_matches('?').as_bytes()).enumerate() {
+            let pair = Array::new(ctx.clone())?;
+            pair.set(0, k.as_ref())?;
+            pair.set(1, v.as_ref())?;
+            list.set(i, pair)?;
+        }
+        Ok(list.into_value())
+    })?;
+
+    define(ctx, &host, "formSerialize", move |ctx, args| {
+        let list = arg(&args, 0)
+            .and_then(|v| v.clone().into_array())
+            .ok_or_else(|| Exception::throw_type(&ctx, "isola: expected a list"))?;
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        for pair in list.iter::<Array>() {
+            let pair = pair?;
+            let k: String = pair.get(0)?;
+            let v: String = pair.get(1)?;
+            out.append_pair(&k, &v);
+        }
+        Ok(rquickjs::String::from_str(ctx, &out.finish())?.into_value())
+    })?;
+
+    define(ctx, &host, "loadWeb", move |ctx, args| {
+        let internals = Internals::get(&ctx)?;
+        if let Ok(existing) = internals.get::<_, Object>("web") {
+            return Ok(existing.into_value());
+        }
+        let mut options = rquickjs::context::EvalOptions::default();
+        options.global = true;
+        options.strict = true;
+        options.filename = Some("isola:web".into());
+        let factory: Function = ctx.eval_with_options(WEB, options)?;
+        // The prelude passes `host` back in: a closure holding it would be a
+        // reference cycle the engine's collector cannot see.
+        let web: Object = factory.call((arg(&args, 0).cloned(), arg(&args, 1).cloned()))?;
+        internals.set("web", web.clone())?;
+        Ok(web.into_value())
+    })?;
+
+    let s = shared.clone();
+    define(ctx, &host, "require", move |ctx, args| {
+        let from = string_arg(&ctx, &args, 0)?;
+        let specifier = string_arg(&ctx, &args, 1)?;
+        modules::require(&ctx, &s.source, &from, &specifier)
+    })?;
+
+    Ok(host)
+}
+
+fn string_array<'js>(ctx: &Ctx<'js>, parts: &[String]) -> rquickjs::Result<JsValue<'js>> {
+    let array = Array::new(ctx.clone())?;
+    for (i, p) in parts.iter().enumerate() {
+        array.set(i, p.as_str())?;
+    }
+    Ok(array.into_value())
+}
+
+fn dom_exception(ctx: &Ctx<'_>, name: &str, message: &str) -> rquickjs::Error {
+    let thrown = (|| -> rquickjs::Result<rquickjs::Error> {
+        let internals = Internals::get(ctx)?;
+        let e = codec::error_to_js(ctx, &internals, &ErrorValue::new(name, message))?;
+        Ok(ctx.throw(e))
+    })();
+    thrown.unwrap_or_else(|e| e)
+}
+
+fn header_list(ctx: &Ctx<'_>, value: Option<&JsValue<'_>>) -> rquickjs::Result<Vec<(String, String)>> {
+    let Some(list) = value.and_then(|v| v.clone().into_array()) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for pair in list.iter::<Array>() {
+        let pair = pair?;
+        let name: String = pair.get(0)?;
+        let value: String = pair.get(1)?;
+        if name.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) || value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(Exception::throw_type(ctx, "Invalid header: CR, LF and NUL are not allowed"));
+        }
+        out.push((name.to_ascii_lowercase(), value));
+    }
+    Ok(out)
+}
+
+/// `[url, method, headers, body]` for the prelude to build a Request from.
+pub(crate) fn request_parts<'js>(ctx: &Ctx<'js>, request: &HttpRequest) -> rquickjs::Result<Array<'js>> {
+    let parts = Array::new(ctx.clone())?;
+    parts.set(0, request.url.as_str())?;
+    parts.set(1, request.method.as_str())?;
+    let headers = Array::new(ctx.clone())?;
+    for (i, (k, v)) in request.headers.iter().enumerate() {
+        let pair = Array::new(ctx.clone())?;
+        pair.set(0, k.as_str())?;
+        pair.set(1, v.as_str())?;
+        headers.set(i, pair)?;
+    }
+    parts.set(2, headers)?;
+    match &request.body {
+        Some(body) if request.method != "GET" && request.method != "HEAD" => {
+            parts.set(3, TypedArray::<u8>::new_copy(ctx.clone(), body)?)?;
+        }
+        _ => parts.set(3, JsValue::new_undefined(ctx.clone()))?,
+    }
+    Ok(parts)
+}
+
+pub(crate) fn response_to_js<'js>(ctx: &Ctx<'js>, internals: &Object<'js>, response: &HttpResponse) -> rquickjs::Result<JsValue<'js>> {
+    let web: Object = internals.get("web")?;
+    let make: Function = web.get("makeResponse")?;
+    let headers = Array::new(ctx.clone())?;
+    for (i, (k, v)) in response.headers.iter().enumerate() {
+        let pair = Array::new(ctx.clone())?;
+        pair.set(0, k.as_str())?;
+        pair.set(1, v.as_str())?;
+        headers.set(i, pair)?;
+    }
+    let body = TypedArray::<u8>::new_copy(ctx.clone(), &response.body)?;
+    make.call((response.status, response.status_text.as_str(), headers, body, ""))
+}
+
+/// Reads a thrown value as an [`ErrorValue`] (non-errors become `Error`
+/// with the value's string form).
+pub(crate) fn error_value<'js>(ctx: &Ctx<'js>, thrown: &JsValue<'js>) -> ErrorValue {
+    let limits = codec::CodecLimits { max_depth: 2, max_bytes: 1 << 20 };
+    let read = Internals::get(ctx)
+        .ok()
+        .and_then(|internals| codec::Reader::new(ctx, &internals, limits).read(thrown).ok());
+    match read {
+        Some(Value::Error(e)) => e,
+        Some(Value::String(s)) => ErrorValue::new("Error", s),
+        Some(other) => ErrorValue::new("Error", crate::web::describe(&other)),
+        None => ErrorValue::new("Error", "<unreadable thrown value>"),
+    }
+}
+
+/// Keeps a startup failure in workerd's shape:
+/// `Failed to start Worker:\nUncaught SyntaxError: <msg>\n  at agent.js:1:26`.
+pub(crate) fn record_startup_error<'js>(ctx: &Ctx<'js>, shared: &Shared, thrown: &JsValue<'js>) {
+    let error = error_value(ctx, thrown);
+    let location = error.stack.as_deref().and_then(first_frame_location);
+    let mut message = format!("Failed to start Worker:\nUncaught {error}");
+    if let Some(location) = location {
+        message.push_str("\n  at ");
+        message.push_str(&location);
+    }
+    *shared.startup_error.borrow_mut() = Some(ErrorValue { name: "Error".into(), message, stack: error.stack });
+}
+
+/// `agent.js:1:26` from the first stack frame that names a guest module.
+fn first_frame_location(stack: &str) -> Option<String> {
+    stack.lines().find_map(|line| {
+        let frame = line.trim().strip_prefix("at ")?;
+        let location = match (frame.rfind('('), frame.ends_with(')')) {
+            (Some(open), true) => &frame[open + 1..frame.len() - 1],
+            _ => frame,
+        };
+        (!location.starts_with("isola:") && location.contains(':')).then(|| location.to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_locations_are_extracted() {
+        assert_eq!(first_frame_location("    at agent.js:1:26\n").as_deref(), Some("agent.js:1:26"));
+        assert_eq!(first_frame_location("    at f (lib/a.js:3:9)\n    at agent.js:1:1\n").as_deref(), Some("lib/a.js:3:9"));
+        assert_eq!(first_frame_location("    at start (isola:prelude:10:2)\n").as_deref(), None);
+    }
+
+    #[test]
+    fn base64_is_forgiving_as_the_spec_says() {
+        assert_eq!(forgiving_base64_decode(" aGk= ").as_deref(), Some(&b"hi"[..]));
+        assert_eq!(forgiving_base64_decode("aGk").as_deref(), Some(&b"hi"[..]));
+        assert_eq!(forgiving_base64_decode("a"), None);
+        assert_eq!(forgiving_base64_decode("aG=k"), None);
+    }
+}
+
+/// WHATWG "forgiving-base64 decode".
+fn forgiving_base64_decode(input: &str) -> Option<Vec<u8>> {
+    let mut data: String = input.chars().filter(|c| !matches!(c, '\t' | '\n' | '\x0C' | '\r' | ' ')).collect();
+    if data.len() % 4 == 0 {
+        if data.ends_with("==") {
+            data.truncate(data.len() - 2);
+        } else if data.ends_with('=') {
+            data.truncate(data.len() - 1);
+        }
+    }
+    if data.len() % 4 == 1 || !data.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/') {
+        return None;
+    }
+    base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(data.as_bytes())
+        .ok()
+        .or_else(|| {
+            // Non-zero trailing bits are allowed by the spec; mask them.
+            let engine = base64::engine::GeneralPurpose::new(
+                &base64::alphabet::STANDARD,
+                base64::engine::GeneralPurposeConfig::new()
+                    .with_decode_allow_trailing_bits(true)
+                    .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone),
+            );
+            engine.decode(data.as_bytes()).ok()
+        })
+}

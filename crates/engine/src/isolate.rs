@@ -1,0 +1,450 @@
+//! One isolate: a QuickJS-ng runtime and context, its prelude, its limits.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rquickjs::context::intrinsic;
+use rquickjs::function::Rest;
+use rquickjs::{Context, Ctx, Function, JsLifetime, Module, Object, Runtime, Value as JsValue};
+
+use crate::alloc::MeteredAllocator;
+use crate::codec::{self, CloneError, CodecLimits, Reader};
+use crate::host;
+use crate::limits::{Budget, MemoryMeter, Termination, Watchdog, thread_cpu_time};
+use crate::modules::{MemoryLoader, MemoryResolver};
+use crate::ops::{CallKind, CallResult, CallSpec, Effect, LogEntry, LogLevel, OpId, OpResult, TimerId};
+use crate::source::WorkerSource;
+use crate::value::{ErrorValue, Value};
+
+const PRELUDE: &str = include_str!("glue/prelude.js");
+
+/// The intrinsics a worker gets: everything a worker needs, nothing that
+/// reaches outside (QuickJS has no `std`/`os` here; those live in
+/// quickjs-libc, which isola does not build).
+type WorkerIntrinsics = (
+    intrinsic::Date,
+    intrinsic::Eval,
+    intrinsic::RegExpCompiler,
+    intrinsic::RegExp,
+    intrinsic::Json,
+    intrinsic::Proxy,
+    intrinsic::MapSet,
+    intrinsic::TypedArrays,
+    intrinsic::Promise,
+    intrinsic::WeakRef,
+    intrinsic::DOMException,
+);
+
+/// Settings of one isolate.
+#[derive(Debug, Clone)]
+pub struct IsolateConfig {
+    /// Engine heap limit in bytes (includes the runtime's own structures).
+    pub memory_limit: usize,
+    /// Native stack the engine may use, in bytes. Must stay well below the
+    /// stack of the thread the isolate runs on, and at most 16 MiB (above
+    /// that QuickJS disables its check).
+    pub stack_limit: usize,
+    /// Limits on values crossing the boundary.
+    pub codec: CodecLimits,
+    /// Console bytes kept per call before output is dropped.
+    pub max_log_bytes: usize,
+    /// The `env` object: values and binding names.
+    pub env: Vec<(String, EnvEntry)>,
+}
+
+impl Default for IsolateConfig {
+    fn default() -> Self {
+        Self {
+            memory_limit: 128 << 20,
+            stack_limit: 1 << 20,
+            codec: CodecLimits::default(),
+            max_log_bytes: 1 << 20,
+            env: Vec::new(),
+        }
+    }
+}
+
+/// One entry of `env`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EnvEntry {
+    /// A structured-clone value.
+    Value(Value),
+    /// A host binding: `env.NAME.method(...)` becomes an [`crate::OpRequest::Binding`].
+    Binding,
+}
+
+/// Why an isolate could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum IsolateError {
+    /// The engine could not be set up (e.g. the memory limit is too small).
+    #[error("failed to set up the isolate: {0}")]
+    Setup(String),
+    /// The isolate hit a limit while being set up.
+    #[error("the isolate hit a limit while being set up: {0:?}")]
+    Terminated(Termination),
+}
+
+pub(crate) struct Shared {
+    pub(crate) source: Arc<WorkerSource>,
+    pub(crate) effects: RefCell<Vec<Effect>>,
+    pub(crate) next_op: Cell<u64>,
+    pub(crate) next_timer: Cell<u64>,
+    pub(crate) log_bytes: Cell<usize>,
+    pub(crate) log_dropped: Cell<bool>,
+    pub(crate) max_log_bytes: usize,
+    pub(crate) codec: CodecLimits,
+    pub(crate) rng: Cell<(u64, u64)>,
+    pub(crate) startup_error: RefCell<Option<ErrorValue>>,
+}
+
+impl Shared {
+    pub(crate) fn emit(&self, effect: Effect) {
+        self.effects.borrow_mut().push(effect);
+    }
+
+    pub(crate) fn log(&self, level: LogLevel, mut message: String) {
+        if self.log_dropped.get() {
+            return;
+        }
+        let used = self.log_bytes.get();
+        if used.saturating_add(message.len()) > self.max_log_bytes {
+            let room = self.max_log_bytes.saturating_sub(used);
+            if room < 64 {
+                self.log_dropped.set(true);
+                message = format!("[isola] console output exceeded {} bytes; further output dropped", self.max_log_bytes);
+                self.emit(Effect::Log(LogEntry { level: LogLevel::Warn, timestamp_ms: now_ms(), message }));
+                return;
+            }
+            let mut cut = room - 32;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push_str(" [isola: truncated]");
+        }
+        self.log_bytes.set(used + message.len());
+        self.emit(Effect::Log(LogEntry { level, timestamp_ms: now_ms(), message }));
+    }
+
+    pub(crate) fn next_random(&self) -> u64 {
+        // xorshift128+, seeded per isolate from the OS CSPRNG.
+        let (mut s1, s0) = self.rng.get();
+        let result = s0.wrapping_add(s1);
+        s1 ^= s1 << 23;
+        let s1 = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+        self.rng.set((s0, s1));
+        result
+    }
+}
+
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The prelude's internals object, kept where host functions can find it.
+pub(crate) struct Internals<'js>(Object<'js>);
+
+// SAFETY: `Internals` holds exactly one `Object<'js>`, and `Changed` only
+// re-labels that lifetime, which is what `JsLifetime` requires.
+#[allow(unsafe_code)]
+unsafe impl<'js> JsLifetime<'js> for Internals<'js> {
+    type Changed<'to> = Internals<'to>;
+}
+
+impl<'js> Internals<'js> {
+    pub(crate) fn get(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+        ctx.userdata::<Internals<'js>>()
+            .map(|guard| guard.0.clone())
+            .ok_or_else(|| rquickjs::Exception::throw_internal(ctx, "isola internals are missing"))
+    }
+}
+
+/// A QuickJS-ng isolate running one worker.
+///
+/// All methods that run guest code take a [`Budget`] and return the CPU
+/// time used, or the [`Termination`] that stopped the guest; after a
+/// termination the isolate must be dropped.
+pub struct Isolate {
+    context: Context,
+    runtime: Runtime,
+    shared: Rc<Shared>,
+    watchdog: Rc<Watchdog>,
+    cpu_total: Duration,
+    started: bool,
+}
+
+impl std::fmt::Debug for Isolate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Isolate").field("main", &self.shared.source.main).finish_non_exhaustive()
+    }
+}
+
+impl Isolate {
+    /// Creates an isolate for `source`. Nothing of the guest runs until
+    /// [`Isolate::start`].
+    pub fn new(source: Arc<WorkerSource>, config: &IsolateConfig) -> Result<Self, IsolateError> {
+        let meter = Rc::new(MemoryMeter::new(config.memory_limit));
+        let runtime =
+            Runtime::new_with_alloc(MeteredAllocator::new(meter.clone())).map_err(|e| IsolateError::Setup(e.to_string()))?;
+        runtime.set_max_stack_size(config.stack_limit.min(16 << 20));
+        let watchdog = Rc::new(Watchdog::new(meter));
+        let poller = watchdog.clone();
+        runtime.set_interrupt_handler(Some(Box::new(move || poller.poll())));
+        runtime.set_loader(MemoryResolver { source: source.clone() }, MemoryLoader { source: source.clone() });
+        let context = Context::custom::<WorkerIntrinsics>(&runtime).map_err(|e| IsolateError::Setup(e.to_string()))?;
+
+        let mut seed = [0u8; 16];
+        getrandom::fill(&mut seed).map_err(|e| IsolateError::Setup(format!("no OS randomness: {e}")))?;
+        let (a, b) = seed.split_at(8);
+        let rng = (
+            u64::from_le_bytes(a.try_into().unwrap_or([1; 8])) | 1,
+            u64::from_le_bytes(b.try_into().unwrap_or([2; 8])),
+        );
+        let shared = Rc::new(Shared {
+            source,
+            effects: RefCell::new(Vec::new()),
+            next_op: Cell::new(1),
+            next_timer: Cell::new(1),
+            log_bytes: Cell::new(0),
+            log_dropped: Cell::new(false),
+            max_log_bytes: config.max_log_bytes,
+            codec: config.codec,
+            rng: Cell::new(rng),
+            startup_error: RefCell::new(None),
+        });
+
+        let setup_budget = Budget::new(Duration::from_secs(1), std::time::Instant::now() + Duration::from_secs(5));
+        watchdog.arm(setup_budget);
+        let result = context.with(|ctx| -> rquickjs::Result<()> {
+            let global = ctx.globals();
+            global.remove("SharedArrayBuffer")?;
+            global.remove("Atomics")?;
+            let host = host::install(&ctx, &shared)?;
+            let mut options = rquickjs::context::EvalOptions::default();
+            options.global = true;
+            options.strict = true;
+            options.filename = Some("isola:prelude".into());
+            let prelude: Function = ctx.eval_with_options(PRELUDE, options)?;
+            let internals: Object = prelude.call((host,))?;
+            let _ = ctx.store_userdata(Internals(internals.clone()));
+            let values = Object::new(ctx.clone())?;
+            let bindings = rquickjs::Array::new(ctx.clone())?;
+            for (name, entry) in &config.env {
+                match entry {
+                    EnvEntry::Value(v) => values.set(name.as_str(), codec::write(&ctx, &internals, v)?)?,
+                    EnvEntry::Binding => bindings.set(bindings.len(), name.as_str())?,
+                }
+            }
+            let set_env: Function = internals.get("setEnv")?;
+            set_env.call::<_, ()>((values, bindings))?;
+            Ok(())
+        });
+        if let Some(why) = watchdog.tripped() {
+            return Err(IsolateError::Terminated(why));
+        }
+        result.map_err(|e| IsolateError::Setup(e.to_string()))?;
+        Ok(Self { context, runtime, shared, watchdog, cpu_total: Duration::ZERO, started: false })
+    }
+
+    /// Evaluates the main module (and what it imports). A startup error is
+    /// kept and reported to every call, as workerd does.
+    pub fn start(&mut self, budget: Budget) -> Result<Duration, Termination> {
+        self.started = true;
+        let main = self.shared.source.main.clone();
+        let shared = self.shared.clone();
+        self.enter(budget, move |ctx| {
+            let internals = Internals::get(ctx)?;
+            let start: Function = internals.get("start")?;
+            match Module::import(ctx, main.as_str()) {
+                Ok(promise) => start.call::<_, ()>((promise,)),
+                Err(rquickjs::Error::Exception) => {
+                    let thrown = ctx.catch();
+                    host::record_startup_error(ctx, &shared, &thrown);
+                    Ok(())
+                }
+                Err(other) => Err(other),
+            }
+        })
+    }
+
+    /// Starts a call; it settles later with [`Effect::CallSettled`].
+    pub fn call(&mut self, spec: CallSpec, budget: Budget) -> Result<Duration, Termination> {
+        if !self.started {
+            self.start(budget)?;
+        }
+        if let Some(error) = self.shared.startup_error.borrow().clone() {
+            self.shared.emit(Effect::CallSettled { call: spec.id, result: CallResult::Threw(error) });
+            self.shared.emit(Effect::CallFinished { call: spec.id });
+            return Ok(Duration::ZERO);
+        }
+        let shared = self.shared.clone();
+        let id = spec.id;
+        self.enter(budget, move |ctx| {
+            let internals = Internals::get(ctx)?;
+            let props = codec::write(ctx, &internals, &spec.props)?;
+            let entrypoint = match &spec.entrypoint {
+                Some(name) => rquickjs::String::from_str(ctx.clone(), name)?.into_value(),
+                None => JsValue::new_null(ctx.clone()),
+            };
+            let call_fn: Function = internals.get("callEntrypoint")?;
+            let outcome = match &spec.kind {
+                CallKind::Rpc { method, args } => {
+                    let list = rquickjs::Array::new(ctx.clone())?;
+                    for (i, arg) in args.iter().enumerate() {
+                        list.set(i, codec::write(ctx, &internals, arg)?)?;
+                    }
+                    call_fn.call::<_, ()>((id, entrypoint, method.as_str(), list, props))
+                }
+                CallKind::Fetch(request) => {
+                    let parts = host::request_parts(ctx, request)?;
+                    call_fn.call::<_, ()>((id, entrypoint, JsValue::new_undefined(ctx.clone()), JsValue::new_undefined(ctx.clone()), props, parts))
+                }
+            };
+            if let Err(rquickjs::Error::Exception) = outcome {
+                let thrown = ctx.catch();
+                let error = host::error_value(ctx, &thrown);
+                shared.emit(Effect::CallSettled { call: id, result: CallResult::Threw(error) });
+                shared.emit(Effect::CallFinished { call: id });
+                return Ok(());
+            }
+            outcome
+        })
+    }
+
+    /// Answers an op.
+    pub fn complete_op(&mut self, id: OpId, result: OpResult, budget: Budget) -> Result<Duration, Termination> {
+        self.enter(budget, move |ctx| {
+            let internals = Internals::get(ctx)?;
+            let (ok, value) = match &result {
+                OpResult::Value(v) => (true, codec::write(ctx, &internals, v)?),
+                OpResult::Error(e) => (false, codec::error_to_js(ctx, &internals, e)?),
+                OpResult::Response(r) => (true, host::response_to_js(ctx, &internals, r)?),
+            };
+            let complete: Function = internals.get("complete")?;
+            complete.call::<_, ()>((id, ok, value))
+        })
+    }
+
+    /// Fires a timer.
+    pub fn fire_timer(&mut self, id: TimerId, budget: Budget) -> Result<Duration, Termination> {
+        self.enter(budget, move |ctx| {
+            let internals = Internals::get(ctx)?;
+            let fire: Function = internals.get("fireTimer")?;
+            fire.call::<_, ()>((id,))
+        })
+    }
+
+    /// Takes the effects produced so far.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut *self.shared.effects.borrow_mut())
+    }
+
+    /// Starts a new console budget (call it when a call starts on an idle isolate).
+    pub fn reset_log_budget(&mut self) {
+        self.shared.log_bytes.set(0);
+        self.shared.log_dropped.set(false);
+    }
+
+    /// Bytes the engine heap holds now.
+    pub fn memory_used(&self) -> usize {
+        self.watchdog.memory.used()
+    }
+
+    /// The most bytes the engine heap has held.
+    pub fn peak_memory(&self) -> usize {
+        self.watchdog.memory.peak()
+    }
+
+    /// CPU time guest code has used in this isolate.
+    pub fn cpu_total(&self) -> Duration {
+        self.cpu_total
+    }
+
+    /// The limit that stopped this isolate, if one did.
+    pub fn terminated(&self) -> Option<Termination> {
+        self.watchdog.tripped()
+    }
+
+    /// Runs a garbage collection (e.g. before measuring memory).
+    pub fn collect_garbage(&self) {
+        self.runtime.run_gc();
+    }
+
+    fn enter<F>(&mut self, budget: Budget, f: F) -> Result<Duration, Termination>
+    where
+        F: for<'js> FnOnce(&Ctx<'js>) -> rquickjs::Result<()>,
+    {
+        if let Some(why) = self.watchdog.tripped() {
+            return Err(why);
+        }
+        let start = self.watchdog.arm(budget);
+        let shared = self.shared.clone();
+        let watchdog = self.watchdog.clone();
+        self.context.with(|ctx| {
+            if let Err(e) = f(&ctx) {
+                report_uncaught(&ctx, &shared, &watchdog, &e);
+            }
+        });
+        while self.watchdog.tripped().is_none() {
+            match self.runtime.execute_pending_job() {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(job) => {
+                    let shared = self.shared.clone();
+                    let watchdog = self.watchdog.clone();
+                    job.0.with(|ctx| report_uncaught(&ctx, &shared, &watchdog, &rquickjs::Error::Exception));
+                }
+            }
+        }
+        let used = thread_cpu_time().saturating_sub(start);
+        self.cpu_total += used;
+        match self.watchdog.tripped() {
+            Some(why) => Err(why),
+            None => Ok(used),
+        }
+    }
+}
+
+fn report_uncaught(ctx: &Ctx<'_>, shared: &Shared, watchdog: &Watchdog, error: &rquickjs::Error) {
+    if watchdog.tripped().is_some() {
+        let _ = ctx.catch();
+        return;
+    }
+    let message = match error {
+        rquickjs::Error::Exception => {
+            let thrown = ctx.catch();
+            let e = host::error_value(ctx, &thrown);
+            if e.name == "InternalError" && e.message.contains("out of memory") {
+                watchdog.trip(Termination::MemoryLimit);
+                return;
+            }
+            format!("Uncaught {}", e.stack.as_deref().map_or_else(|| e.to_string(), |s| format!("{e}\n{s}")))
+        }
+        other => format!("isola internal error: {other}"),
+    };
+    shared.log(LogLevel::Error, message);
+}
+
+pub(crate) fn clone_error_to_js<'js>(ctx: &Ctx<'js>, error: &CloneError) -> rquickjs::Error {
+    let name = match error {
+        CloneError::TooLarge(_) | CloneError::TooDeep(_) => "RangeError",
+        _ => "DataCloneError",
+    };
+    let thrown = (|| -> rquickjs::Result<rquickjs::Error> {
+        let internals = Internals::get(ctx)?;
+        let e = codec::error_to_js(ctx, &internals, &ErrorValue::new(name, error.message()))?;
+        Ok(ctx.throw(e))
+    })();
+    thrown.unwrap_or_else(|e| e)
+}
+
+pub(crate) fn read_value<'js>(ctx: &Ctx<'js>, shared: &Shared, value: &JsValue<'js>) -> Result<Value, CloneError> {
+    let internals = Internals::get(ctx).map_err(|_| CloneError::Threw)?;
+    Reader::new(ctx, &internals, shared.codec).read(value)
+}
+
+pub(crate) type HostArgs<'js> = Rest<JsValue<'js>>;

@@ -1,0 +1,33 @@
+//! isola-engine: one QuickJS-ng isolate.
+//!
+//! An [`Isolate`] is one QuickJS-ng runtime and one context running one
+//! worker's modules. It performs no I/O: guest `fetch`es, binding calls and
+//! timers leave it as [`Effect`]s (plain data) and are answered with
+//! [`Isolate::complete_op`] and [`Isolate::fire_timer`]. Limits are enforced
+//! inside it: a metered heap, a CPU and wall watchdog polled by the engine's
+//! interrupt handler, and a native stack limit.
+//!
+//! This crate is the one place in isola with `unsafe` code: the allocator,
+//! the thread CPU clock and a few class-id checks through the QuickJS FFI.
+
+mod alloc;
+mod codec;
+mod host;
+mod isolate;
+mod limits;
+mod modules;
+mod ops;
+mod source;
+mod typescript;
+mod value;
+mod web;
+
+pub use codec::CodecLimits;
+pub use isolate::{EnvEntry, Isolate, IsolateConfig, IsolateError};
+pub use limits::{Budget, Termination};
+pub use ops::{
+    CallId, CallKind, CallResult, CallSpec, Effect, HttpRequest, HttpResponse, LogEntry, LogLevel, OpId, OpRequest,
+    OpResult, TimerId,
+};
+pub use source::{CodeError, KNOWN_COMPATIBILITY_FLAGS, MAX_CODE_BYTES, ModuleSpec, NEWEST_COMPATIBILITY_DATE, WorkerSource};
+pub use value::{ErrorValue, TypedArrayKind, Value};

@@ -1,0 +1,162 @@
+//! What stops a guest: the memory meter, the CPU and wall clocks, and the
+//! interrupt handler that turns a tripped limit into an uncatchable stop.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// Why an isolate was stopped. After any of these the isolate must be
+/// dropped: the guest was interrupted at an arbitrary point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Termination {
+    /// The CPU budget of the current activation ran out.
+    CpuLimit,
+    /// The engine heap reached its limit.
+    MemoryLimit,
+    /// The wall-clock deadline passed while guest code was running.
+    WallLimit,
+}
+
+/// A time budget for one activation of guest code.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// CPU time the activation may use.
+    pub cpu: Duration,
+    /// The instant after which guest code is stopped.
+    pub wall_deadline: Instant,
+}
+
+impl Budget {
+    /// A budget with the given CPU time and wall-clock deadline.
+    pub fn new(cpu: Duration, wall_deadline: Instant) -> Self {
+        Self { cpu, wall_deadline }
+    }
+}
+
+/// Heap accounting shared by the allocator and the interrupt handler.
+#[derive(Debug)]
+pub(crate) struct MemoryMeter {
+    used: Cell<usize>,
+    peak: Cell<usize>,
+    limit: usize,
+    exceeded: Cell<bool>,
+}
+
+impl MemoryMeter {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self { used: Cell::new(0), peak: Cell::new(0), limit, exceeded: Cell::new(false) }
+    }
+
+    /// Whether `extra` more bytes fit; records the failure if not.
+    pub(crate) fn admits(&self, extra: usize) -> bool {
+        let fits = self.used.get().checked_add(extra).is_some_and(|total| total <= self.limit);
+        if !fits {
+            self.exceeded.set(true);
+        }
+        fits
+    }
+
+    pub(crate) fn add(&self, bytes: usize) {
+        let used = self.used.get().saturating_add(bytes);
+        self.used.set(used);
+        if used > self.peak.get() {
+            self.peak.set(used);
+        }
+    }
+
+    pub(crate) fn sub(&self, bytes: usize) {
+        self.used.set(self.used.get().saturating_sub(bytes));
+    }
+
+    pub(crate) fn used(&self) -> usize {
+        self.used.get()
+    }
+
+    pub(crate) fn peak(&self) -> usize {
+        self.peak.get()
+    }
+
+    pub(crate) fn exceeded(&self) -> bool {
+        self.exceeded.get()
+    }
+}
+
+/// The state the interrupt handler polls.
+#[derive(Debug)]
+pub(crate) struct Watchdog {
+    pub(crate) memory: Rc<MemoryMeter>,
+    cpu_start: Cell<Duration>,
+    cpu_budget: Cell<Duration>,
+    wall_deadline: Cell<Option<Instant>>,
+    tripped: Cell<Option<Termination>>,
+}
+
+impl Watchdog {
+    pub(crate) fn new(memory: Rc<MemoryMeter>) -> Self {
+        Self {
+            memory,
+            cpu_start: Cell::new(Duration::ZERO),
+            cpu_budget: Cell::new(Duration::MAX),
+            wall_deadline: Cell::new(None),
+            tripped: Cell::new(None),
+        }
+    }
+
+    /// Arms the watchdog for one activation; returns its CPU start.
+    pub(crate) fn arm(&self, budget: Budget) -> Duration {
+        let start = thread_cpu_time();
+        self.cpu_start.set(start);
+        self.cpu_budget.set(budget.cpu);
+        self.wall_deadline.set(Some(budget.wall_deadline));
+        start
+    }
+
+    /// Called by the engine every ~10k bytecodes; `true` stops the guest.
+    pub(crate) fn poll(&self) -> bool {
+        if self.tripped.get().is_some() {
+            return true;
+        }
+        let verdict = if self.memory.exceeded() {
+            Some(Termination::MemoryLimit)
+        } else if thread_cpu_time().saturating_sub(self.cpu_start.get()) > self.cpu_budget.get() {
+            Some(Termination::CpuLimit)
+        } else if self.wall_deadline.get().is_some_and(|d| Instant::now() > d) {
+            Some(Termination::WallLimit)
+        } else {
+            None
+        };
+        if verdict.is_some() {
+            self.tripped.set(verdict);
+        }
+        verdict.is_some()
+    }
+
+    /// The limit that fired, also checking the memory meter, which can trip
+    /// inside a native call that returns before the next poll.
+    pub(crate) fn tripped(&self) -> Option<Termination> {
+        if self.tripped.get().is_none() && self.memory.exceeded() {
+            self.tripped.set(Some(Termination::MemoryLimit));
+        }
+        self.tripped.get()
+    }
+
+    /// Records a limit found outside the interrupt handler.
+    pub(crate) fn trip(&self, why: Termination) {
+        if self.tripped.get().is_none() {
+            self.tripped.set(Some(why));
+        }
+    }
+}
+
+/// CPU time consumed by the calling thread.
+pub(crate) fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec and CLOCK_THREAD_CPUTIME_ID is
+    // supported on every Linux the engine builds for; the call only writes `ts`.
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &raw mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(u64::try_from(ts.tv_sec).unwrap_or(0), u32::try_from(ts.tv_nsec).unwrap_or(0))
+}

@@ -1,0 +1,207 @@
+//! Effects: everything an isolate wants from the world, as plain data.
+//!
+//! The engine performs no I/O. A guest `fetch`, a binding call or a timer
+//! becomes an [`Effect`] that the layer above carries out and answers with
+//! [`crate::Isolate::complete_op`] or [`crate::Isolate::fire_timer`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::value::{ErrorValue, Value};
+
+/// Identifies one outstanding op of one isolate.
+pub type OpId = u64;
+/// Identifies one call into an isolate; chosen by the caller.
+pub type CallId = u64;
+/// Identifies one timer of one isolate.
+pub type TimerId = u64;
+
+/// An HTTP request as data (what a guest `fetch` sends, or what a `fetch`
+/// handler receives).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct HttpRequest {
+    /// The method, e.g. `GET`.
+    pub method: String,
+    /// The absolute URL.
+    pub url: String,
+    /// Header name/value pairs; names are lower-case.
+    pub headers: Vec<(String, String)>,
+    /// The body, if any.
+    pub body: Option<Vec<u8>>,
+}
+
+/// An HTTP response as data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// The reason phrase.
+    pub status_text: String,
+    /// Header name/value pairs; names are lower-case.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// A response with a status and a body, no headers.
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Self { status, status_text: String::new(), headers: Vec::new(), body: body.into() }
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.to_owned()));
+        self
+    }
+}
+
+/// A request to the world that a guest is waiting on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum OpRequest {
+    /// A global `fetch()`.
+    Fetch(HttpRequest),
+    /// `env.<binding>.<method>(...args)`.
+    Binding {
+        /// The env name of the binding.
+        binding: String,
+        /// The method called.
+        method: String,
+        /// The arguments, cloned.
+        args: Vec<Value>,
+    },
+}
+
+/// The answer to an [`OpRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum OpResult {
+    /// A binding call's value.
+    Value(Value),
+    /// A fetch's response.
+    Response(HttpResponse),
+    /// The op failed; the guest's promise rejects with this error.
+    Error(ErrorValue),
+}
+
+/// Log levels of the guest console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// `console.debug`
+    Debug,
+    /// `console.log`
+    Log,
+    /// `console.info`
+    Info,
+    /// `console.warn`
+    Warn,
+    /// `console.error`
+    Error,
+}
+
+impl LogLevel {
+    /// The level's name as the console method spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Log => "log",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+/// One console line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// Its level.
+    pub level: LogLevel,
+    /// Milliseconds since the Unix epoch, whole.
+    pub timestamp_ms: u64,
+    /// The formatted message.
+    pub message: String,
+}
+
+/// What a call asks of an entrypoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CallKind {
+    /// An RPC method call with arguments.
+    Rpc {
+        /// The method name.
+        method: String,
+        /// The arguments.
+        args: Vec<Value>,
+    },
+    /// The entrypoint's `fetch(request, env, ctx)` handler.
+    Fetch(HttpRequest),
+}
+
+/// A call into an isolate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallSpec {
+    /// The caller's id for it; [`Effect::CallSettled`] names it.
+    pub id: CallId,
+    /// The named export, or `None` for the default export.
+    pub entrypoint: Option<String>,
+    /// What to call.
+    pub kind: CallKind,
+    /// `ctx.props` in the guest.
+    pub props: Value,
+}
+
+/// How a call settled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CallResult {
+    /// An RPC method's returned value.
+    Value(Value),
+    /// A `fetch` handler's Response.
+    Response(HttpResponse),
+    /// The guest threw (or its promise rejected).
+    Threw(ErrorValue),
+    /// The returned value exceeded the size limit for values leaving the
+    /// isolate.
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+}
+
+/// Something the isolate wants done or wants known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Effect {
+    /// Carry out an op and answer with `complete_op`.
+    Op {
+        /// Its id.
+        id: OpId,
+        /// What it asks.
+        request: OpRequest,
+    },
+    /// Call `fire_timer(id)` after `delay_ms`.
+    Timer {
+        /// Its id.
+        id: TimerId,
+        /// Whole milliseconds to wait.
+        delay_ms: u64,
+    },
+    /// The timer was cleared; firing it now is harmless but pointless.
+    CancelTimer {
+        /// Its id.
+        id: TimerId,
+    },
+    /// A console line.
+    Log(LogEntry),
+    /// A call's returned promise settled.
+    CallSettled {
+        /// The call.
+        call: CallId,
+        /// How.
+        result: CallResult,
+    },
+    /// Every `ctx.waitUntil` promise of the call settled (emitted after
+    /// `CallSettled`).
+    CallFinished {
+        /// The call.
+        call: CallId,
+    },
+}
