@@ -164,7 +164,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                 )),
             }
         } else if let Some(startup) = s.startup_error.borrow().clone() {
-            CallResult::Threw(startup)
+            CallResult::StartupFailed(startup)
         } else {
             CallResult::Threw(error_value(&ctx, &value))
         };

@@ -277,7 +277,7 @@ impl Isolate {
             self.start(budget)?;
         }
         if let Some(error) = self.shared.startup_error.borrow().clone() {
-            self.shared.emit(Effect::CallSettled { call: spec.id, result: CallResult::Threw(error) });
+            self.shared.emit(Effect::CallSettled { call: spec.id, result: CallResult::StartupFailed(error) });
             self.shared.emit(Effect::CallFinished { call: spec.id });
             return Ok(Duration::ZERO);
         }

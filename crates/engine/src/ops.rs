@@ -159,6 +159,9 @@ pub enum CallResult {
     Response(HttpResponse),
     /// The guest threw (or its promise rejected).
     Threw(ErrorValue),
+    /// The worker failed to start (syntax error, missing module, top-level
+    /// throw); the message is workerd's `Failed to start Worker: ...`.
+    StartupFailed(ErrorValue),
     /// The returned value exceeded the size limit for values leaving the
     /// isolate.
     TooLarge {

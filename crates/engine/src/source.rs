@@ -119,6 +119,12 @@ impl CodeError {
         Self { message: message.into() }
     }
 
+    /// An error with a message of the caller's (for checks made above the
+    /// engine, such as the `env` size).
+    pub fn custom(message: impl Into<String>) -> Self {
+        Self::new(message)
+    }
+
     /// The message.
     pub fn message(&self) -> &str {
         &self.message

@@ -99,7 +99,7 @@ fn bindings_timers_and_promises() {
 fn syntax_errors_report_module_line_and_column() {
     let src = source(vec![("agent.js", ModuleSpec::Esm("export default {\n  x: 1 +\n}".into()))]);
     let (result, _) = run(src, "x", vec![Value::Null]);
-    let Ok(CallResult::Threw(e)) = result else { panic!("{result:?}") };
+    let Ok(CallResult::StartupFailed(e)) = result else { panic!("{result:?}") };
     assert!(e.message.starts_with("Failed to start Worker:\nUncaught SyntaxError: "), "{}", e.message);
     assert!(e.message.contains("\n  at agent.js:3:"), "{}", e.message);
 }

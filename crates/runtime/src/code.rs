@@ -1,0 +1,192 @@
+//! Worker code as a host hands it to the loader.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use isola_engine::{CodeError, EnvEntry, ModuleSpec, Value, WorkerSource};
+
+use crate::binding::{Binding, OutboundHandler};
+use crate::config::Limits;
+
+/// The largest `env` a worker may have, as on Cloudflare.
+pub(crate) const MAX_ENV_BYTES: usize = 1 << 20;
+
+/// Where a worker's global `fetch()` goes.
+#[derive(Clone, Default)]
+pub enum Outbound {
+    /// `fetch()` rejects with workerd's message for `globalOutbound: null`.
+    /// The default: a worker reaches the world only through its bindings.
+    #[default]
+    Blocked,
+    /// Every `fetch()` is delivered to this handler as a request; its
+    /// response is what the guest sees.
+    Handler(Arc<dyn OutboundHandler>),
+}
+
+impl fmt::Debug for Outbound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outbound::Blocked => f.write_str("Blocked"),
+            Outbound::Handler(_) => f.write_str("Handler(..)"),
+        }
+    }
+}
+
+/// The message `fetch()` rejects with when outbound is blocked (workerd's).
+pub(crate) const BLOCKED_MESSAGE: &str = "This worker is not permitted to access the internet via global functions like fetch(). It must use capabilities (such as bindings in 'env') to talk to the outside world.";
+
+enum EnvItem {
+    Value(Value),
+    Binding(Arc<dyn Binding>),
+}
+
+/// A worker's code, env, outbound and limits: what `Loader::load` takes.
+///
+/// ```
+/// use isola_runtime::{Module, WorkerCode};
+/// let code = WorkerCode::new("2026-03-01", "agent.js")
+///     .module("agent.js", Module::Esm("export default { hi() { return 1 } }".into()))
+///     .env_value("CONFIG", serde_json::json!({"tier": "free"}));
+/// ```
+pub struct WorkerCode {
+    compatibility_date: Option<String>,
+    compatibility_flags: Vec<String>,
+    main: String,
+    modules: Vec<(String, Result<ModuleSpec, CodeError>)>,
+    env: Vec<(String, EnvItem)>,
+    outbound: Outbound,
+    limits: Option<Limits>,
+}
+
+impl fmt::Debug for WorkerCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerCode")
+            .field("main", &self.main)
+            .field("modules", &self.modules.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .field("outbound", &self.outbound)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorkerCode {
+    /// Code whose main module is `main_module`, for a compatibility date.
+    pub fn new(compatibility_date: impl Into<String>, main_module: impl Into<String>) -> Self {
+        Self {
+            compatibility_date: Some(compatibility_date.into()),
+            compatibility_flags: Vec::new(),
+            main: main_module.into(),
+            modules: Vec::new(),
+            env: Vec::new(),
+            outbound: Outbound::Blocked,
+            limits: None,
+        }
+    }
+
+    /// Code with no compatibility date (rejected at load, as on Cloudflare;
+    /// exists so front ends can pass through what their users gave).
+    pub fn without_compatibility_date(main_module: impl Into<String>) -> Self {
+        let mut code = Self::new("", main_module);
+        code.compatibility_date = None;
+        code
+    }
+
+    /// Adds compatibility flags.
+    #[must_use]
+    pub fn compatibility_flags<I, S>(mut self, flags: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.compatibility_flags.extend(flags.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds a module of an explicit type.
+    #[must_use]
+    pub fn module(mut self, name: impl Into<String>, module: ModuleSpec) -> Self {
+        self.modules.push((name.into(), Ok(module)));
+        self
+    }
+
+    /// Adds a module typed by its name: `.js`/`.mjs` ES module, `.ts`/`.mts`
+    /// TypeScript. Other names are reported by `load`.
+    #[must_use]
+    pub fn module_source(mut self, name: impl Into<String>, source: impl Into<String>) -> Self {
+        let name = name.into();
+        let spec = ModuleSpec::from_name(&name, source.into());
+        self.modules.push((name, spec));
+        self
+    }
+
+    /// Adds a structured-clone value to `env`.
+    #[must_use]
+    pub fn env_value(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.env.push((name.into(), EnvItem::Value(value.into())));
+        self
+    }
+
+    /// Adds a host binding to `env`.
+    #[must_use]
+    pub fn env_binding(mut self, name: impl Into<String>, binding: Arc<dyn Binding>) -> Self {
+        self.env.push((name.into(), EnvItem::Binding(binding)));
+        self
+    }
+
+    /// Sets where global `fetch()` goes (default [`Outbound::Blocked`]).
+    #[must_use]
+    pub fn global_outbound(mut self, outbound: Outbound) -> Self {
+        self.outbound = outbound;
+        self
+    }
+
+    /// Lowers the limits for this worker.
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    pub(crate) fn prepare(self) -> Result<Prepared, CodeError> {
+        let mut modules = Vec::with_capacity(self.modules.len());
+        for (name, spec) in self.modules {
+            modules.push((name, spec?));
+        }
+        let source = WorkerSource::new(self.compatibility_date.as_deref(), &self.compatibility_flags, &self.main, modules)?;
+        let env_bytes: usize = self
+            .env
+            .iter()
+            .map(|(name, item)| name.len() + if let EnvItem::Value(v) = item { v.approx_size() } else { 0 })
+            .sum();
+        if env_bytes > MAX_ENV_BYTES {
+            return Err(code_error(format!(
+                "Dynamic Worker env size ({env_bytes} bytes) exceeds the maximum allowed size of {MAX_ENV_BYTES} bytes."
+            )));
+        }
+        let mut env = Vec::with_capacity(self.env.len());
+        let mut bindings = HashMap::new();
+        for (name, item) in self.env {
+            match item {
+                EnvItem::Value(v) => env.push((name, EnvEntry::Value(v))),
+                EnvItem::Binding(b) => {
+                    env.push((name.clone(), EnvEntry::Binding));
+                    bindings.insert(name, b);
+                }
+            }
+        }
+        Ok(Prepared { source: Arc::new(source), env, bindings, outbound: self.outbound, limits: self.limits })
+    }
+}
+
+fn code_error(message: String) -> CodeError {
+    CodeError::custom(message)
+}
+
+/// Validated code, shared by every isolate started from it.
+pub(crate) struct Prepared {
+    pub(crate) source: Arc<WorkerSource>,
+    pub(crate) env: Vec<(String, EnvEntry)>,
+    pub(crate) bindings: HashMap<String, Arc<dyn Binding>>,
+    pub(crate) outbound: Outbound,
+    pub(crate) limits: Option<Limits>,
+}

@@ -1,0 +1,379 @@
+//! The task that drives one worker's isolate on its executor thread.
+//!
+//! It owns the isolate, starts calls, carries out effects (binding calls and
+//! fetches as host futures, timers as sleeps), accounts CPU, wall time and
+//! subrequests per call, and turns a tripped limit into that call's outcome.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt as _;
+use isola_engine::{
+    Budget, CallKind, CallResult, CallSpec, Effect, ErrorValue, Isolate, IsolateConfig, IsolateError, LogEntry, OpRequest,
+    OpResult, Termination, TimerId, Value,
+};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::AbortHandle;
+
+use crate::code::{BLOCKED_MESSAGE, Outbound, Prepared};
+use crate::config::Limits;
+use crate::outcome::{Outcome, Run, Stats};
+
+/// Streams a call's console lines as they are written.
+pub(crate) type LogSink = Arc<dyn Fn(&LogEntry) + Send + Sync>;
+
+/// A call sent to a worker's driver.
+pub(crate) struct CallRequest {
+    pub(crate) entrypoint: Option<String>,
+    pub(crate) kind: CallKind,
+    pub(crate) props: Value,
+    pub(crate) limits: Limits,
+    pub(crate) log_sink: Option<LogSink>,
+    pub(crate) reply: oneshot::Sender<Run>,
+}
+
+/// Everything a driver needs to run one worker.
+pub(crate) struct Spawn {
+    pub(crate) code: Arc<Prepared>,
+    pub(crate) limits: Limits,
+    pub(crate) stack_bytes: usize,
+    pub(crate) calls: mpsc::UnboundedReceiver<CallRequest>,
+    pub(crate) memory: Arc<AtomicUsize>,
+}
+
+enum Completion {
+    Op { generation: u64, id: u64, result: OpResult },
+    Timer { generation: u64, id: TimerId },
+}
+
+struct CallState {
+    started: Instant,
+    deadline: Instant,
+    limits: Limits,
+    cpu: Duration,
+    subrequests: u32,
+    logs: Vec<LogEntry>,
+    log_sink: Option<LogSink>,
+    reply: Option<oneshot::Sender<Run>>,
+}
+
+struct Driver {
+    code: Arc<Prepared>,
+    limits: Limits,
+    stack_bytes: usize,
+    memory: Arc<AtomicUsize>,
+    isolate: Option<Isolate>,
+    generation: u64,
+    next_call: u64,
+    calls: HashMap<u64, CallState>,
+    timers: HashMap<TimerId, AbortHandle>,
+    tasks: Vec<AbortHandle>,
+    done_tx: mpsc::UnboundedSender<Completion>,
+}
+
+pub(crate) async fn drive(spawn: Spawn) {
+    let Spawn { code, limits, stack_bytes, mut calls, memory } = spawn;
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+    let mut driver = Driver {
+        code,
+        limits,
+        stack_bytes,
+        memory,
+        isolate: None,
+        generation: 0,
+        next_call: 1,
+        calls: HashMap::new(),
+        timers: HashMap::new(),
+        tasks: Vec::new(),
+        done_tx,
+    };
+    let mut open = true;
+    loop {
+        if !open && driver.calls.is_empty() {
+            break;
+        }
+        let deadline = driver.calls.values().map(|c| c.deadline).min();
+        tokio::select! {
+            request = calls.recv(), if open => match request {
+                Some(request) => driver.start_call(request),
+                None => open = false,
+            },
+            Some(done) = done_rx.recv() => driver.complete(done),
+            () = sleep_until(deadline), if deadline.is_some() => driver.terminate(Termination::WallLimit),
+        }
+    }
+    driver.dispose();
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    if let Some(deadline) = deadline {
+        tokio::time::sleep_until(deadline.into()).await;
+    }
+}
+
+impl Driver {
+    fn start_call(&mut self, request: CallRequest) {
+        let id = self.next_call;
+        self.next_call += 1;
+        let limits = self.limits.min(request.limits);
+        let started = Instant::now();
+        self.calls.insert(
+            id,
+            CallState {
+                started,
+                deadline: started + limits.wall(),
+                limits,
+                cpu: Duration::ZERO,
+                subrequests: 0,
+                logs: Vec::new(),
+                log_sink: request.log_sink,
+                reply: Some(request.reply),
+            },
+        );
+        if self.isolate.is_none() {
+            let config = IsolateConfig {
+                memory_limit: self.limits.memory_bytes,
+                stack_limit: self.stack_bytes,
+                codec: isola_engine::CodecLimits { max_depth: 128, max_bytes: self.limits.output_bytes },
+                max_log_bytes: self.limits.log_bytes,
+                env: self.code.env.clone(),
+            };
+            match Isolate::new(self.code.source.clone(), &config) {
+                Ok(isolate) => {
+                    self.isolate = Some(isolate);
+                    self.generation += 1;
+                }
+                Err(IsolateError::Terminated(why)) => return self.end_all(outcome_of(why)),
+                Err(IsolateError::Setup(message)) => return self.end_all(Outcome::Internal(message)),
+            }
+        }
+        if self.calls.len() == 1 {
+            if let Some(isolate) = self.isolate.as_mut() {
+                isolate.reset_log_budget();
+            }
+        }
+        let spec = CallSpec { id, entrypoint: request.entrypoint, kind: request.kind, props: request.props };
+        let budget = self.budget();
+        let result = match self.isolate.as_mut() {
+            Some(isolate) => isolate.call(spec, budget),
+            None => return,
+        };
+        self.after_entry(result);
+    }
+
+    fn complete(&mut self, done: Completion) {
+        let budget = self.budget();
+        let result = match (done, self.isolate.as_mut()) {
+            (Completion::Op { generation, id, result }, Some(isolate)) if generation == self.generation => {
+                isolate.complete_op(id, result, budget)
+            }
+            (Completion::Timer { generation, id }, Some(isolate)) if generation == self.generation => {
+                self.timers.remove(&id);
+                isolate.fire_timer(id, budget)
+            }
+            _ => return,
+        };
+        self.after_entry(result);
+    }
+
+    /// The budget of the next activation: the tightest of the calls in flight.
+    fn budget(&self) -> Budget {
+        let now = Instant::now();
+        let cpu = self
+            .calls
+            .values()
+            .map(|c| c.limits.cpu().saturating_sub(c.cpu))
+            .min()
+            .unwrap_or_else(|| self.limits.cpu());
+        let wall = self.calls.values().map(|c| c.deadline).min().unwrap_or_else(|| now + self.limits.wall());
+        Budget::new(cpu, wall)
+    }
+
+    fn after_entry(&mut self, result: Result<Duration, Termination>) {
+        match result {
+            Ok(cpu) => {
+                for call in self.calls.values_mut() {
+                    call.cpu += cpu;
+                }
+                if let Some(isolate) = &self.isolate {
+                    self.memory.store(isolate.memory_used(), Ordering::Relaxed);
+                }
+                self.handle_effects();
+            }
+            Err(why) => {
+                // Settled calls whose CPU is charged still get their result.
+                self.handle_effects();
+                self.terminate(why);
+            }
+        }
+    }
+
+    fn handle_effects(&mut self) {
+        let Some(isolate) = self.isolate.as_mut() else { return };
+        let effects = isolate.take_effects();
+        let peak = isolate.peak_memory();
+        for effect in effects {
+            match effect {
+                Effect::Log(entry) => {
+                    tracing::debug!(level = entry.level.as_str(), message = %entry.message, "guest console");
+                    for call in self.calls.values_mut() {
+                        if let Some(sink) = &call.log_sink {
+                            sink(&entry);
+                        }
+                        if call.reply.is_some() {
+                            call.logs.push(entry.clone());
+                        }
+                    }
+                }
+                Effect::CallSettled { call, result } => {
+                    let outcome = match result {
+                        CallResult::Value(v) => Outcome::Returned(v),
+                        CallResult::Response(r) => Outcome::Responded(r),
+                        CallResult::Threw(e) => Outcome::Threw(e),
+                        CallResult::StartupFailed(e) => Outcome::InvalidCode(e),
+                        CallResult::TooLarge { .. } => Outcome::OutputLimit,
+                    };
+                    if let Some(state) = self.calls.get_mut(&call) {
+                        reply(state, outcome, peak);
+                    }
+                }
+                Effect::CallFinished { call } => {
+                    self.calls.remove(&call);
+                }
+                Effect::Op { id, request } => {
+                    if !self.charge_subrequest() {
+                        self.terminate_with(Outcome::SubrequestLimit);
+                        return;
+                    }
+                    self.run_op(id, request);
+                }
+                Effect::Timer { id, delay_ms } => {
+                    if let Some(old) = self.timers.remove(&id) {
+                        old.abort();
+                    }
+                    let done = self.done_tx.clone();
+                    let generation = self.generation;
+                    let handle = tokio::task::spawn_local(async move {
+                        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                        let _ = done.send(Completion::Timer { generation, id });
+                    });
+                    self.timers.insert(id, handle.abort_handle());
+                }
+                Effect::CancelTimer { id } => {
+                    if let Some(handle) = self.timers.remove(&id) {
+                        handle.abort();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Counts one subrequest against every call in flight; false if one of
+    /// them is over its limit.
+    fn charge_subrequest(&mut self) -> bool {
+        let mut within = true;
+        for call in self.calls.values_mut() {
+            call.subrequests += 1;
+            if call.subrequests > call.limits.subrequests {
+                within = false;
+            }
+        }
+        within
+    }
+
+    fn run_op(&mut self, id: u64, request: OpRequest) {
+        let done = self.done_tx.clone();
+        let generation = self.generation;
+        let future: std::pin::Pin<Box<dyn std::future::Future<Output = OpResult>>> = match request {
+            OpRequest::Binding { binding, method, args } => match self.code.bindings.get(&binding) {
+                Some(b) => {
+                    let b = b.clone();
+                    Box::pin(async move {
+                        match AssertUnwindSafe(b.call(&method, args)).catch_unwind().await {
+                            Ok(Ok(v)) => OpResult::Value(v),
+                            Ok(Err(e)) => OpResult::Error(e),
+                            Err(_) => {
+                                tracing::error!(%binding, %method, "host binding panicked");
+                                OpResult::Error(ErrorValue::new("Error", "The host binding failed."))
+                            }
+                        }
+                    })
+                }
+                None => Box::pin(std::future::ready(OpResult::Error(ErrorValue::new(
+                    "TypeError",
+                    format!("env.{binding} is not a binding"),
+                )))),
+            },
+            OpRequest::Fetch(request) => match &self.code.outbound {
+                Outbound::Blocked => Box::pin(std::future::ready(OpResult::Error(ErrorValue::new("Error", BLOCKED_MESSAGE)))),
+                Outbound::Handler(handler) => {
+                    let handler = handler.clone();
+                    Box::pin(async move {
+                        match AssertUnwindSafe(handler.fetch(request)).catch_unwind().await {
+                            Ok(Ok(response)) => OpResult::Response(response),
+                            Ok(Err(e)) => OpResult::Error(e),
+                            Err(_) => {
+                                tracing::error!("outbound handler panicked");
+                                OpResult::Error(ErrorValue::new("TypeError", "fetch failed"))
+                            }
+                        }
+                    })
+                }
+            },
+        };
+        let handle = tokio::task::spawn_local(async move {
+            let result = future.await;
+            let _ = done.send(Completion::Op { generation, id, result });
+        });
+        self.tasks.retain(|t| !t.is_finished());
+        self.tasks.push(handle.abort_handle());
+    }
+
+    fn terminate(&mut self, why: Termination) {
+        self.terminate_with(outcome_of(why));
+    }
+
+    /// Ends every call in flight with `outcome` and discards the isolate:
+    /// the guest was stopped at an arbitrary point.
+    fn terminate_with(&mut self, outcome: Outcome) {
+        tracing::info!(outcome = outcome.kind().as_str(), "worker stopped by a limit");
+        self.end_all(outcome);
+        self.dispose();
+    }
+
+    fn end_all(&mut self, outcome: Outcome) {
+        let peak = self.isolate.as_ref().map_or(0, Isolate::peak_memory);
+        for (_, mut call) in self.calls.drain() {
+            reply(&mut call, outcome.clone(), peak);
+        }
+    }
+
+    fn dispose(&mut self) {
+        for (_, handle) in self.timers.drain() {
+            handle.abort();
+        }
+        for handle in self.tasks.drain(..) {
+            handle.abort();
+        }
+        self.isolate = None;
+        self.memory.store(0, Ordering::Relaxed);
+    }
+}
+
+fn reply(call: &mut CallState, outcome: Outcome, peak_memory_bytes: usize) {
+    if let Some(reply) = call.reply.take() {
+        let stats = Stats { cpu: call.cpu, wall: call.started.elapsed(), peak_memory_bytes, subrequests: call.subrequests };
+        let _ = reply.send(Run { outcome, logs: std::mem::take(&mut call.logs), stats });
+    }
+}
+
+fn outcome_of(why: Termination) -> Outcome {
+    match why {
+        Termination::CpuLimit => Outcome::CpuLimit,
+        Termination::MemoryLimit => Outcome::MemoryLimit,
+        Termination::WallLimit => Outcome::WallLimit,
+    }
+}

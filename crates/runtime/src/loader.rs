@@ -1,0 +1,135 @@
+//! The Loader: creates workers from code, fresh (`load`) or cached by id
+//! (`get`), and places their isolates on executor threads.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use isola_engine::CodeError;
+use tokio::sync::mpsc;
+
+use crate::code::WorkerCode;
+use crate::config::Config;
+use crate::driver::Spawn;
+use crate::executor::Executor;
+use crate::worker::{Worker, WorkerInner};
+
+/// Why a worker could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The code's shape is invalid; the message is workerd's where it has one.
+    #[error("{0}")]
+    InvalidCode(#[from] CodeError),
+    /// The loader could not start or reach an executor thread.
+    #[error("isola internal error: {0}")]
+    Internal(String),
+}
+
+/// Creates sandboxes. Cheap to clone; `Send + Sync`; usable from any thread
+/// or async runtime. Dropping the last clone stops the executor threads once
+/// the workers still held elsewhere are done.
+#[derive(Clone)]
+pub struct Loader {
+    inner: Arc<LoaderInner>,
+}
+
+struct LoaderInner {
+    config: Config,
+    executors: Vec<Executor>,
+    next: AtomicUsize,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    entries: HashMap<String, CacheEntry>,
+    clock: u64,
+}
+
+struct CacheEntry {
+    worker: Worker,
+    last_used: u64,
+}
+
+impl std::fmt::Debug for Loader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loader").field("threads", &self.inner.executors.len()).finish_non_exhaustive()
+    }
+}
+
+impl Loader {
+    /// Starts the executor threads.
+    pub fn new(config: Config) -> Result<Self, LoadError> {
+        let executors = (0..config.threads)
+            .map(Executor::start)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| LoadError::Internal(format!("could not start an executor thread: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(LoaderInner { config, executors, next: AtomicUsize::new(0), cache: Mutex::new(Cache::default()) }),
+        })
+    }
+
+    /// A fresh worker: it shares nothing with any other load. Shape errors
+    /// are returned here; startup errors (syntax, top-level throw) at the
+    /// first call, as on Cloudflare.
+    pub fn load(&self, code: WorkerCode) -> Result<Worker, LoadError> {
+        let prepared = Arc::new(code.prepare()?);
+        let limits = prepared.limits.map_or(self.inner.config.limits, |l| self.inner.config.limits.min(l));
+        let (calls, receiver) = mpsc::unbounded_channel();
+        let memory = Arc::new(AtomicUsize::new(0));
+        let spawn = Spawn { code: prepared, limits, stack_bytes: self.inner.config.stack_bytes, calls: receiver, memory: memory.clone() };
+        let index = self.inner.next.fetch_add(1, Ordering::Relaxed) % self.inner.executors.len();
+        if !self.inner.executors[index].submit(spawn) {
+            return Err(LoadError::Internal("an executor thread has stopped".into()));
+        }
+        Ok(Worker { inner: Arc::new(WorkerInner { calls, memory }) })
+    }
+
+    /// The worker cached under `id`, or a new one from `code()` on a miss.
+    /// Calls share its module state. Least recently used workers are evicted
+    /// when the cache holds more engine memory than the configured budget;
+    /// a `get` after eviction runs `code()` again.
+    pub fn get<F>(&self, id: &str, code: F) -> Result<Worker, LoadError>
+    where
+        F: FnOnce() -> WorkerCode,
+    {
+        let mut cache = self.inner.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache.clock += 1;
+        let now = cache.clock;
+        if let Some(entry) = cache.entries.get_mut(id) {
+            entry.last_used = now;
+            return Ok(entry.worker.clone());
+        }
+        let worker = self.load(code())?;
+        cache.entries.insert(id.to_owned(), CacheEntry { worker: worker.clone(), last_used: now });
+        evict(&mut cache, self.inner.config.cache_budget_bytes, id);
+        Ok(worker)
+    }
+
+    /// How many named workers the cache holds.
+    pub fn cached_workers(&self) -> usize {
+        self.inner.cache.lock().map_or(0, |c| c.entries.len())
+    }
+}
+
+fn evict(cache: &mut Cache, budget: usize, keep: &str) {
+    loop {
+        let total: usize = cache.entries.values().map(|e| e.worker.memory_bytes()).sum();
+        if total <= budget {
+            return;
+        }
+        let victim = cache
+            .entries
+            .iter()
+            .filter(|(id, _)| id.as_str() != keep)
+            .min_by_key(|(_, e)| e.last_used)
+            .map(|(id, _)| id.clone());
+        match victim {
+            Some(id) => {
+                tracing::debug!(%id, "evicting a cached worker");
+                cache.entries.remove(&id);
+            }
+            None => return,
+        }
+    }
+}
