@@ -1,0 +1,271 @@
+//! `isola`: run a worker module once, with limits, from a shell.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use isola::{Config, HttpRequest, Limits, Loader, Module, Outcome, OutcomeKind, Run, Value, WorkerCode};
+
+#[derive(Parser)]
+#[command(name = "isola", version, about = "Run code that AI agents write, safely: one fresh sandbox per call")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a module once in a fresh sandbox and print the result.
+    ///
+    /// Exit codes: 0 returned, 1 the guest threw, 2 invalid input or code,
+    /// 3 a limit fired, 4 internal error.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The main module (.js, .mjs, .ts or .mts).
+    file: PathBuf,
+    /// Another module, NAME=PATH; typed by NAME: .js/.mjs ES module, .ts/.mts
+    /// TypeScript, .cjs CommonJS, .json JSON, .txt text, anything else bytes.
+    #[arg(long = "module", value_name = "NAME=PATH")]
+    modules: Vec<String>,
+    /// A named export to call instead of the default export.
+    #[arg(long)]
+    entrypoint: Option<String>,
+    /// The method to call.
+    #[arg(long = "call", value_name = "METHOD", conflicts_with = "fetch")]
+    method: Option<String>,
+    /// An argument as JSON (repeat for several; none passes `undefined`).
+    #[arg(long = "arg", value_name = "JSON")]
+    args: Vec<String>,
+    /// Call the entrypoint's fetch handler with a GET of this URL.
+    #[arg(long, value_name = "URL")]
+    fetch: Option<String>,
+    /// An env value, NAME=JSON (repeatable).
+    #[arg(long = "env", value_name = "NAME=JSON")]
+    env: Vec<String>,
+    /// CPU limit in milliseconds.
+    #[arg(long, value_name = "N")]
+    cpu_ms: Option<u64>,
+    /// Memory limit in MiB.
+    #[arg(long, value_name = "N")]
+    memory_mb: Option<usize>,
+    /// Wall-clock limit in milliseconds.
+    #[arg(long, value_name = "N")]
+    timeout_ms: Option<u64>,
+    /// Print one JSON object: {"outcome", "result"|"error", "logs", "stats"}.
+    #[arg(long)]
+    json: bool,
+}
+
+const EXIT_THREW: u8 = 1;
+const EXIT_INVALID: u8 = 2;
+const EXIT_LIMIT: u8 = 3;
+const EXIT_INTERNAL: u8 = 4;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ISOLA_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => run(args),
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let (code, call) = match prepare(&args) {
+        Ok(prepared) => prepared,
+        Err(message) => {
+            eprintln!("isola: error: {message}");
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("isola: internal error: {e}");
+            return ExitCode::from(EXIT_INTERNAL);
+        }
+    };
+    let json = args.json;
+    runtime.block_on(async move {
+        let loader = match Loader::new(Config::default().threads(1)) {
+            Ok(loader) => loader,
+            Err(e) => {
+                eprintln!("isola: {e}");
+                return ExitCode::from(EXIT_INTERNAL);
+            }
+        };
+        let worker = match loader.load(code) {
+            Ok(worker) => worker,
+            Err(e) => {
+                if json {
+                    let report = serde_json::json!({"outcome": "invalid-code", "error": {"name": "Error", "message": e.to_string()}, "logs": [], "stats": null});
+                    println!("{report}");
+                } else {
+                    eprintln!("isola: invalid code: {e}");
+                }
+                return ExitCode::from(EXIT_INVALID);
+            }
+        };
+        let entrypoint = worker.entrypoint(args.entrypoint.as_deref());
+        let stream_logs = !json;
+        let entrypoint = if stream_logs { entrypoint.on_log(|entry| eprintln!("{}", inert(&entry.message))) } else { entrypoint };
+        let run = match call {
+            Call::Rpc(method, call_args) => entrypoint.call_with(&method, call_args).await,
+            Call::Fetch(request) => entrypoint.fetch(request).await,
+        };
+        report(run, json)
+    })
+}
+
+enum Call {
+    Rpc(String, Vec<Value>),
+    Fetch(HttpRequest),
+}
+
+fn prepare(args: &RunArgs) -> Result<(WorkerCode, Call), String> {
+    let main_name = file_name(&args.file)?;
+    let main_source = read(&args.file)?;
+    let mut code = WorkerCode::new(isola::engine::NEWEST_COMPATIBILITY_DATE, main_name.clone());
+    code = match extension(&main_name) {
+        "cjs" => code.module(main_name, Module::CommonJs(main_source)),
+        _ => code.module_source(main_name, main_source),
+    };
+    for spec in &args.modules {
+        let (name, path) = spec.split_once('=').ok_or_else(|| format!("--module expects NAME=PATH, got {spec:?}"))?;
+        let path = Path::new(path);
+        let module = match extension(name) {
+            "js" | "mjs" => Module::Esm(read(path)?),
+            "ts" | "mts" => Module::TypeScript(read(path)?),
+            "cjs" => Module::CommonJs(read(path)?),
+            "json" => Module::Json(
+                serde_json::from_str(&read(path)?).map_err(|e| format!("{}: invalid JSON: {e}", path.display()))?,
+            ),
+            "txt" | "md" | "html" | "css" | "csv" => Module::Text(read(path)?),
+            _ => Module::Data(std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?),
+        };
+        code = code.module(name, module);
+    }
+    for spec in &args.env {
+        let (name, json) = spec.split_once('=').ok_or_else(|| format!("--env expects NAME=JSON, got {spec:?}"))?;
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("--env {name}: invalid JSON: {e}"))?;
+        code = code.env_value(name, value);
+    }
+    let defaults = Limits::default();
+    code = code.limits(Limits {
+        cpu_ms: args.cpu_ms.unwrap_or(defaults.cpu_ms),
+        memory_bytes: args.memory_mb.map_or(defaults.memory_bytes, |mb| mb.saturating_mul(1 << 20)),
+        wall_ms: args.timeout_ms.unwrap_or(defaults.wall_ms),
+        ..defaults
+    });
+    let call = match (&args.method, &args.fetch) {
+        (Some(method), None) => {
+            let mut values = Vec::with_capacity(args.args.len());
+            for a in &args.args {
+                let json: serde_json::Value = serde_json::from_str(a).map_err(|e| format!("--arg {a:?}: invalid JSON: {e}"))?;
+                values.push(Value::from(json));
+            }
+            if values.is_empty() {
+                values.push(Value::Undefined);
+            }
+            Call::Rpc(method.clone(), values)
+        }
+        (None, Some(url)) => Call::Fetch(HttpRequest { method: "GET".into(), url: url.clone(), headers: Vec::new(), body: None }),
+        _ => return Err("pass --call METHOD or --fetch URL".into()),
+    };
+    Ok((code, call))
+}
+
+fn report(run: Run, json: bool) -> ExitCode {
+    let kind = run.outcome.kind();
+    let code = match kind {
+        OutcomeKind::Returned => 0,
+        OutcomeKind::Threw => EXIT_THREW,
+        OutcomeKind::InvalidCode => EXIT_INVALID,
+        OutcomeKind::Internal => EXIT_INTERNAL,
+        _ => EXIT_LIMIT,
+    };
+    if json {
+        let mut report = serde_json::Map::new();
+        report.insert("outcome".into(), kind.as_str().into());
+        match &run.outcome {
+            Outcome::Returned(v) => {
+                report.insert("result".into(), v.to_json());
+            }
+            Outcome::Responded(r) => {
+                report.insert(
+                    "result".into(),
+                    serde_json::json!({
+                        "status": r.status,
+                        "headers": r.headers,
+                        "body": String::from_utf8_lossy(&r.body),
+                    }),
+                );
+            }
+            Outcome::Threw(e) | Outcome::InvalidCode(e) => {
+                report.insert("error".into(), Value::Error(e.clone()).to_json());
+            }
+            other => {
+                report.insert("error".into(), serde_json::json!({"message": other.message()}));
+            }
+        }
+        report.insert(
+            "logs".into(),
+            run.logs
+                .iter()
+                .map(|l| serde_json::json!({"level": l.level.as_str(), "timestamp": l.timestamp_ms, "message": l.message}))
+                .collect(),
+        );
+        report.insert("stats".into(), serde_json::to_value(run.stats).unwrap_or_default());
+        println!("{}", serde_json::Value::Object(report));
+    } else {
+        match &run.outcome {
+            Outcome::Returned(v) => println!("{}", v.to_json()),
+            Outcome::Responded(r) => {
+                eprintln!("HTTP {} {}", r.status, r.status_text);
+                print!("{}", String::from_utf8_lossy(&r.body));
+            }
+            Outcome::Threw(e) => {
+                eprintln!("Uncaught {}", inert(&e.to_string()));
+                if let Some(stack) = &e.stack {
+                    eprintln!("{}", inert(stack.trim_end()));
+                }
+            }
+            other => eprintln!("isola: {}", other.message().unwrap_or_default()),
+        }
+    }
+    ExitCode::from(code)
+}
+
+/// Guest text made safe for a terminal: control characters other than
+/// newline and tab are escaped, so a guest cannot drive the host's TTY.
+fn inert(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+fn file_name(path: &Path) -> Result<String, String> {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{} is not a file name", path.display()))
+}
+
+fn extension(name: &str) -> &str {
+    name.rsplit_once('.').map_or("", |(_, e)| e)
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
