@@ -261,6 +261,7 @@ pub(crate) fn write<'js>(ctx: &Ctx<'js>, helpers: &Object<'js>, value: &Value) -
         Value::Undefined => JsValue::new_undefined(ctx.clone()),
         Value::Null => JsValue::new_null(ctx.clone()),
         Value::Bool(b) => JsValue::new_bool(ctx.clone(), *b),
+        Value::Number(n) if *n == 0.0 && n.is_sign_negative() => JsValue::new_float(ctx.clone(), *n),
         Value::Number(n) => JsValue::new_number(ctx.clone(), *n),
         Value::BigInt(digits) => {
             let f: Function<'js> = ctx.globals().get("BigInt")?;

@@ -1,0 +1,58 @@
+use std::sync::{Arc, Mutex};
+
+use isola::{LogLevel, Value};
+
+use crate::support::*;
+
+#[test]
+fn console_levels_and_formatting_are_captured() {
+    let run = call(
+        esm(r#"export default { go() { console.log("a", 1, {b: [1, "x"]}); console.info("%s=%d", "n", 5); console.warn("w"); console.error(new TypeError("bad")); console.debug(-0, 10n, null, undefined) } }"#),
+        "go",
+        Value::Null,
+    );
+    let lines: Vec<(LogLevel, String)> = run.logs.iter().map(|l| (l.level, l.message.clone())).collect();
+    assert_eq!(lines[0], (LogLevel::Log, "a 1 { b: [ 1, \"x\" ] }".into()));
+    assert_eq!(lines[1], (LogLevel::Info, "n=5".into()));
+    assert_eq!(lines[2], (LogLevel::Warn, "w".into()));
+    assert_eq!(lines[3].0, LogLevel::Error);
+    assert!(lines[3].1.starts_with("TypeError: bad"), "{}", lines[3].1);
+    assert_eq!(lines[4], (LogLevel::Debug, "-0 10n null undefined".into()));
+    assert!(run.logs.iter().all(|l| l.timestamp_ms > 1_700_000_000_000));
+}
+
+#[test]
+fn console_output_is_capped() {
+    let run = call(esm(r#"export default { go() { for (let i = 0; i < 100000; i++) console.log("x".repeat(100)); return 1 } }"#), "go", Value::Null);
+    let total: usize = run.logs.iter().map(|l| l.message.len()).sum();
+    assert!(total <= (1 << 20) + 200, "{total} bytes of logs kept");
+    assert!(run.logs.last().expect("logs").message.contains("console output exceeded"), "no marker");
+    assert_eq!(returned(run), serde_json::json!(1));
+}
+
+#[test]
+fn console_lines_stream_to_the_host_as_written() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let worker = loader()
+        .load(esm(r#"export default { async go(_, env) { console.log("first"); await env.B.wait(); console.log("second") } }"#).env_binding(
+            "B",
+            isola::binding_fn({
+                let seen = seen.clone();
+                move |_, _| {
+                    let seen = seen.clone();
+                    async move {
+                        // The first line reached the host before this call.
+                        assert_eq!(seen.lock().expect("lock").as_slice(), ["first".to_string()]);
+                        Ok(Value::Null)
+                    }
+                }
+            }),
+        ))
+        .expect("valid");
+    let run = runtime().block_on(
+        worker.entrypoint(None).on_log(move |entry| sink.lock().expect("lock").push(entry.message.clone())).call("go", Value::Null),
+    );
+    assert!(matches!(run.outcome, isola::Outcome::Returned(_)), "{:?}", run.outcome);
+    assert_eq!(seen.lock().expect("lock").as_slice(), ["first".to_string(), "second".to_string()]);
+}

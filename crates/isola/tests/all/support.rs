@@ -1,0 +1,44 @@
+//! Shared helpers.
+
+use std::sync::OnceLock;
+
+use isola::{Config, Loader, Module, Outcome, Run, Value, WorkerCode};
+
+pub(crate) fn loader() -> &'static Loader {
+    static LOADER: OnceLock<Loader> = OnceLock::new();
+    LOADER.get_or_init(|| Loader::new(Config::default().threads(2)).expect("loader starts"))
+}
+
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
+}
+
+pub(crate) fn esm(src: &str) -> WorkerCode {
+    WorkerCode::new("2026-03-01", "agent.js").module("agent.js", Module::Esm(src.into()))
+}
+
+/// Loads `code` fresh and calls `method` with one argument.
+pub(crate) fn call(code: WorkerCode, method: &str, arg: impl Into<Value>) -> Run {
+    let worker = loader().load(code).expect("valid code");
+    runtime().block_on(worker.entrypoint(None).call(method, arg))
+}
+
+pub(crate) fn returned(run: Run) -> serde_json::Value {
+    match run.outcome {
+        Outcome::Returned(v) => v.to_json(),
+        other => panic!("expected a return, got {other:?} (logs: {:?})", run.logs),
+    }
+}
+
+pub(crate) fn threw(run: Run) -> isola::ErrorValue {
+    match run.outcome {
+        Outcome::Threw(e) => e,
+        other => panic!("expected a throw, got {other:?}"),
+    }
+}
+
+/// The sandbox still works after whatever just happened.
+pub(crate) fn assert_next_sandbox_works() {
+    let run = call(esm("export default { ok(x) { return x * 2 } }"), "ok", 21);
+    assert_eq!(returned(run), serde_json::json!(42));
+}
