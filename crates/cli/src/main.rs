@@ -4,10 +4,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use isola::{Config, HttpRequest, Limits, Loader, Module, Outcome, OutcomeKind, Run, Value, WorkerCode};
+use isola::{
+    Config, HttpRequest, Limits, Loader, Module, Outcome, OutcomeKind, Run, Value, WorkerCode,
+};
 
 #[derive(Parser)]
-#[command(name = "isola", version, about = "Run code that AI agents write, safely: one fresh sandbox per call")]
+#[command(
+    name = "isola",
+    version,
+    about = "Run code that AI agents write, safely: one fresh sandbox per call"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -66,7 +72,10 @@ const EXIT_INTERNAL: u8 = 4;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ISOLA_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ISOLA_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -83,7 +92,10 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_INVALID);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("isola: internal error: {e}");
@@ -136,29 +148,39 @@ fn prepare(args: &RunArgs) -> Result<(WorkerCode, Call), String> {
         _ => code.module_source(main_name, main_source),
     };
     for spec in &args.modules {
-        let (name, path) = spec.split_once('=').ok_or_else(|| format!("--module expects NAME=PATH, got {spec:?}"))?;
+        let (name, path) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("--module expects NAME=PATH, got {spec:?}"))?;
         let path = Path::new(path);
         let module = match extension(name) {
             "js" | "mjs" => Module::Esm(read(path)?),
             "ts" | "mts" => Module::TypeScript(read(path)?),
             "cjs" => Module::CommonJs(read(path)?),
             "json" => Module::Json(
-                serde_json::from_str(&read(path)?).map_err(|e| format!("{}: invalid JSON: {e}", path.display()))?,
+                serde_json::from_str(&read(path)?)
+                    .map_err(|e| format!("{}: invalid JSON: {e}", path.display()))?,
             ),
             "txt" | "md" | "html" | "css" | "csv" => Module::Text(read(path)?),
-            _ => Module::Data(std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?),
+            _ => Module::Data(
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+            ),
         };
         code = code.module(name, module);
     }
     for spec in &args.env {
-        let (name, json) = spec.split_once('=').ok_or_else(|| format!("--env expects NAME=JSON, got {spec:?}"))?;
-        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("--env {name}: invalid JSON: {e}"))?;
+        let (name, json) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("--env expects NAME=JSON, got {spec:?}"))?;
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| format!("--env {name}: invalid JSON: {e}"))?;
         code = code.env_value(name, value);
     }
     let defaults = Limits::default();
     code = code.limits(Limits {
         cpu_ms: args.cpu_ms.unwrap_or(defaults.cpu_ms),
-        memory_bytes: args.memory_mb.map_or(defaults.memory_bytes, |mb| mb.saturating_mul(1 << 20)),
+        memory_bytes: args
+            .memory_mb
+            .map_or(defaults.memory_bytes, |mb| mb.saturating_mul(1 << 20)),
         wall_ms: args.timeout_ms.unwrap_or(defaults.wall_ms),
         ..defaults
     });
@@ -166,7 +188,8 @@ fn prepare(args: &RunArgs) -> Result<(WorkerCode, Call), String> {
         (Some(method), None) => {
             let mut values = Vec::with_capacity(args.args.len());
             for a in &args.args {
-                let json: serde_json::Value = serde_json::from_str(a).map_err(|e| format!("--arg {a:?}: invalid JSON: {e}"))?;
+                let json: serde_json::Value = serde_json::from_str(a)
+                    .map_err(|e| format!("--arg {a:?}: invalid JSON: {e}"))?;
                 values.push(Value::from(json));
             }
             if values.is_empty() {
@@ -174,7 +197,12 @@ fn prepare(args: &RunArgs) -> Result<(WorkerCode, Call), String> {
             }
             Call::Rpc(method.clone(), values)
         }
-        (None, Some(url)) => Call::Fetch(HttpRequest { method: "GET".into(), url: url.clone(), headers: Vec::new(), body: None }),
+        (None, Some(url)) => Call::Fetch(HttpRequest {
+            method: "GET".into(),
+            url: url.clone(),
+            headers: Vec::new(),
+            body: None,
+        }),
         _ => return Err("pass --call METHOD or --fetch URL".into()),
     };
     Ok((code, call))
@@ -210,7 +238,10 @@ fn report(run: Run, json: bool) -> ExitCode {
                 report.insert("error".into(), Value::Error(e.clone()).to_json());
             }
             other => {
-                report.insert("error".into(), serde_json::json!({"message": other.message()}));
+                report.insert(
+                    "error".into(),
+                    serde_json::json!({"message": other.message()}),
+                );
             }
         }
         report.insert(
@@ -220,7 +251,10 @@ fn report(run: Run, json: bool) -> ExitCode {
                 .map(|l| serde_json::json!({"level": l.level.as_str(), "timestamp": l.timestamp_ms, "message": l.message}))
                 .collect(),
         );
-        report.insert("stats".into(), serde_json::to_value(run.stats).unwrap_or_default());
+        report.insert(
+            "stats".into(),
+            serde_json::to_value(run.stats).unwrap_or_default(),
+        );
         println!("{}", serde_json::Value::Object(report));
     } else {
         match &run.outcome {

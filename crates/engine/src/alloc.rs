@@ -24,7 +24,8 @@ impl MeteredAllocator {
     fn account(&self, ptr: *mut u8) -> *mut u8 {
         if !ptr.is_null() {
             // SAFETY: `ptr` was just returned by libc's allocator and is live.
-            self.meter.add(unsafe { libc::malloc_usable_size(ptr.cast()) });
+            self.meter
+                .add(unsafe { libc::malloc_usable_size(ptr.cast()) });
         }
         ptr
     }
@@ -57,7 +58,8 @@ unsafe impl Allocator for MeteredAllocator {
 
     unsafe fn dealloc(&mut self, ptr: *mut u8) {
         // SAFETY: the caller passes a live pointer from this allocator.
-        self.meter.sub(unsafe { libc::malloc_usable_size(ptr.cast()) });
+        self.meter
+            .sub(unsafe { libc::malloc_usable_size(ptr.cast()) });
         // SAFETY: as above; it is not used again.
         unsafe { libc::free(ptr.cast()) };
     }

@@ -23,7 +23,10 @@ pub struct CodecLimits {
 
 impl Default for CodecLimits {
     fn default() -> Self {
-        Self { max_depth: 128, max_bytes: 32 << 20 }
+        Self {
+            max_depth: 128,
+            max_bytes: 32 << 20,
+        }
     }
 }
 
@@ -44,8 +47,12 @@ impl CloneError {
     pub(crate) fn message(&self) -> String {
         match self {
             CloneError::Unclonable(m) => m.clone(),
-            CloneError::TooDeep(d) => format!("Value is nested more than {d} levels deep and cannot cross the sandbox boundary."),
-            CloneError::TooLarge(n) => format!("Value exceeds the {n}-byte limit for values crossing the sandbox boundary."),
+            CloneError::TooDeep(d) => format!(
+                "Value is nested more than {d} levels deep and cannot cross the sandbox boundary."
+            ),
+            CloneError::TooLarge(n) => format!(
+                "Value exceeds the {n}-byte limit for values crossing the sandbox boundary."
+            ),
             CloneError::Threw => "Reading the value threw.".into(),
         }
     }
@@ -62,7 +69,13 @@ pub(crate) struct Reader<'a, 'js> {
 
 impl<'a, 'js> Reader<'a, 'js> {
     pub(crate) fn new(ctx: &'a Ctx<'js>, helpers: &'a Object<'js>, limits: CodecLimits) -> Self {
-        Self { ctx, helpers, limits, size: 0, path: HashSet::new() }
+        Self {
+            ctx,
+            helpers,
+            limits,
+            size: 0,
+            path: HashSet::new(),
+        }
     }
 
     pub(crate) fn read(&mut self, value: &JsValue<'js>) -> Result<Value, CloneError> {
@@ -77,7 +90,11 @@ impl<'a, 'js> Reader<'a, 'js> {
         Ok(())
     }
 
-    fn helper<R: rquickjs::FromJs<'js>>(&self, name: &str, arg: &JsValue<'js>) -> Result<R, CloneError> {
+    fn helper<R: rquickjs::FromJs<'js>>(
+        &self,
+        name: &str,
+        arg: &JsValue<'js>,
+    ) -> Result<R, CloneError> {
         let f: Function<'js> = self.helpers.get(name).map_err(|_| CloneError::Threw)?;
         f.call((arg.clone(),)).map_err(|_| CloneError::Threw)
     }
@@ -95,14 +112,19 @@ impl<'a, 'js> Reader<'a, 'js> {
             Type::Int => Value::Number(f64::from(value.as_int().unwrap_or(0))),
             Type::Float => Value::Number(value.as_float().unwrap_or(f64::NAN)),
             Type::String => {
-                let s = value.as_string().map(|s| s.to_string()).transpose().map_err(|_| CloneError::Threw)?;
+                let s = value
+                    .as_string()
+                    .map(|s| s.to_string())
+                    .transpose()
+                    .map_err(|_| CloneError::Threw)?;
                 let s = s.unwrap_or_default();
                 self.charge(s.len())?;
                 Value::String(s)
             }
             Type::BigInt => {
                 let coerced: rquickjs::convert::Coerced<String> =
-                    rquickjs::FromJs::from_js(self.ctx, value.clone()).map_err(|_| CloneError::Threw)?;
+                    rquickjs::FromJs::from_js(self.ctx, value.clone())
+                        .map_err(|_| CloneError::Threw)?;
                 self.charge(coerced.0.len())?;
                 Value::BigInt(coerced.0)
             }
@@ -111,12 +133,18 @@ impl<'a, 'js> Reader<'a, 'js> {
             }
             Type::Function | Type::Constructor => {
                 let source: String = self.helper("functionSource", value)?;
-                return Err(CloneError::Unclonable(format!("{source} could not be cloned.")));
+                return Err(CloneError::Unclonable(format!(
+                    "{source} could not be cloned."
+                )));
             }
             Type::Promise => {
-                return Err(CloneError::Unclonable("#<Promise> could not be cloned.".into()));
+                return Err(CloneError::Unclonable(
+                    "#<Promise> could not be cloned.".into(),
+                ));
             }
-            Type::Array | Type::Object | Type::Exception | Type::Proxy => self.read_object(value, depth)?,
+            Type::Array | Type::Object | Type::Exception | Type::Proxy => {
+                self.read_object(value, depth)?
+            }
             _ => return Err(CloneError::Unclonable("Value could not be cloned.".into())),
         };
         Ok(out)
@@ -128,7 +156,19 @@ impl<'a, 'js> Reader<'a, 'js> {
         // SAFETY: `raw` is a live value owned by `value` for the whole call and
         // `ctx_ptr` is the context it belongs to; these predicates only read
         // the object's class id.
-        let (identity, is_proxy, is_date, is_regexp, is_map, is_set, is_error, is_array, is_ab, is_dataview, ta_type) = unsafe {
+        let (
+            identity,
+            is_proxy,
+            is_date,
+            is_regexp,
+            is_map,
+            is_set,
+            is_error,
+            is_array,
+            is_ab,
+            is_dataview,
+            ta_type,
+        ) = unsafe {
             (
                 qjs::JS_VALUE_GET_PTR(raw) as usize,
                 qjs::JS_IsProxy(raw),
@@ -145,14 +185,30 @@ impl<'a, 'js> Reader<'a, 'js> {
         };
         let _ = ctx_ptr;
         if is_proxy {
-            return Err(CloneError::Unclonable("#<Proxy> could not be cloned.".into()));
+            return Err(CloneError::Unclonable(
+                "#<Proxy> could not be cloned.".into(),
+            ));
         }
         if !self.path.insert(identity) {
             return Err(CloneError::Unclonable(
                 "Value contains a cycle; isola's codec does not preserve shared or circular references.".into(),
             ));
         }
-        let result = self.read_object_inner(value, depth, [is_date, is_regexp, is_map, is_set, is_error, is_array, is_ab, is_dataview], ta_type);
+        let result = self.read_object_inner(
+            value,
+            depth,
+            [
+                is_date,
+                is_regexp,
+                is_map,
+                is_set,
+                is_error,
+                is_array,
+                is_ab,
+                is_dataview,
+            ],
+            ta_type,
+        );
         self.path.remove(&identity);
         result
     }
@@ -165,7 +221,16 @@ impl<'a, 'js> Reader<'a, 'js> {
         kinds: [bool; 8],
         ta_type: i32,
     ) -> Result<Value, CloneError> {
-        let [is_date, is_regexp, is_map, is_set, is_error, is_array, is_ab, is_dataview] = kinds;
+        let [
+            is_date,
+            is_regexp,
+            is_map,
+            is_set,
+            is_error,
+            is_array,
+            is_ab,
+            is_dataview,
+        ] = kinds;
         if is_date {
             return Ok(Value::Date(self.helper("dateValue", value)?));
         }
@@ -180,7 +245,11 @@ impl<'a, 'js> Reader<'a, 'js> {
             let ab = ArrayBuffer::from_value(value.clone()).ok_or(CloneError::Threw)?;
             // SAFETY: the bytes are copied out at once; no guest code runs in between.
             let bytes = unsafe { ab.as_bytes() }
-                .ok_or_else(|| CloneError::Unclonable("An ArrayBuffer is detached and could not be cloned.".into()))?
+                .ok_or_else(|| {
+                    CloneError::Unclonable(
+                        "An ArrayBuffer is detached and could not be cloned.".into(),
+                    )
+                })?
                 .to_vec();
             self.charge(bytes.len())?;
             return Ok(Value::ArrayBuffer(bytes));
@@ -193,7 +262,11 @@ impl<'a, 'js> Reader<'a, 'js> {
             let view = TypedArray::<u8>::from_value(view).map_err(|_| CloneError::Threw)?;
             // SAFETY: the bytes are copied out at once; no guest code runs in between.
             let bytes = unsafe { view.as_bytes() }
-                .ok_or_else(|| CloneError::Unclonable("A typed array's buffer is detached and could not be cloned.".into()))?
+                .ok_or_else(|| {
+                    CloneError::Unclonable(
+                        "A typed array's buffer is detached and could not be cloned.".into(),
+                    )
+                })?
                 .to_vec();
             self.charge(bytes.len())?;
             return Ok(Value::TypedArray { kind, bytes });
@@ -222,13 +295,23 @@ impl<'a, 'js> Reader<'a, 'js> {
         let obj = value.as_object().ok_or(CloneError::Threw)?;
         if is_error {
             let text = |key: &str| -> Option<String> {
-                obj.get::<_, rquickjs::convert::Coerced<String>>(key).ok().map(|c| c.0)
+                obj.get::<_, rquickjs::convert::Coerced<String>>(key)
+                    .ok()
+                    .map(|c| c.0)
             };
             let name = text("name").unwrap_or_else(|| "Error".into());
             let message = text("message").unwrap_or_default();
-            let stack = obj.get::<_, Option<rquickjs::convert::Coerced<String>>>("stack").ok().flatten().map(|c| c.0);
+            let stack = obj
+                .get::<_, Option<rquickjs::convert::Coerced<String>>>("stack")
+                .ok()
+                .flatten()
+                .map(|c| c.0);
             self.charge(name.len() + message.len() + stack.as_ref().map_or(0, String::len))?;
-            return Ok(Value::Error(ErrorValue { name, message, stack }));
+            return Ok(Value::Error(ErrorValue {
+                name,
+                message,
+                stack,
+            }));
         }
         if is_array {
             let len: usize = obj.get::<_, f64>("length").map_err(|_| CloneError::Threw)? as usize;
@@ -253,7 +336,11 @@ impl<'a, 'js> Reader<'a, 'js> {
 }
 
 /// Host → guest.
-pub(crate) fn write<'js>(ctx: &Ctx<'js>, helpers: &Object<'js>, value: &Value) -> rquickjs::Result<JsValue<'js>> {
+pub(crate) fn write<'js>(
+    ctx: &Ctx<'js>,
+    helpers: &Object<'js>,
+    value: &Value,
+) -> rquickjs::Result<JsValue<'js>> {
     let call1 = |name: &str, args: (JsValue<'js>,)| -> rquickjs::Result<JsValue<'js>> {
         helpers.get::<_, Function<'js>>(name)?.call(args)
     };
@@ -261,7 +348,9 @@ pub(crate) fn write<'js>(ctx: &Ctx<'js>, helpers: &Object<'js>, value: &Value) -
         Value::Undefined => JsValue::new_undefined(ctx.clone()),
         Value::Null => JsValue::new_null(ctx.clone()),
         Value::Bool(b) => JsValue::new_bool(ctx.clone(), *b),
-        Value::Number(n) if *n == 0.0 && n.is_sign_negative() => JsValue::new_float(ctx.clone(), *n),
+        Value::Number(n) if *n == 0.0 && n.is_sign_negative() => {
+            JsValue::new_float(ctx.clone(), *n)
+        }
         Value::Number(n) => JsValue::new_number(ctx.clone(), *n),
         Value::BigInt(digits) => {
             let f: Function<'js> = ctx.globals().get("BigInt")?;
@@ -312,7 +401,11 @@ pub(crate) fn write<'js>(ctx: &Ctx<'js>, helpers: &Object<'js>, value: &Value) -
     })
 }
 
-pub(crate) fn error_to_js<'js>(ctx: &Ctx<'js>, helpers: &Object<'js>, e: &ErrorValue) -> rquickjs::Result<JsValue<'js>> {
+pub(crate) fn error_to_js<'js>(
+    ctx: &Ctx<'js>,
+    helpers: &Object<'js>,
+    e: &ErrorValue,
+) -> rquickjs::Result<JsValue<'js>> {
     let f: Function<'js> = helpers.get("makeError")?;
     let stack = match &e.stack {
         Some(s) => rquickjs::String::from_str(ctx.clone(), s)?.into_value(),

@@ -14,7 +14,6 @@ use crate::modules;
 use crate::ops::{CallResult, Effect, HttpRequest, HttpResponse, LogLevel, OpRequest};
 use crate::value::{ErrorValue, Value};
 
-const WEB: &str = include_str!("glue/web.js");
 
 /// The largest buffer `crypto.getRandomValues` fills, per the Web Crypto spec.
 const RANDOM_VALUES_QUOTA: usize = 65_536;
@@ -78,7 +77,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         r
     })?
     .with_name("random")?;
-    ctx.globals().get::<_, Object>("Math")?.set("random", random)?;
+    ctx.globals()
+        .get::<_, Object>("Math")?
+        .set("random", random)?;
 
     let s = shared.clone();
     define(ctx, &host, "op", move |ctx, args| {
@@ -89,16 +90,27 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                 let method = string_arg(&ctx, &args, 2)?;
                 let list = arg(&args, 3)
                     .and_then(|v| v.clone().into_array())
-                    .ok_or_else(|| Exception::throw_type(&ctx, "isola: expected an argument list"))?;
+                    .ok_or_else(|| {
+                        Exception::throw_type(&ctx, "isola: expected an argument list")
+                    })?;
                 let mut values = Vec::with_capacity(list.len());
                 for item in list.iter::<JsValue>() {
-                    values.push(read_value(&ctx, &s, &item?).map_err(|e| clone_error_to_js(&ctx, &e))?);
+                    values.push(
+                        read_value(&ctx, &s, &item?).map_err(|e| clone_error_to_js(&ctx, &e))?,
+                    );
                 }
                 let size: usize = values.iter().map(Value::approx_size).sum();
                 if size > s.codec.max_bytes {
-                    return Err(clone_error_to_js(&ctx, &CloneError::TooLarge(s.codec.max_bytes)));
+                    return Err(clone_error_to_js(
+                        &ctx,
+                        &CloneError::TooLarge(s.codec.max_bytes),
+                    ));
                 }
-                OpRequest::Binding { binding, method, args: values }
+                OpRequest::Binding {
+                    binding,
+                    method,
+                    args: values,
+                }
             }
             "fetch" => {
                 let method = string_arg(&ctx, &args, 1)?;
@@ -106,9 +118,17 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                 let headers = header_list(&ctx, arg(&args, 3))?;
                 let body = bytes_arg(&args, 4);
                 if body.as_ref().is_some_and(|b| b.len() > s.codec.max_bytes) {
-                    return Err(clone_error_to_js(&ctx, &CloneError::TooLarge(s.codec.max_bytes)));
+                    return Err(clone_error_to_js(
+                        &ctx,
+                        &CloneError::TooLarge(s.codec.max_bytes),
+                    ));
                 }
-                OpRequest::Fetch(HttpRequest { method, url, headers, body })
+                OpRequest::Fetch(HttpRequest {
+                    method,
+                    url,
+                    headers,
+                    body,
+                })
             }
             _ => return Err(Exception::throw_type(&ctx, "isola: unknown op")),
         };
@@ -122,9 +142,17 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
     define(ctx, &host, "timer", move |ctx, args| {
         let delay = number_arg(&args, 0);
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let delay_ms = if delay.is_finite() && delay > 0.0 { delay.min(2_147_483_647.0) as u64 } else { 0 };
+        let delay_ms = if delay.is_finite() && delay > 0.0 {
+            delay.min(2_147_483_647.0) as u64
+        } else {
+            0
+        };
         let existing = id_arg(&args, 1);
-        let id = if existing == 0 { next_id(&s.next_timer) } else { existing };
+        let id = if existing == 0 {
+            next_id(&s.next_timer)
+        } else {
+            existing
+        };
         s.emit(Effect::Timer { id, delay_ms });
         #[allow(clippy::cast_precision_loss)]
         Ok(JsValue::new_number(ctx, id as f64))
@@ -132,7 +160,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
 
     let s = shared.clone();
     define(ctx, &host, "cancelTimer", move |ctx, args| {
-        s.emit(Effect::CancelTimer { id: id_arg(&args, 0) });
+        s.emit(Effect::CancelTimer {
+            id: id_arg(&args, 0),
+        });
         Ok(JsValue::new_undefined(ctx))
     })?;
 
@@ -153,13 +183,19 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
     define(ctx, &host, "settle", move |ctx, args| {
         let call = id_arg(&args, 0);
         let ok = arg(&args, 1).and_then(JsValue::as_bool).unwrap_or(false);
-        let value = arg(&args, 2).cloned().unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
+        let value = arg(&args, 2)
+            .cloned()
+            .unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
         let result = if ok {
             match read_value(&ctx, &s, &value) {
                 Ok(v) => CallResult::Value(v),
                 Err(CloneError::TooLarge(limit)) => CallResult::TooLarge { limit },
                 Err(e) => CallResult::Threw(ErrorValue::new(
-                    if matches!(e, CloneError::TooDeep(_)) { "RangeError" } else { "DataCloneError" },
+                    if matches!(e, CloneError::TooDeep(_)) {
+                        "RangeError"
+                    } else {
+                        "DataCloneError"
+                    },
                     e.message(),
                 )),
             }
@@ -180,9 +216,16 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         let headers = header_list(&ctx, arg(&args, 3))?;
         let body = bytes_arg(&args, 4).unwrap_or_default();
         let result = if body.len() > s.codec.max_bytes {
-            CallResult::TooLarge { limit: s.codec.max_bytes }
+            CallResult::TooLarge {
+                limit: s.codec.max_bytes,
+            }
         } else {
-            CallResult::Response(HttpResponse { status, status_text, headers, body })
+            CallResult::Response(HttpResponse {
+                status,
+                status_text,
+                headers,
+                body,
+            })
         };
         s.emit(Effect::CallSettled { call, result });
         Ok(JsValue::new_undefined(ctx))
@@ -190,20 +233,26 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
 
     let s = shared.clone();
     define(ctx, &host, "finished", move |ctx, args| {
-        s.emit(Effect::CallFinished { call: id_arg(&args, 0) });
+        s.emit(Effect::CallFinished {
+            call: id_arg(&args, 0),
+        });
         Ok(JsValue::new_undefined(ctx))
     })?;
 
     let s = shared.clone();
     define(ctx, &host, "startFailed", move |ctx, args| {
-        let thrown = arg(&args, 0).cloned().unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
+        let thrown = arg(&args, 0)
+            .cloned()
+            .unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
         record_startup_error(&ctx, &s, &thrown);
         Ok(JsValue::new_undefined(ctx))
     })?;
 
     let s = shared.clone();
     define(ctx, &host, "clone", move |ctx, args| {
-        let value = arg(&args, 0).cloned().unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
+        let value = arg(&args, 0)
+            .cloned()
+            .unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
         let data = read_value(&ctx, &s, &value).map_err(|e| clone_error_to_js(&ctx, &e))?;
         let internals = Internals::get(&ctx)?;
         codec::write(&ctx, &internals, &data)
@@ -216,7 +265,11 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             match u8::try_from(u32::from(c)) {
                 Ok(b) => bytes.push(b),
                 Err(_) => {
-                    return Err(dom_exception(&ctx, "InvalidCharacterError", "Invalid character"));
+                    return Err(dom_exception(
+                        &ctx,
+                        "InvalidCharacterError",
+                        "Invalid character",
+                    ));
                 }
             }
         }
@@ -231,20 +284,30 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                 let latin1: String = bytes.into_iter().map(char::from).collect();
                 Ok(rquickjs::String::from_str(ctx, &latin1)?.into_value())
             }
-            None => Err(dom_exception(&ctx, "InvalidCharacterError", "The string to be decoded is not correctly encoded.")),
+            None => Err(dom_exception(
+                &ctx,
+                "InvalidCharacterError",
+                "The string to be decoded is not correctly encoded.",
+            )),
         }
     })?;
 
     let s = shared.clone();
     define(ctx, &host, "getRandomValues", move |ctx, args| {
-        let target = arg(&args, 0).cloned().unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
+        let target = arg(&args, 0)
+            .cloned()
+            .unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
         // SAFETY: `target` is live for this call; the predicate reads its class id.
         #[allow(unsafe_code)]
         let kind = unsafe { qjs::JS_GetTypedArrayType(target.as_raw()) };
         // Integer arrays only: QuickJS numbers Uint8C..BigUint64 as 0..=8;
         // Float16/32/64 (9..=11) and non-views (-1) are refused.
         if !(0..=8).contains(&kind) {
-            return Err(dom_exception(&ctx, "TypeMismatchError", "The data argument must be an integer-type TypedArray"));
+            return Err(dom_exception(
+                &ctx,
+                "TypeMismatchError",
+                "The data argument must be an integer-type TypedArray",
+            ));
         }
         let internals = Internals::get(&ctx)?;
         let view_parts: Function = internals.get("viewParts")?;
@@ -252,17 +315,24 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         let view: JsValue = parts.get(1)?;
         let view = TypedArray::<u8>::from_value(view)?;
         let Some(raw) = view.as_raw() else {
-            return Err(Exception::throw_type(&ctx, "The array's buffer is detached"));
+            return Err(Exception::throw_type(
+                &ctx,
+                "The array's buffer is detached",
+            ));
         };
         if raw.len() > RANDOM_VALUES_QUOTA {
             return Err(dom_exception(
                 &ctx,
                 "QuotaExceededError",
-                &format!("The ArrayBufferView's byte length ({}) exceeds the number of bytes of entropy available via this API ({RANDOM_VALUES_QUOTA})", raw.len()),
+                &format!(
+                    "The ArrayBufferView's byte length ({}) exceeds the number of bytes of entropy available via this API ({RANDOM_VALUES_QUOTA})",
+                    raw.len()
+                ),
             ));
         }
         let mut fill = vec![0u8; raw.len()];
-        getrandom::fill(&mut fill).map_err(|_| Exception::throw_internal(&ctx, "no OS randomness"))?;
+        getrandom::fill(&mut fill)
+            .map_err(|_| Exception::throw_internal(&ctx, "no OS randomness"))?;
         for chunk in fill.chunks_mut(8) {
             let r = s.next_random().to_le_bytes();
             for (b, x) in chunk.iter_mut().zip(r) {
@@ -285,7 +355,14 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
         let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        let uuid = format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]);
+        let uuid = format!(
+            "{}-{}-{}-{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        );
         Ok(rquickjs::String::from_str(ctx, &uuid)?.into_value())
     })?;
 
@@ -302,10 +379,16 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         let bytes = bytes_arg(&args, 0).unwrap_or_default();
         let fatal = arg(&args, 1).and_then(JsValue::as_bool).unwrap_or(false);
         let ignore_bom = arg(&args, 2).and_then(JsValue::as_bool).unwrap_or(false);
-        let body = if !ignore_bom && bytes.starts_with(&[0xEF, 0xBB, 0xBF]) { &bytes[3..] } else { &bytes[..] };
+        let body = if !ignore_bom && bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            &bytes[3..]
+        } else {
+            &bytes[..]
+        };
         let text = if fatal {
             std::str::from_utf8(body)
-                .map_err(|_| Exception::throw_type(&ctx, "The encoded data was not valid for encoding utf-8"))?
+                .map_err(|_| {
+                    Exception::throw_type(&ctx, "The encoded data was not valid for encoding utf-8")
+                })?
                 .to_owned()
         } else {
             String::from_utf8_lossy(body).into_owned()
@@ -315,7 +398,10 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
 
     define(ctx, &host, "urlParse", move |ctx, args| {
         let input = string_arg(&ctx, &args, 0)?;
-        let base = arg(&args, 1).and_then(|v| v.as_string()).map(rquickjs::String::to_string).transpose()?;
+        let base = arg(&args, 1)
+            .and_then(|v| v.as_string())
+            .map(rquickjs::String::to_string)
+            .transpose()?;
         match crate::web::parse_url(&input, base.as_deref()) {
             Some(parts) => string_array(&ctx, &parts),
             None => Ok(JsValue::new_null(ctx)),
@@ -335,7 +421,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
     define(ctx, &host, "formParse", move |ctx, args| {
         let input = string_arg(&ctx, &args, 0)?;
         let list = Array::new(ctx.clone())?;
-        for (i, (k, v)) in url::form_urlencoded::parse(input.trim_start_matches('?').as_bytes()).enumerate() {
+        for (i, (k, v)) in
+            url::form_urlencoded::parse(input.trim_start_matches('?').as_bytes()).enumerate()
+        {
             let pair = Array::new(ctx.clone())?;
             pair.set(0, k.as_ref())?;
             pair.set(1, v.as_ref())?;
@@ -363,11 +451,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         if let Ok(existing) = internals.get::<_, Object>("web") {
             return Ok(existing.into_value());
         }
-        let mut options = rquickjs::context::EvalOptions::default();
-        options.global = true;
-        options.strict = true;
-        options.filename = Some("isola:web".into());
-        let factory: Function = ctx.eval_with_options(WEB, options)?;
+        let factory = crate::bytecode::web(&ctx)?;
         // The prelude passes `host` back in: a closure holding it would be a
         // reference cycle the engine's collector cannot see.
         let web: Object = factory.call((arg(&args, 0).cloned(), arg(&args, 1).cloned()))?;
@@ -402,7 +486,10 @@ fn dom_exception(ctx: &Ctx<'_>, name: &str, message: &str) -> rquickjs::Error {
     thrown.unwrap_or_else(|e| e)
 }
 
-fn header_list(ctx: &Ctx<'_>, value: Option<&JsValue<'_>>) -> rquickjs::Result<Vec<(String, String)>> {
+fn header_list(
+    ctx: &Ctx<'_>,
+    value: Option<&JsValue<'_>>,
+) -> rquickjs::Result<Vec<(String, String)>> {
     let Some(list) = value.and_then(|v| v.clone().into_array()) else {
         return Ok(Vec::new());
     };
@@ -411,8 +498,13 @@ fn header_list(ctx: &Ctx<'_>, value: Option<&JsValue<'_>>) -> rquickjs::Result<V
         let pair = pair?;
         let name: String = pair.get(0)?;
         let value: String = pair.get(1)?;
-        if name.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) || value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-            return Err(Exception::throw_type(ctx, "Invalid header: CR, LF and NUL are not allowed"));
+        if name.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
+            || value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
+        {
+            return Err(Exception::throw_type(
+                ctx,
+                "Invalid header: CR, LF and NUL are not allowed",
+            ));
         }
         out.push((name.to_ascii_lowercase(), value));
     }
@@ -420,7 +512,10 @@ fn header_list(ctx: &Ctx<'_>, value: Option<&JsValue<'_>>) -> rquickjs::Result<V
 }
 
 /// `[url, method, headers, body]` for the prelude to build a Request from.
-pub(crate) fn request_parts<'js>(ctx: &Ctx<'js>, request: &HttpRequest) -> rquickjs::Result<Array<'js>> {
+pub(crate) fn request_parts<'js>(
+    ctx: &Ctx<'js>,
+    request: &HttpRequest,
+) -> rquickjs::Result<Array<'js>> {
     let parts = Array::new(ctx.clone())?;
     parts.set(0, request.url.as_str())?;
     parts.set(1, request.method.as_str())?;
@@ -441,7 +536,11 @@ pub(crate) fn request_parts<'js>(ctx: &Ctx<'js>, request: &HttpRequest) -> rquic
     Ok(parts)
 }
 
-pub(crate) fn response_to_js<'js>(ctx: &Ctx<'js>, internals: &Object<'js>, response: &HttpResponse) -> rquickjs::Result<JsValue<'js>> {
+pub(crate) fn response_to_js<'js>(
+    ctx: &Ctx<'js>,
+    internals: &Object<'js>,
+    response: &HttpResponse,
+) -> rquickjs::Result<JsValue<'js>> {
     let web: Object = internals.get("web")?;
     let make: Function = web.get("makeResponse")?;
     let headers = Array::new(ctx.clone())?;
@@ -452,16 +551,27 @@ pub(crate) fn response_to_js<'js>(ctx: &Ctx<'js>, internals: &Object<'js>, respo
         headers.set(i, pair)?;
     }
     let body = TypedArray::<u8>::new_copy(ctx.clone(), &response.body)?;
-    make.call((response.status, response.status_text.as_str(), headers, body, ""))
+    make.call((
+        response.status,
+        response.status_text.as_str(),
+        headers,
+        body,
+        "",
+    ))
 }
 
 /// Reads a thrown value as an [`ErrorValue`] (non-errors become `Error`
 /// with the value's string form).
 pub(crate) fn error_value<'js>(ctx: &Ctx<'js>, thrown: &JsValue<'js>) -> ErrorValue {
-    let limits = codec::CodecLimits { max_depth: 2, max_bytes: 1 << 20 };
-    let read = Internals::get(ctx)
-        .ok()
-        .and_then(|internals| codec::Reader::new(ctx, &internals, limits).read(thrown).ok());
+    let limits = codec::CodecLimits {
+        max_depth: 2,
+        max_bytes: 1 << 20,
+    };
+    let read = Internals::get(ctx).ok().and_then(|internals| {
+        codec::Reader::new(ctx, &internals, limits)
+            .read(thrown)
+            .ok()
+    });
     match read {
         Some(Value::Error(e)) => e,
         Some(Value::String(s)) => ErrorValue::new("Error", s),
@@ -480,7 +590,11 @@ pub(crate) fn record_startup_error<'js>(ctx: &Ctx<'js>, shared: &Shared, thrown:
         message.push_str("\n  at ");
         message.push_str(&location);
     }
-    *shared.startup_error.borrow_mut() = Some(ErrorValue { name: "Error".into(), message, stack: error.stack });
+    *shared.startup_error.borrow_mut() = Some(ErrorValue {
+        name: "Error".into(),
+        message,
+        stack: error.stack,
+    });
 }
 
 /// `agent.js:1:26` from the first stack frame that names a guest module.
@@ -495,37 +609,24 @@ fn first_frame_location(stack: &str) -> Option<String> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stack_locations_are_extracted() {
-        assert_eq!(first_frame_location("    at agent.js:1:26\n").as_deref(), Some("agent.js:1:26"));
-        assert_eq!(first_frame_location("    at f (lib/a.js:3:9)\n    at agent.js:1:1\n").as_deref(), Some("lib/a.js:3:9"));
-        assert_eq!(first_frame_location("    at start (isola:prelude:10:2)\n").as_deref(), None);
-    }
-
-    #[test]
-    fn base64_is_forgiving_as_the_spec_says() {
-        assert_eq!(forgiving_base64_decode(" aGk= ").as_deref(), Some(&b"hi"[..]));
-        assert_eq!(forgiving_base64_decode("aGk").as_deref(), Some(&b"hi"[..]));
-        assert_eq!(forgiving_base64_decode("a"), None);
-        assert_eq!(forgiving_base64_decode("aG=k"), None);
-    }
-}
-
 /// WHATWG "forgiving-base64 decode".
 fn forgiving_base64_decode(input: &str) -> Option<Vec<u8>> {
-    let mut data: String = input.chars().filter(|c| !matches!(c, '\t' | '\n' | '\x0C' | '\r' | ' ')).collect();
-    if data.len() % 4 == 0 {
+    let mut data: String = input
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\x0C' | '\r' | ' '))
+        .collect();
+    if data.len().is_multiple_of(4) {
         if data.ends_with("==") {
             data.truncate(data.len() - 2);
         } else if data.ends_with('=') {
             data.truncate(data.len() - 1);
         }
     }
-    if data.len() % 4 == 1 || !data.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/') {
+    if data.len() % 4 == 1
+        || !data
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/')
+    {
         return None;
     }
     base64::engine::general_purpose::STANDARD_NO_PAD
@@ -541,4 +642,36 @@ fn forgiving_base64_decode(input: &str) -> Option<Vec<u8>> {
             );
             engine.decode(data.as_bytes()).ok()
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_locations_are_extracted() {
+        assert_eq!(
+            first_frame_location("    at agent.js:1:26\n").as_deref(),
+            Some("agent.js:1:26")
+        );
+        assert_eq!(
+            first_frame_location("    at f (lib/a.js:3:9)\n    at agent.js:1:1\n").as_deref(),
+            Some("lib/a.js:3:9")
+        );
+        assert_eq!(
+            first_frame_location("    at start (isola:prelude:10:2)\n").as_deref(),
+            None
+        );
+    }
+
+    #[test]
+    fn base64_is_forgiving_as_the_spec_says() {
+        assert_eq!(
+            forgiving_base64_decode(" aGk= ").as_deref(),
+            Some(&b"hi"[..])
+        );
+        assert_eq!(forgiving_base64_decode("aGk").as_deref(), Some(&b"hi"[..]));
+        assert_eq!(forgiving_base64_decode("a"), None);
+        assert_eq!(forgiving_base64_decode("aG=k"), None);
+    }
 }

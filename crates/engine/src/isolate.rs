@@ -14,11 +14,12 @@ use crate::codec::{self, CloneError, CodecLimits, Reader};
 use crate::host;
 use crate::limits::{Budget, MemoryMeter, Termination, Watchdog, thread_cpu_time};
 use crate::modules::{MemoryLoader, MemoryResolver};
-use crate::ops::{CallKind, CallResult, CallSpec, Effect, LogEntry, LogLevel, OpId, OpResult, TimerId};
+use crate::ops::{
+    CallKind, CallResult, CallSpec, Effect, LogEntry, LogLevel, OpId, OpResult, TimerId,
+};
 use crate::source::WorkerSource;
 use crate::value::{ErrorValue, Value};
 
-const PRELUDE: &str = include_str!("glue/prelude.js");
 
 /// The intrinsics a worker gets: everything a worker needs, nothing that
 /// reaches outside (QuickJS has no `std`/`os` here; those live in
@@ -113,8 +114,15 @@ impl Shared {
             let room = self.max_log_bytes.saturating_sub(used);
             if room < 64 {
                 self.log_dropped.set(true);
-                message = format!("[isola] console output exceeded {} bytes; further output dropped", self.max_log_bytes);
-                self.emit(Effect::Log(LogEntry { level: LogLevel::Warn, timestamp_ms: now_ms(), message }));
+                message = format!(
+                    "[isola] console output exceeded {} bytes; further output dropped",
+                    self.max_log_bytes
+                );
+                self.emit(Effect::Log(LogEntry {
+                    level: LogLevel::Warn,
+                    timestamp_ms: now_ms(),
+                    message,
+                }));
                 return;
             }
             let mut cut = room - 32;
@@ -125,7 +133,11 @@ impl Shared {
             message.push_str(" [isola: truncated]");
         }
         self.log_bytes.set(used + message.len());
-        self.emit(Effect::Log(LogEntry { level, timestamp_ms: now_ms(), message }));
+        self.emit(Effect::Log(LogEntry {
+            level,
+            timestamp_ms: now_ms(),
+            message,
+        }));
     }
 
     pub(crate) fn next_random(&self) -> u64 {
@@ -179,7 +191,9 @@ pub struct Isolate {
 
 impl std::fmt::Debug for Isolate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Isolate").field("main", &self.shared.source.main).finish_non_exhaustive()
+        f.debug_struct("Isolate")
+            .field("main", &self.shared.source.main)
+            .finish_non_exhaustive()
     }
 }
 
@@ -188,17 +202,26 @@ impl Isolate {
     /// [`Isolate::start`].
     pub fn new(source: Arc<WorkerSource>, config: &IsolateConfig) -> Result<Self, IsolateError> {
         let meter = Rc::new(MemoryMeter::new(config.memory_limit));
-        let runtime =
-            Runtime::new_with_alloc(MeteredAllocator::new(meter.clone())).map_err(|e| IsolateError::Setup(e.to_string()))?;
+        let runtime = Runtime::new_with_alloc(MeteredAllocator::new(meter.clone()))
+            .map_err(|e| IsolateError::Setup(e.to_string()))?;
         runtime.set_max_stack_size(config.stack_limit.min(16 << 20));
         let watchdog = Rc::new(Watchdog::new(meter));
         let poller = watchdog.clone();
         runtime.set_interrupt_handler(Some(Box::new(move || poller.poll())));
-        runtime.set_loader(MemoryResolver { source: source.clone() }, MemoryLoader { source: source.clone() });
-        let context = Context::custom::<WorkerIntrinsics>(&runtime).map_err(|e| IsolateError::Setup(e.to_string()))?;
+        runtime.set_loader(
+            MemoryResolver {
+                source: source.clone(),
+            },
+            MemoryLoader {
+                source: source.clone(),
+            },
+        );
+        let context = Context::custom::<WorkerIntrinsics>(&runtime)
+            .map_err(|e| IsolateError::Setup(e.to_string()))?;
 
         let mut seed = [0u8; 16];
-        getrandom::fill(&mut seed).map_err(|e| IsolateError::Setup(format!("no OS randomness: {e}")))?;
+        getrandom::fill(&mut seed)
+            .map_err(|e| IsolateError::Setup(format!("no OS randomness: {e}")))?;
         let (a, b) = seed.split_at(8);
         let rng = (
             u64::from_le_bytes(a.try_into().unwrap_or([1; 8])) | 1,
@@ -217,25 +240,26 @@ impl Isolate {
             startup_error: RefCell::new(None),
         });
 
-        let setup_budget = Budget::new(Duration::from_secs(1), std::time::Instant::now() + Duration::from_secs(5));
+        let setup_budget = Budget::new(
+            Duration::from_secs(1),
+            std::time::Instant::now() + Duration::from_secs(5),
+        );
         watchdog.arm(setup_budget);
         let result = context.with(|ctx| -> rquickjs::Result<()> {
             let global = ctx.globals();
             global.remove("SharedArrayBuffer")?;
             global.remove("Atomics")?;
             let host = host::install(&ctx, &shared)?;
-            let mut options = rquickjs::context::EvalOptions::default();
-            options.global = true;
-            options.strict = true;
-            options.filename = Some("isola:prelude".into());
-            let prelude: Function = ctx.eval_with_options(PRELUDE, options)?;
+            let prelude = crate::bytecode::prelude(&ctx)?;
             let internals: Object = prelude.call((host,))?;
             let _ = ctx.store_userdata(Internals(internals.clone()));
             let values = Object::new(ctx.clone())?;
             let bindings = rquickjs::Array::new(ctx.clone())?;
             for (name, entry) in &config.env {
                 match entry {
-                    EnvEntry::Value(v) => values.set(name.as_str(), codec::write(&ctx, &internals, v)?)?,
+                    EnvEntry::Value(v) => {
+                        values.set(name.as_str(), codec::write(&ctx, &internals, v)?)?
+                    }
                     EnvEntry::Binding => bindings.set(bindings.len(), name.as_str())?,
                 }
             }
@@ -247,7 +271,14 @@ impl Isolate {
             return Err(IsolateError::Terminated(why));
         }
         result.map_err(|e| IsolateError::Setup(e.to_string()))?;
-        Ok(Self { context, runtime, shared, watchdog, cpu_total: Duration::ZERO, started: false })
+        Ok(Self {
+            context,
+            runtime,
+            shared,
+            watchdog,
+            cpu_total: Duration::ZERO,
+            started: false,
+        })
     }
 
     /// Evaluates the main module (and what it imports). A startup error is
@@ -277,7 +308,10 @@ impl Isolate {
             self.start(budget)?;
         }
         if let Some(error) = self.shared.startup_error.borrow().clone() {
-            self.shared.emit(Effect::CallSettled { call: spec.id, result: CallResult::StartupFailed(error) });
+            self.shared.emit(Effect::CallSettled {
+                call: spec.id,
+                result: CallResult::StartupFailed(error),
+            });
             self.shared.emit(Effect::CallFinished { call: spec.id });
             return Ok(Duration::ZERO);
         }
@@ -301,13 +335,23 @@ impl Isolate {
                 }
                 CallKind::Fetch(request) => {
                     let parts = host::request_parts(ctx, request)?;
-                    call_fn.call::<_, ()>((id, entrypoint, JsValue::new_undefined(ctx.clone()), JsValue::new_undefined(ctx.clone()), props, parts))
+                    call_fn.call::<_, ()>((
+                        id,
+                        entrypoint,
+                        JsValue::new_undefined(ctx.clone()),
+                        JsValue::new_undefined(ctx.clone()),
+                        props,
+                        parts,
+                    ))
                 }
             };
             if let Err(rquickjs::Error::Exception) = outcome {
                 let thrown = ctx.catch();
                 let error = host::error_value(ctx, &thrown);
-                shared.emit(Effect::CallSettled { call: id, result: CallResult::Threw(error) });
+                shared.emit(Effect::CallSettled {
+                    call: id,
+                    result: CallResult::Threw(error),
+                });
                 shared.emit(Effect::CallFinished { call: id });
                 return Ok(());
             }
@@ -316,7 +360,12 @@ impl Isolate {
     }
 
     /// Answers an op.
-    pub fn complete_op(&mut self, id: OpId, result: OpResult, budget: Budget) -> Result<Duration, Termination> {
+    pub fn complete_op(
+        &mut self,
+        id: OpId,
+        result: OpResult,
+        budget: Budget,
+    ) -> Result<Duration, Termination> {
         self.enter(budget, move |ctx| {
             let internals = Internals::get(ctx)?;
             let (ok, value) = match &result {
@@ -396,7 +445,9 @@ impl Isolate {
                 Err(job) => {
                     let shared = self.shared.clone();
                     let watchdog = self.watchdog.clone();
-                    job.0.with(|ctx| report_uncaught(&ctx, &shared, &watchdog, &rquickjs::Error::Exception));
+                    job.0.with(|ctx| {
+                        report_uncaught(&ctx, &shared, &watchdog, &rquickjs::Error::Exception)
+                    });
                 }
             }
         }
@@ -422,7 +473,12 @@ fn report_uncaught(ctx: &Ctx<'_>, shared: &Shared, watchdog: &Watchdog, error: &
                 watchdog.trip(Termination::MemoryLimit);
                 return;
             }
-            format!("Uncaught {}", e.stack.as_deref().map_or_else(|| e.to_string(), |s| format!("{e}\n{s}")))
+            format!(
+                "Uncaught {}",
+                e.stack
+                    .as_deref()
+                    .map_or_else(|| e.to_string(), |s| format!("{e}\n{s}"))
+            )
         }
         other => format!("isola internal error: {other}"),
     };
@@ -442,7 +498,11 @@ pub(crate) fn clone_error_to_js<'js>(ctx: &Ctx<'js>, error: &CloneError) -> rqui
     thrown.unwrap_or_else(|e| e)
 }
 
-pub(crate) fn read_value<'js>(ctx: &Ctx<'js>, shared: &Shared, value: &JsValue<'js>) -> Result<Value, CloneError> {
+pub(crate) fn read_value<'js>(
+    ctx: &Ctx<'js>,
+    shared: &Shared,
+    value: &JsValue<'js>,
+) -> Result<Value, CloneError> {
     let internals = Internals::get(ctx).map_err(|_| CloneError::Threw)?;
     Reader::new(ctx, &internals, shared.codec).read(value)
 }

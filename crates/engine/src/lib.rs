@@ -11,6 +11,7 @@
 //! the thread CPU clock and a few class-id checks through the QuickJS FFI.
 
 mod alloc;
+mod bytecode;
 mod codec;
 mod host;
 mod isolate;
@@ -26,8 +27,11 @@ pub use codec::CodecLimits;
 pub use isolate::{EnvEntry, Isolate, IsolateConfig, IsolateError};
 pub use limits::{Budget, Termination};
 pub use ops::{
-    CallId, CallKind, CallResult, CallSpec, Effect, HttpRequest, HttpResponse, LogEntry, LogLevel, OpId, OpRequest,
-    OpResult, TimerId,
+    CallId, CallKind, CallResult, CallSpec, Effect, HttpRequest, HttpResponse, LogEntry, LogLevel,
+    OpId, OpRequest, OpResult, TimerId,
 };
-pub use source::{CodeError, KNOWN_COMPATIBILITY_FLAGS, MAX_CODE_BYTES, ModuleSpec, NEWEST_COMPATIBILITY_DATE, WorkerSource};
+pub use source::{
+    CodeError, KNOWN_COMPATIBILITY_FLAGS, MAX_CODE_BYTES, ModuleSpec, NEWEST_COMPATIBILITY_DATE,
+    WorkerSource,
+};
 pub use value::{ErrorValue, TypedArrayKind, Value};

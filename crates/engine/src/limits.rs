@@ -44,12 +44,21 @@ pub(crate) struct MemoryMeter {
 
 impl MemoryMeter {
     pub(crate) fn new(limit: usize) -> Self {
-        Self { used: Cell::new(0), peak: Cell::new(0), limit, exceeded: Cell::new(false) }
+        Self {
+            used: Cell::new(0),
+            peak: Cell::new(0),
+            limit,
+            exceeded: Cell::new(false),
+        }
     }
 
     /// Whether `extra` more bytes fit; records the failure if not.
     pub(crate) fn admits(&self, extra: usize) -> bool {
-        let fits = self.used.get().checked_add(extra).is_some_and(|total| total <= self.limit);
+        let fits = self
+            .used
+            .get()
+            .checked_add(extra)
+            .is_some_and(|total| total <= self.limit);
         if !fits {
             self.exceeded.set(true);
         }
@@ -150,7 +159,10 @@ impl Watchdog {
 
 /// CPU time consumed by the calling thread.
 pub(crate) fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid, writable timespec and CLOCK_THREAD_CPUTIME_ID is
     // supported on every Linux the engine builds for; the call only writes `ts`.
     #[allow(unsafe_code)]
@@ -158,5 +170,8 @@ pub(crate) fn thread_cpu_time() -> Duration {
     if rc != 0 {
         return Duration::ZERO;
     }
-    Duration::new(u64::try_from(ts.tv_sec).unwrap_or(0), u32::try_from(ts.tv_nsec).unwrap_or(0))
+    Duration::new(
+        u64::try_from(ts.tv_sec).unwrap_or(0),
+        u32::try_from(ts.tv_nsec).unwrap_or(0),
+    )
 }

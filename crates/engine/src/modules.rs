@@ -15,7 +15,11 @@ use crate::source::{Compiled, WorkerSource};
 pub(crate) const WORKERS_MODULE: &str = "cloudflare:workers";
 
 /// Resolves `specifier` as imported from `base`.
-pub(crate) fn resolve_name(source: &WorkerSource, base: &str, specifier: &str) -> Result<String, String> {
+pub(crate) fn resolve_name(
+    source: &WorkerSource,
+    base: &str,
+    specifier: &str,
+) -> Result<String, String> {
     if specifier == WORKERS_MODULE {
         return Ok(specifier.to_owned());
     }
@@ -37,7 +41,11 @@ pub(crate) fn resolve_name(source: &WorkerSource, base: &str, specifier: &str) -
 /// Joins a relative specifier onto a directory; `None` if it climbs above
 /// the root of the module map.
 fn join(dir: &str, relative: &str) -> Option<String> {
-    let mut segments: Vec<&str> = if dir.is_empty() { Vec::new() } else { dir.split('/').collect() };
+    let mut segments: Vec<&str> = if dir.is_empty() {
+        Vec::new()
+    } else {
+        dir.split('/').collect()
+    };
     for seg in relative.split('/') {
         match seg {
             "" | "." => {}
@@ -62,7 +70,8 @@ impl Resolver for MemoryResolver {
         name: &str,
         _attributes: Option<ImportAttributes<'js>>,
     ) -> rquickjs::Result<String> {
-        resolve_name(&self.source, base, name).map_err(|message| Exception::throw_message(ctx, &message))
+        resolve_name(&self.source, base, name)
+            .map_err(|message| Exception::throw_message(ctx, &message))
     }
 }
 
@@ -89,7 +98,10 @@ impl Loader for MemoryLoader {
             return Ok(module);
         }
         let Some(compiled) = self.source.modules.get(name) else {
-            return Err(Exception::throw_message(ctx, &format!("No such module: {name}")));
+            return Err(Exception::throw_message(
+                ctx,
+                &format!("No such module: {name}"),
+            ));
         };
         if let Compiled::Esm(code) = compiled {
             return Module::declare(ctx.clone(), name, code.as_str());
@@ -98,14 +110,18 @@ impl Loader for MemoryLoader {
             return Err(throw_startup_error(ctx, error));
         }
         let module = Module::declare(ctx.clone(), name, "export default import.meta.isola;\n")?;
-        let value = non_esm_value(ctx, &self.source, name, compiled)?;
+        let value = non_esm_value(ctx, name, compiled)?;
         module.meta()?.set("isola", value)?;
         Ok(module)
     }
 }
 
 fn throw_startup_error(ctx: &Ctx<'_>, error: &crate::source::StartupError) -> Error {
-    let location = error.location.as_ref().map(|(m, l, c)| format!("\n    at {m}:{l}:{c}")).unwrap_or_default();
+    let location = error
+        .location
+        .as_ref()
+        .map(|(m, l, c)| format!("\n    at {m}:{l}:{c}"))
+        .unwrap_or_default();
     let thrown = (|| -> rquickjs::Result<Error> {
         let internals = Internals::get(ctx)?;
         let make: Function = internals.get("makeError")?;
@@ -118,7 +134,6 @@ fn throw_startup_error(ctx: &Ctx<'_>, error: &crate::source::StartupError) -> Er
 /// The default export of a module that is not an ES module.
 pub(crate) fn non_esm_value<'js>(
     ctx: &Ctx<'js>,
-    source: &WorkerSource,
     name: &str,
     compiled: &Compiled,
 ) -> rquickjs::Result<JsValue<'js>> {
@@ -130,7 +145,9 @@ pub(crate) fn non_esm_value<'js>(
             let internals = Internals::get(ctx)?;
             let evaluate: Function = internals.get("cjsEvaluate")?;
             // One line of prefix keeps the guest's line numbers in stack traces.
-            let wrapped = format!("(function (exports, require, module, __filename, __dirname) {{{code}\n}})");
+            let wrapped = format!(
+                "(function (exports, require, module, __filename, __dirname) {{{code}\n}})"
+            );
             let mut options = rquickjs::context::EvalOptions::default();
             options.global = true;
             options.strict = false;
@@ -146,24 +163,28 @@ pub(crate) fn non_esm_value<'js>(
         }
         Compiled::Invalid(error) => return Err(throw_startup_error(ctx, error)),
     })
-    .map(|v| {
-        let _ = source;
-        v
-    })
 }
 
 /// `require(specifier)` from a CommonJS module.
-pub(crate) fn require<'js>(ctx: &Ctx<'js>, source: &WorkerSource, from: &str, specifier: &str) -> rquickjs::Result<JsValue<'js>> {
+pub(crate) fn require<'js>(
+    ctx: &Ctx<'js>,
+    source: &WorkerSource,
+    from: &str,
+    specifier: &str,
+) -> rquickjs::Result<JsValue<'js>> {
     if specifier == WORKERS_MODULE {
         let internals = Internals::get(ctx)?;
-        return internals.get::<_, Object>("workersModule").map(Object::into_value);
+        return internals
+            .get::<_, Object>("workersModule")
+            .map(Object::into_value);
     }
-    let name = resolve_name(source, from, specifier).map_err(|m| Exception::throw_message(ctx, &m))?;
+    let name =
+        resolve_name(source, from, specifier).map_err(|m| Exception::throw_message(ctx, &m))?;
     let compiled = source
         .modules
         .get(&name)
         .ok_or_else(|| Exception::throw_message(ctx, &format!("No such module: {specifier}")))?;
-    non_esm_value(ctx, source, &name, compiled)
+    non_esm_value(ctx, &name, compiled)
 }
 
 #[cfg(test)]
@@ -176,7 +197,10 @@ mod tests {
             Some("2026-01-01"),
             &[],
             names[0],
-            names.iter().map(|n| ((*n).to_owned(), ModuleSpec::Esm(String::new()))).collect(),
+            names
+                .iter()
+                .map(|n| ((*n).to_owned(), ModuleSpec::Esm(String::new())))
+                .collect(),
         )
         .expect("valid")
     }
@@ -184,17 +208,43 @@ mod tests {
     #[test]
     fn relative_imports_resolve_against_the_importer() {
         let s = source(&["src/index.js", "src/lib/util.js", "shared.js"]);
-        assert_eq!(resolve_name(&s, "src/index.js", "./lib/util.js").as_deref(), Ok("src/lib/util.js"));
-        assert_eq!(resolve_name(&s, "src/lib/util.js", "../../shared.js").as_deref(), Ok("shared.js"));
-        assert_eq!(resolve_name(&s, "src/index.js", "shared.js").as_deref(), Ok("shared.js"));
-        assert_eq!(resolve_name(&s, "src/index.js", "/shared.js").as_deref(), Ok("shared.js"));
+        assert_eq!(
+            resolve_name(&s, "src/index.js", "./lib/util.js").as_deref(),
+            Ok("src/lib/util.js")
+        );
+        assert_eq!(
+            resolve_name(&s, "src/lib/util.js", "../../shared.js").as_deref(),
+            Ok("shared.js")
+        );
+        assert_eq!(
+            resolve_name(&s, "src/index.js", "shared.js").as_deref(),
+            Ok("shared.js")
+        );
+        assert_eq!(
+            resolve_name(&s, "src/index.js", "/shared.js").as_deref(),
+            Ok("shared.js")
+        );
     }
 
     #[test]
     fn nothing_outside_the_map_resolves() {
         let s = source(&["a.js"]);
-        for spec in ["os", "std", "/etc/passwd", "file:///etc/passwd", "http://x/a.js", "data:text/javascript,1", "../../a.js", "./../a.js", "node:fs"] {
-            assert_eq!(resolve_name(&s, "a.js", spec), Err(format!("No such module: {spec}")), "{spec}");
+        for spec in [
+            "os",
+            "std",
+            "/etc/passwd",
+            "file:///etc/passwd",
+            "http://x/a.js",
+            "data:text/javascript,1",
+            "../../a.js",
+            "./../a.js",
+            "node:fs",
+        ] {
+            assert_eq!(
+                resolve_name(&s, "a.js", spec),
+                Err(format!("No such module: {spec}")),
+                "{spec}"
+            );
         }
     }
 }

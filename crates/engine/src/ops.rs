@@ -45,13 +45,19 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// A response with a status and a body, no headers.
     pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
-        Self { status, status_text: String::new(), headers: Vec::new(), body: body.into() }
+        Self {
+            status,
+            status_text: String::new(),
+            headers: Vec::new(),
+            body: body.into(),
+        }
     }
 
     /// Adds a header.
     #[must_use]
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_ascii_lowercase(), value.to_owned()));
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
         self
     }
 }

@@ -78,7 +78,11 @@ impl ModuleSpec {
 
     fn size(&self) -> usize {
         match self {
-            Self::Esm(s) | Self::TypeScript(s) | Self::CommonJs(s) | Self::Text(s) | Self::Python(s) => s.len(),
+            Self::Esm(s)
+            | Self::TypeScript(s)
+            | Self::CommonJs(s)
+            | Self::Text(s)
+            | Self::Python(s) => s.len(),
             Self::Data(b) | Self::Wasm(b) => b.len(),
             Self::Json(v) => serde_json::to_string(v).map_or(0, |s| s.len()),
         }
@@ -116,7 +120,9 @@ pub struct CodeError {
 
 impl CodeError {
     pub(crate) fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into() }
+        Self {
+            message: message.into(),
+        }
     }
 
     /// An error with a message of the caller's (for checks made above the
@@ -151,11 +157,15 @@ impl WorkerSource {
         check_compatibility_date(compatibility_date)?;
         for flag in compatibility_flags {
             if !KNOWN_COMPATIBILITY_FLAGS.contains(&flag.as_str()) {
-                return Err(CodeError::new(format!("No such compatibility flag: {flag}")));
+                return Err(CodeError::new(format!(
+                    "No such compatibility flag: {flag}"
+                )));
             }
         }
         if modules.is_empty() {
-            return Err(CodeError::new("Dynamic Worker code must contain at least one module."));
+            return Err(CodeError::new(
+                "Dynamic Worker code must contain at least one module.",
+            ));
         }
         let code_bytes: usize = modules.iter().map(|(_, m)| m.size()).sum();
         if code_bytes > MAX_CODE_BYTES {
@@ -171,7 +181,11 @@ impl WorkerSource {
                 return Err(CodeError::new(format!("Duplicate module name: {name}")));
             }
         }
-        Ok(Self { main: main.to_owned(), modules: compiled, code_bytes })
+        Ok(Self {
+            main: main.to_owned(),
+            modules: compiled,
+            code_bytes,
+        })
     }
 
     /// The main module's name.
@@ -190,7 +204,11 @@ fn compile(name: &str, spec: ModuleSpec) -> Result<Compiled, CodeError> {
         ModuleSpec::Esm(s) => Compiled::Esm(s),
         ModuleSpec::TypeScript(s) => match typescript::strip_types(name, &s) {
             Ok(js) => Compiled::Esm(js),
-            Err(TsError { message, line, column }) => Compiled::Invalid(StartupError {
+            Err(TsError {
+                message,
+                line,
+                column,
+            }) => Compiled::Invalid(StartupError {
                 name: "SyntaxError".into(),
                 message,
                 location: Some((name.to_owned(), line, column)),
@@ -200,7 +218,8 @@ fn compile(name: &str, spec: ModuleSpec) -> Result<Compiled, CodeError> {
         ModuleSpec::Text(s) => Compiled::Text(s),
         ModuleSpec::Data(b) => Compiled::Data(b),
         ModuleSpec::Json(v) => Compiled::Json(
-            serde_json::to_string(&v).map_err(|e| CodeError::new(format!("Module '{name}' holds invalid JSON: {e}")))?,
+            serde_json::to_string(&v)
+                .map_err(|e| CodeError::new(format!("Module '{name}' holds invalid JSON: {e}")))?,
         ),
         ModuleSpec::Python(_) => {
             return Err(CodeError::new(format!(
@@ -220,9 +239,17 @@ fn check_compatibility_date(date: Option<&str>) -> Result<(), CodeError> {
         return Err(CodeError::new("Invalid compatibility date: undefined"));
     };
     let well_formed = date.len() == 10
-        && date.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        && date.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     if !well_formed {
-        return Err(CodeError::new(format!("Invalid compatibility date: {date}")));
+        return Err(CodeError::new(format!(
+            "Invalid compatibility date: {date}"
+        )));
     }
     if date > NEWEST_COMPATIBILITY_DATE {
         return Err(CodeError::new(format!(
@@ -244,13 +271,18 @@ fn validate_module_name(name: &str) -> Result<(), CodeError> {
         Some("it must be relative, not start with '/'")
     } else if name.chars().any(|c| c.is_control() || c == '\\') {
         Some("it contains a control character or a backslash")
-    } else if name.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
+    } else if name
+        .split('/')
+        .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+    {
         Some("its path has an empty, '.' or '..' segment")
     } else {
         None
     };
     match reason {
-        Some(reason) => Err(CodeError::new(format!("Invalid module name {name:?}: {reason}."))),
+        Some(reason) => Err(CodeError::new(format!(
+            "Invalid module name {name:?}: {reason}."
+        ))),
         None => Ok(()),
     }
 }
@@ -274,20 +306,29 @@ mod tests {
                 "This Worker requires compatibility date \"2999-01-01\", but the newest date supported by this server binary is \"{NEWEST_COMPATIBILITY_DATE}\"."
             )
         );
-        let err = WorkerSource::new(Some("2026-01-01"), &["warp_drive".into()], "a.js", vec![]).expect_err("flag");
+        let err = WorkerSource::new(Some("2026-01-01"), &["warp_drive".into()], "a.js", vec![])
+            .expect_err("flag");
         assert_eq!(err.message(), "No such compatibility flag: warp_drive");
     }
 
     #[test]
     fn empty_code_is_rejected() {
         let err = WorkerSource::new(Some("2026-01-01"), &[], "a.js", vec![]).expect_err("empty");
-        assert_eq!(err.message(), "Dynamic Worker code must contain at least one module.");
+        assert_eq!(
+            err.message(),
+            "Dynamic Worker code must contain at least one module."
+        );
     }
 
     #[test]
     fn module_names_are_validated() {
-        for bad in ["", "/abs.js", "../up.js", "a/./b.js", "a//b.js", "a\\b.js", "nul\0.js"] {
-            assert!(one(bad, ModuleSpec::Esm(String::new())).is_err(), "{bad:?} accepted");
+        for bad in [
+            "", "/abs.js", "../up.js", "a/./b.js", "a//b.js", "a\\b.js", "nul\0.js",
+        ] {
+            assert!(
+                one(bad, ModuleSpec::Esm(String::new())).is_err(),
+                "{bad:?} accepted"
+            );
         }
         assert!(one("dir/sub/ok.js", ModuleSpec::Esm(String::new())).is_ok());
     }
@@ -299,8 +340,14 @@ mod tests {
             err.message(),
             "Module name must end with '.js' or '.py' (or the content must be an object indicating the type explicitly). Got: a.txt."
         );
-        assert!(matches!(ModuleSpec::from_name("a.ts", String::new()), Ok(ModuleSpec::TypeScript(_))));
-        assert!(matches!(ModuleSpec::from_name("a.js", String::new()), Ok(ModuleSpec::Esm(_))));
+        assert!(matches!(
+            ModuleSpec::from_name("a.ts", String::new()),
+            Ok(ModuleSpec::TypeScript(_))
+        ));
+        assert!(matches!(
+            ModuleSpec::from_name("a.js", String::new()),
+            Ok(ModuleSpec::Esm(_))
+        ));
     }
 
     #[test]

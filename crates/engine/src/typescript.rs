@@ -25,16 +25,28 @@ pub(crate) fn strip_types(name: &str, source: &str) -> Result<String, TsError> {
     if let Some(error) = parsed.diagnostics.errors().next() {
         let offset = error.labels.first().map_or(0, |l| l.span().start as usize);
         let (line, column) = line_column(source, offset);
-        return Err(TsError { message: error.message.to_string(), line, column });
+        return Err(TsError {
+            message: error.message.to_string(),
+            line,
+            column,
+        });
     }
     let mut program = parsed.program;
-    let scoping = SemanticBuilder::new().build(&program).semantic.into_scoping();
+    let scoping = SemanticBuilder::new()
+        .build(&program)
+        .semantic
+        .into_scoping();
     let options = TransformOptions::default();
-    let transformed = Transformer::new(&allocator, Path::new(name), &options).build_with_scoping(scoping, &mut program);
+    let transformed = Transformer::new(&allocator, Path::new(name), &options)
+        .build_with_scoping(scoping, &mut program);
     if let Some(error) = transformed.diagnostics.errors().next() {
         let offset = error.labels.first().map_or(0, |l| l.span().start as usize);
         let (line, column) = line_column(source, offset);
-        return Err(TsError { message: error.message.to_string(), line, column });
+        return Err(TsError {
+            message: error.message.to_string(),
+            line,
+            column,
+        });
     }
     Ok(Codegen::new().build(&program).code)
 }
@@ -43,7 +55,10 @@ fn line_column(source: &str, offset: usize) -> (u32, u32) {
     let before = &source[..offset.min(source.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(column).unwrap_or(u32::MAX))
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(column).unwrap_or(u32::MAX),
+    )
 }
 
 #[cfg(test)]

@@ -132,7 +132,11 @@ pub struct ErrorValue {
 impl ErrorValue {
     /// An error with no stack.
     pub fn new(name: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { name: name.into(), message: message.into(), stack: None }
+        Self {
+            name: name.into(),
+            message: message.into(),
+            stack: None,
+        }
     }
 }
 
@@ -160,7 +164,9 @@ impl Value {
             Value::Number(n) => number_to_json(*n),
             Value::BigInt(digits) => J::String(digits.clone()),
             Value::String(s) => J::String(s.clone()),
-            Value::Array(items) | Value::Set(items) => J::Array(items.iter().map(Value::to_json).collect()),
+            Value::Array(items) | Value::Set(items) => {
+                J::Array(items.iter().map(Value::to_json).collect())
+            }
             Value::Object(entries) => J::Object(
                 entries
                     .iter()
@@ -173,13 +179,19 @@ impl Value {
                 None => J::Null,
             },
             Value::RegExp { .. } => J::Object(Default::default()),
-            Value::Map(entries) => {
-                J::Array(entries.iter().map(|(k, v)| J::Array(vec![k.to_json(), v.to_json()])).collect())
-            }
+            Value::Map(entries) => J::Array(
+                entries
+                    .iter()
+                    .map(|(k, v)| J::Array(vec![k.to_json(), v.to_json()]))
+                    .collect(),
+            ),
             Value::ArrayBuffer(bytes) | Value::TypedArray { bytes, .. } => {
                 use base64::Engine as _;
                 let mut map = serde_json::Map::new();
-                map.insert("$bytes".into(), J::String(base64::engine::general_purpose::STANDARD.encode(bytes)));
+                map.insert(
+                    "$bytes".into(),
+                    J::String(base64::engine::general_purpose::STANDARD.encode(bytes)),
+                );
                 J::Object(map)
             }
             Value::Error(e) => {
@@ -199,14 +211,21 @@ impl Value {
     pub fn approx_size(&self) -> usize {
         const SLOT: usize = 16;
         SLOT + match self {
-            Value::Undefined | Value::Null | Value::Bool(_) | Value::Number(_) | Value::Date(_) => 0,
+            Value::Undefined | Value::Null | Value::Bool(_) | Value::Number(_) | Value::Date(_) => {
+                0
+            }
             Value::BigInt(s) | Value::String(s) => s.len(),
             Value::Array(items) | Value::Set(items) => items.iter().map(Value::approx_size).sum(),
             Value::Object(entries) => entries.iter().map(|(k, v)| k.len() + v.approx_size()).sum(),
             Value::RegExp { source, flags } => source.len() + flags.len(),
-            Value::Map(entries) => entries.iter().map(|(k, v)| k.approx_size() + v.approx_size()).sum(),
+            Value::Map(entries) => entries
+                .iter()
+                .map(|(k, v)| k.approx_size() + v.approx_size())
+                .sum(),
             Value::ArrayBuffer(b) | Value::TypedArray { bytes: b, .. } => b.len(),
-            Value::Error(e) => e.name.len() + e.message.len() + e.stack.as_ref().map_or(0, String::len),
+            Value::Error(e) => {
+                e.name.len() + e.message.len() + e.stack.as_ref().map_or(0, String::len)
+            }
         }
     }
 }
@@ -232,7 +251,9 @@ impl From<serde_json::Value> for Value {
             J::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
             J::String(s) => Value::String(s),
             J::Array(items) => Value::Array(items.into_iter().map(Value::from).collect()),
-            J::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, Value::from(v))).collect()),
+            J::Object(map) => {
+                Value::Object(map.into_iter().map(|(k, v)| (k, Value::from(v))).collect())
+            }
         }
     }
 }
@@ -292,9 +313,20 @@ pub(crate) fn iso_date(ms: f64) -> Option<String> {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
-    let year = if (0..=9999).contains(&year) { format!("{year:04}") } else { format!("{year:+07}") };
-    Some(format!("{year}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z"))
+    let (h, m, s, milli) = (
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000,
+    );
+    let year = if (0..=9999).contains(&year) {
+        format!("{year:04}")
+    } else {
+        format!("{year:+07}")
+    };
+    Some(format!(
+        "{year}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z"
+    ))
 }
 
 #[cfg(test)]
@@ -304,7 +336,10 @@ mod tests {
     #[test]
     fn iso_dates_match_javascript() {
         assert_eq!(iso_date(0.0).as_deref(), Some("1970-01-01T00:00:00.000Z"));
-        assert_eq!(iso_date(1_700_000_000_123.0).as_deref(), Some("2023-11-14T22:13:20.123Z"));
+        assert_eq!(
+            iso_date(1_700_000_000_123.0).as_deref(),
+            Some("2023-11-14T22:13:20.123Z")
+        );
         assert_eq!(iso_date(-1.0).as_deref(), Some("1969-12-31T23:59:59.999Z"));
         assert_eq!(iso_date(f64::NAN), None);
     }

@@ -1,1 +1,259 @@
-fn main(){}
+//! isola's sandbox benchmark: `cargo bench -p isola --bench sandbox`.
+//!
+//! Measures, in one run, the raw rquickjs floor and isola side by side
+//! (alternating A and B so machine noise hits both), and prints medians,
+//! p99 and ratios as a Markdown table for BENCHMARKS.md. Set
+//! `ISOLA_BENCH_ITERS` to change the sample count (default 2000).
+
+#![allow(clippy::unwrap_used, clippy::cast_precision_loss, missing_docs)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use isola::engine::{
+    Budget, CallKind, CallResult, CallSpec, Effect, Isolate, IsolateConfig, ModuleSpec, OpResult, Value as EValue,
+    WorkerSource,
+};
+use isola::{Config, Loader, Module, Value, WorkerCode, binding_fn};
+
+const AGENT: &str = "export default { async myAgent(p) { return p.x + 1 } }";
+
+fn iterations() -> usize {
+    std::env::var("ISOLA_BENCH_ITERS").ok().and_then(|s| s.parse().ok()).unwrap_or(2000)
+}
+
+struct Stats {
+    p50: Duration,
+    p99: Duration,
+}
+
+fn stats(mut samples: Vec<Duration>) -> Stats {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    Stats { p50: at(0.50), p99: at(0.99) }
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+/// The floor: a raw rquickjs Runtime + full Context, the module evaluated,
+/// the method called and its promise settled, everything dropped.
+fn raw_rquickjs_once() {
+    use rquickjs::{Context, Function, Module as RModule, Object, Promise, Runtime};
+    let rt = Runtime::new().unwrap();
+    let ctx = Context::full(&rt).unwrap();
+    ctx.with(|ctx| {
+        let module = RModule::declare(ctx.clone(), "agent.js", AGENT).unwrap();
+        let (module, done) = module.eval().unwrap();
+        done.finish::<()>().unwrap();
+        let handler: Object = module.get("default").unwrap();
+        let method: Function = handler.get("myAgent").unwrap();
+        let arg = Object::new(ctx.clone()).unwrap();
+        arg.set("x", 1).unwrap();
+        let result: Promise = method.call((arg,)).unwrap();
+        let value: i32 = result.finish().unwrap();
+        assert_eq!(value, 2);
+    });
+}
+
+fn budget() -> Budget {
+    Budget::new(Duration::from_secs(1), Instant::now() + Duration::from_secs(30))
+}
+
+/// isola's engine on the same thread: validate the code, create an isolate
+/// with the full global surface and limits armed, call, drop.
+fn isola_engine_once() {
+    let source = Arc::new(
+        WorkerSource::new(Some("2026-03-01"), &[], "agent.js", vec![("agent.js".into(), ModuleSpec::Esm(AGENT.into()))])
+            .unwrap(),
+    );
+    let mut isolate = Isolate::new(source, &IsolateConfig::default()).unwrap();
+    let arg = EValue::Object(vec![("x".into(), EValue::Number(1.0))]);
+    let spec = CallSpec { id: 1, entrypoint: None, kind: CallKind::Rpc { method: "myAgent".into(), args: vec![arg] }, props: EValue::Undefined };
+    isolate.call(spec, budget()).unwrap();
+    let settled = isolate.take_effects().into_iter().any(|e| matches!(e, Effect::CallSettled { result: CallResult::Value(EValue::Number(n)), .. } if n == 2.0));
+    assert!(settled);
+}
+
+fn rss_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: usize = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    pages * 4096
+}
+
+fn trim() {
+    // SAFETY: malloc_trim only returns free heap pages to the OS.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let n = iterations();
+    println!("isola sandbox benchmark: {n} samples per case, {} CPUs\n", std::thread::available_parallelism().map_or(1, |p| p.get()));
+
+    // Warm up both paths (page faults, lazy statics).
+    for _ in 0..200 {
+        raw_rquickjs_once();
+        isola_engine_once();
+    }
+    let (mut floor, mut engine) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for _ in 0..n {
+        let t = Instant::now();
+        raw_rquickjs_once();
+        floor.push(t.elapsed());
+        let t = Instant::now();
+        isola_engine_once();
+        engine.push(t.elapsed());
+    }
+    let ratios: Vec<f64> = floor.iter().zip(&engine).map(|(f, e)| e.as_secs_f64() / f.as_secs_f64()).collect();
+    let mut sorted = ratios.clone();
+    sorted.sort_by(f64::total_cmp);
+    let ratio_median = sorted[sorted.len() / 2];
+    let floor = stats(floor);
+    let engine = stats(engine);
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
+    let loader1 = Loader::new(Config::default().threads(1)).unwrap();
+    let code = || WorkerCode::new("2026-03-01", "agent.js").module("agent.js", Module::Esm(AGENT.into()));
+    let arg = || Value::Object(vec![("x".into(), Value::Number(1.0))]);
+
+    // Fresh sandbox through the Loader (cross-thread, async), sequential.
+    let mut via_loader = Vec::with_capacity(n);
+    runtime.block_on(async {
+        for i in 0..n + 200 {
+            let t = Instant::now();
+            let worker = loader1.load(code()).unwrap();
+            let run = worker.entrypoint(None).call("myAgent", arg()).await;
+            drop(worker);
+            if i >= 200 {
+                via_loader.push(t.elapsed());
+            }
+            assert!(matches!(run.outcome, isola::Outcome::Returned(_)));
+        }
+    });
+    let via_loader = stats(via_loader);
+
+    // Throughput: fresh sandboxes per second with 64 in flight, 1 and N threads.
+    let throughput = |threads: usize| -> f64 {
+        let loader = Loader::new(Config::default().threads(threads)).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async move {
+            let deadline = Instant::now() + Duration::from_secs(3);
+            let start = Instant::now();
+            let mut tasks = Vec::new();
+            for _ in 0..64 {
+                let loader = loader.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut done = 0u64;
+                    while Instant::now() < deadline {
+                        let worker = loader.load(WorkerCode::new("2026-03-01", "agent.js").module("agent.js", Module::Esm(AGENT.into()))).unwrap();
+                        let run = worker.entrypoint(None).call("myAgent", Value::Object(vec![("x".into(), Value::Number(1.0))])).await;
+                        assert!(matches!(run.outcome, isola::Outcome::Returned(_)));
+                        done += 1;
+                    }
+                    done
+                }));
+            }
+            let mut total = 0;
+            for t in tasks {
+                total += t.await.unwrap();
+            }
+            total as f64 / start.elapsed().as_secs_f64()
+        })
+    };
+    let per_sec_1 = throughput(1);
+    let per_sec_n = throughput(threads);
+
+    // Warm call on a cached worker.
+    let warm_worker = loader1.get("warm", code).unwrap();
+    let mut warm = Vec::with_capacity(n);
+    runtime.block_on(async {
+        for i in 0..n + 200 {
+            let t = Instant::now();
+            let run = warm_worker.entrypoint(None).call("myAgent", arg()).await;
+            if i >= 200 {
+                warm.push(t.elapsed());
+            }
+            assert!(matches!(run.outcome, isola::Outcome::Returned(_)));
+        }
+    });
+    let warm = stats(warm);
+
+    // Host binding round trip: guest → Rust async fn → guest, 1000 per call.
+    const TRIPS: usize = 1000;
+    let binding_worker = loader1
+        .load(
+            WorkerCode::new("2026-03-01", "agent.js")
+                .module("agent.js", Module::Esm("export default { async go(n, env) { for (let i = 0; i < n; i++) await env.B.ping(i); return n } }".into()))
+                .env_binding("B", binding_fn(|_, args| async move { Ok(args.into_iter().next().unwrap_or(Value::Null)) })),
+        )
+        .unwrap();
+    let mut trips = Vec::new();
+    runtime.block_on(async {
+        for i in 0..30 {
+            let t = Instant::now();
+            let run = binding_worker.entrypoint(None).call("go", Value::Number(TRIPS as f64)).await;
+            assert!(matches!(run.outcome, isola::Outcome::Returned(_)), "{:?}", run.outcome);
+            if i >= 5 {
+                trips.push(t.elapsed() / TRIPS as u32);
+            }
+        }
+    });
+    let trips = stats(trips);
+
+    // Memory per live idle isolate: 1000 isolates started and called once, held.
+    const LIVE: usize = 1000;
+    trim();
+    let before = rss_bytes();
+    let mut live = Vec::with_capacity(LIVE);
+    for _ in 0..LIVE {
+        let source = Arc::new(
+            WorkerSource::new(Some("2026-03-01"), &[], "agent.js", vec![("agent.js".into(), ModuleSpec::Esm(AGENT.into()))]).unwrap(),
+        );
+        let mut isolate = Isolate::new(source, &IsolateConfig::default()).unwrap();
+        let spec = CallSpec {
+            id: 1,
+            entrypoint: None,
+            kind: CallKind::Rpc { method: "myAgent".into(), args: vec![EValue::Object(vec![("x".into(), EValue::Number(1.0))])] },
+            props: EValue::Undefined,
+        };
+        isolate.call(spec, budget()).unwrap();
+        let _ = isolate.take_effects();
+        live.push(isolate);
+    }
+    trim();
+    let per_isolate = rss_bytes().saturating_sub(before) / LIVE;
+    let heap_per_isolate = live.iter().map(Isolate::memory_used).sum::<usize>() / LIVE;
+    drop(live);
+    let _ = OpResult::Value(EValue::Null);
+
+    println!("| case | p50 | p99 | notes |");
+    println!("|---|---|---|---|");
+    println!("| raw rquickjs floor: Runtime + full Context + module + call + drop | {} | {} | same thread, alternated with the next row |", us(floor.p50), us(floor.p99));
+    println!(
+        "| isola engine: validate + isolate with full globals and limits + call + drop | {} | {} | **{:.2}×** the floor (median of pairwise ratios) |",
+        us(engine.p50),
+        us(engine.p99),
+        ratio_median
+    );
+    println!("| isola Loader: `load` + `call` + drop, awaited from another thread | {} | {} | includes two thread hops |", us(via_loader.p50), us(via_loader.p99));
+    println!("| warm call on a cached worker (`get`) | {} | {} | |", us(warm.p50), us(warm.p99));
+    println!("| host binding round trip (guest → Rust async fn → guest) | {} | {} | per trip, 1000 trips per call |", us(trips.p50), us(trips.p99));
+    println!();
+    println!("| throughput: fresh sandbox + call, 64 in flight | per second |");
+    println!("|---|---|");
+    println!("| 1 executor thread | {per_sec_1:.0} |");
+    println!("| {threads} executor threads | {per_sec_n:.0} ({:.2}× 1 thread) |", per_sec_n / per_sec_1);
+    println!();
+    println!("| memory per live idle isolate ({LIVE} held) | bytes |");
+    println!("|---|---|");
+    println!("| RSS delta / N | {} KiB |", per_isolate / 1024);
+    println!("| engine heap (metered) | {} KiB |", heap_per_isolate / 1024);
+}

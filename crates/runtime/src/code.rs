@@ -63,7 +63,10 @@ impl fmt::Debug for WorkerCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkerCode")
             .field("main", &self.main)
-            .field("modules", &self.modules.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .field(
+                "modules",
+                &self.modules.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
             .field("outbound", &self.outbound)
             .finish_non_exhaustive()
     }
@@ -98,7 +101,8 @@ impl WorkerCode {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.compatibility_flags.extend(flags.into_iter().map(Into::into));
+        self.compatibility_flags
+            .extend(flags.into_iter().map(Into::into));
         self
     }
 
@@ -152,11 +156,23 @@ impl WorkerCode {
         for (name, spec) in self.modules {
             modules.push((name, spec?));
         }
-        let source = WorkerSource::new(self.compatibility_date.as_deref(), &self.compatibility_flags, &self.main, modules)?;
+        let source = WorkerSource::new(
+            self.compatibility_date.as_deref(),
+            &self.compatibility_flags,
+            &self.main,
+            modules,
+        )?;
         let env_bytes: usize = self
             .env
             .iter()
-            .map(|(name, item)| name.len() + if let EnvItem::Value(v) = item { v.approx_size() } else { 0 })
+            .map(|(name, item)| {
+                name.len()
+                    + if let EnvItem::Value(v) = item {
+                        v.approx_size()
+                    } else {
+                        0
+                    }
+            })
             .sum();
         if env_bytes > MAX_ENV_BYTES {
             return Err(code_error(format!(
@@ -174,7 +190,13 @@ impl WorkerCode {
                 }
             }
         }
-        Ok(Prepared { source: Arc::new(source), env, bindings, outbound: self.outbound, limits: self.limits })
+        Ok(Prepared {
+            source: Arc::new(source),
+            env,
+            bindings,
+            outbound: self.outbound,
+            limits: self.limits,
+        })
     }
 }
 

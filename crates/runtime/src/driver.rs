@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::FutureExt as _;
 use isola_engine::{
-    Budget, CallKind, CallResult, CallSpec, Effect, ErrorValue, Isolate, IsolateConfig, IsolateError, LogEntry, OpRequest,
-    OpResult, Termination, TimerId, Value,
+    Budget, CallKind, CallResult, CallSpec, Effect, ErrorValue, Isolate, IsolateConfig,
+    IsolateError, LogEntry, OpRequest, OpResult, Termination, TimerId, Value,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
@@ -45,8 +45,15 @@ pub(crate) struct Spawn {
 }
 
 enum Completion {
-    Op { generation: u64, id: u64, result: OpResult },
-    Timer { generation: u64, id: TimerId },
+    Op {
+        generation: u64,
+        id: u64,
+        result: OpResult,
+    },
+    Timer {
+        generation: u64,
+        id: TimerId,
+    },
 }
 
 struct CallState {
@@ -75,7 +82,13 @@ struct Driver {
 }
 
 pub(crate) async fn drive(spawn: Spawn) {
-    let Spawn { code, limits, stack_bytes, mut calls, memory } = spawn;
+    let Spawn {
+        code,
+        limits,
+        stack_bytes,
+        mut calls,
+        memory,
+    } = spawn;
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let mut driver = Driver {
         code,
@@ -137,7 +150,10 @@ impl Driver {
             let config = IsolateConfig {
                 memory_limit: self.limits.memory_bytes,
                 stack_limit: self.stack_bytes,
-                codec: isola_engine::CodecLimits { max_depth: 128, max_bytes: self.limits.output_bytes },
+                codec: isola_engine::CodecLimits {
+                    max_depth: 128,
+                    max_bytes: self.limits.output_bytes,
+                },
                 max_log_bytes: self.limits.log_bytes,
                 env: self.code.env.clone(),
             };
@@ -147,15 +163,22 @@ impl Driver {
                     self.generation += 1;
                 }
                 Err(IsolateError::Terminated(why)) => return self.end_all(outcome_of(why)),
-                Err(IsolateError::Setup(message)) => return self.end_all(Outcome::Internal(message)),
+                Err(IsolateError::Setup(message)) => {
+                    return self.end_all(Outcome::Internal(message));
+                }
             }
         }
-        if self.calls.len() == 1 {
-            if let Some(isolate) = self.isolate.as_mut() {
-                isolate.reset_log_budget();
-            }
+        if self.calls.len() == 1
+            && let Some(isolate) = self.isolate.as_mut()
+        {
+            isolate.reset_log_budget();
         }
-        let spec = CallSpec { id, entrypoint: request.entrypoint, kind: request.kind, props: request.props };
+        let spec = CallSpec {
+            id,
+            entrypoint: request.entrypoint,
+            kind: request.kind,
+            props: request.props,
+        };
         let budget = self.budget();
         let result = match self.isolate.as_mut() {
             Some(isolate) => isolate.call(spec, budget),
@@ -167,10 +190,17 @@ impl Driver {
     fn complete(&mut self, done: Completion) {
         let budget = self.budget();
         let result = match (done, self.isolate.as_mut()) {
-            (Completion::Op { generation, id, result }, Some(isolate)) if generation == self.generation => {
-                isolate.complete_op(id, result, budget)
-            }
-            (Completion::Timer { generation, id }, Some(isolate)) if generation == self.generation => {
+            (
+                Completion::Op {
+                    generation,
+                    id,
+                    result,
+                },
+                Some(isolate),
+            ) if generation == self.generation => isolate.complete_op(id, result, budget),
+            (Completion::Timer { generation, id }, Some(isolate))
+                if generation == self.generation =>
+            {
                 self.timers.remove(&id);
                 isolate.fire_timer(id, budget)
             }
@@ -188,7 +218,12 @@ impl Driver {
             .map(|c| c.limits.cpu().saturating_sub(c.cpu))
             .min()
             .unwrap_or_else(|| self.limits.cpu());
-        let wall = self.calls.values().map(|c| c.deadline).min().unwrap_or_else(|| now + self.limits.wall());
+        let wall = self
+            .calls
+            .values()
+            .map(|c| c.deadline)
+            .min()
+            .unwrap_or_else(|| now + self.limits.wall());
         Budget::new(cpu, wall)
     }
 
@@ -212,7 +247,9 @@ impl Driver {
     }
 
     fn handle_effects(&mut self) {
-        let Some(isolate) = self.isolate.as_mut() else { return };
+        let Some(isolate) = self.isolate.as_mut() else {
+            return;
+        };
         let effects = isolate.take_effects();
         let peak = isolate.peak_memory();
         for effect in effects {
@@ -288,7 +325,11 @@ impl Driver {
         let done = self.done_tx.clone();
         let generation = self.generation;
         let future: std::pin::Pin<Box<dyn std::future::Future<Output = OpResult>>> = match request {
-            OpRequest::Binding { binding, method, args } => match self.code.bindings.get(&binding) {
+            OpRequest::Binding {
+                binding,
+                method,
+                args,
+            } => match self.code.bindings.get(&binding) {
                 Some(b) => {
                     let b = b.clone();
                     Box::pin(async move {
@@ -297,7 +338,10 @@ impl Driver {
                             Ok(Err(e)) => OpResult::Error(e),
                             Err(_) => {
                                 tracing::error!(%binding, %method, "host binding panicked");
-                                OpResult::Error(ErrorValue::new("Error", "The host binding failed."))
+                                OpResult::Error(ErrorValue::new(
+                                    "Error",
+                                    "The host binding failed.",
+                                ))
                             }
                         }
                     })
@@ -308,11 +352,16 @@ impl Driver {
                 )))),
             },
             OpRequest::Fetch(request) => match &self.code.outbound {
-                Outbound::Blocked => Box::pin(std::future::ready(OpResult::Error(ErrorValue::new("Error", BLOCKED_MESSAGE)))),
+                Outbound::Blocked => Box::pin(std::future::ready(OpResult::Error(
+                    ErrorValue::new("Error", BLOCKED_MESSAGE),
+                ))),
                 Outbound::Handler(handler) => {
                     let handler = handler.clone();
                     Box::pin(async move {
-                        match AssertUnwindSafe(handler.fetch(request)).catch_unwind().await {
+                        match AssertUnwindSafe(handler.fetch(request))
+                            .catch_unwind()
+                            .await
+                        {
                             Ok(Ok(response)) => OpResult::Response(response),
                             Ok(Err(e)) => OpResult::Error(e),
                             Err(_) => {
@@ -326,7 +375,11 @@ impl Driver {
         };
         let handle = tokio::task::spawn_local(async move {
             let result = future.await;
-            let _ = done.send(Completion::Op { generation, id, result });
+            let _ = done.send(Completion::Op {
+                generation,
+                id,
+                result,
+            });
         });
         self.tasks.retain(|t| !t.is_finished());
         self.tasks.push(handle.abort_handle());
@@ -339,7 +392,10 @@ impl Driver {
     /// Ends every call in flight with `outcome` and discards the isolate:
     /// the guest was stopped at an arbitrary point.
     fn terminate_with(&mut self, outcome: Outcome) {
-        tracing::info!(outcome = outcome.kind().as_str(), "worker stopped by a limit");
+        tracing::info!(
+            outcome = outcome.kind().as_str(),
+            "worker stopped by a limit"
+        );
         self.end_all(outcome);
         self.dispose();
     }
@@ -365,8 +421,17 @@ impl Driver {
 
 fn reply(call: &mut CallState, outcome: Outcome, peak_memory_bytes: usize) {
     if let Some(reply) = call.reply.take() {
-        let stats = Stats { cpu: call.cpu, wall: call.started.elapsed(), peak_memory_bytes, subrequests: call.subrequests };
-        let _ = reply.send(Run { outcome, logs: std::mem::take(&mut call.logs), stats });
+        let stats = Stats {
+            cpu: call.cpu,
+            wall: call.started.elapsed(),
+            peak_memory_bytes,
+            subrequests: call.subrequests,
+        };
+        let _ = reply.send(Run {
+            outcome,
+            logs: std::mem::take(&mut call.logs),
+            stats,
+        });
     }
 }
 

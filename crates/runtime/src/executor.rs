@@ -23,7 +23,10 @@ impl Executor {
             .name(format!("isola-executor-{index}"))
             .stack_size(THREAD_STACK_BYTES)
             .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .build()
+                {
                     Ok(rt) => rt,
                     Err(error) => {
                         tracing::error!(%error, "executor thread could not start its event loop");
@@ -39,7 +42,10 @@ impl Executor {
                 // The loader is gone; let workers still held by callers finish.
                 runtime.block_on(local);
             })?;
-        Ok(Self { jobs, thread: Some(thread) })
+        Ok(Self {
+            jobs,
+            thread: Some(thread),
+        })
     }
 
     pub(crate) fn submit(&self, spawn: Spawn) -> bool {

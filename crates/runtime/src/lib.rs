@@ -23,5 +23,6 @@ pub use outcome::{Outcome, OutcomeKind, Run, Stats};
 pub use worker::{Entrypoint, Worker};
 
 pub use isola_engine::{
-    ErrorValue, HttpRequest, HttpResponse, LogEntry, LogLevel, ModuleSpec as Module, TypedArrayKind, Value,
+    ErrorValue, HttpRequest, HttpResponse, LogEntry, LogLevel, ModuleSpec as Module,
+    TypedArrayKind, Value,
 };

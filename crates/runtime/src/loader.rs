@@ -53,7 +53,9 @@ struct CacheEntry {
 
 impl std::fmt::Debug for Loader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Loader").field("threads", &self.inner.executors.len()).finish_non_exhaustive()
+        f.debug_struct("Loader")
+            .field("threads", &self.inner.executors.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -65,7 +67,12 @@ impl Loader {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| LoadError::Internal(format!("could not start an executor thread: {e}")))?;
         Ok(Self {
-            inner: Arc::new(LoaderInner { config, executors, next: AtomicUsize::new(0), cache: Mutex::new(Cache::default()) }),
+            inner: Arc::new(LoaderInner {
+                config,
+                executors,
+                next: AtomicUsize::new(0),
+                cache: Mutex::new(Cache::default()),
+            }),
         })
     }
 
@@ -74,15 +81,25 @@ impl Loader {
     /// first call, as on Cloudflare.
     pub fn load(&self, code: WorkerCode) -> Result<Worker, LoadError> {
         let prepared = Arc::new(code.prepare()?);
-        let limits = prepared.limits.map_or(self.inner.config.limits, |l| self.inner.config.limits.min(l));
+        let limits = prepared.limits.map_or(self.inner.config.limits, |l| {
+            self.inner.config.limits.min(l)
+        });
         let (calls, receiver) = mpsc::unbounded_channel();
         let memory = Arc::new(AtomicUsize::new(0));
-        let spawn = Spawn { code: prepared, limits, stack_bytes: self.inner.config.stack_bytes, calls: receiver, memory: memory.clone() };
+        let spawn = Spawn {
+            code: prepared,
+            limits,
+            stack_bytes: self.inner.config.stack_bytes,
+            calls: receiver,
+            memory: memory.clone(),
+        };
         let index = self.inner.next.fetch_add(1, Ordering::Relaxed) % self.inner.executors.len();
         if !self.inner.executors[index].submit(spawn) {
             return Err(LoadError::Internal("an executor thread has stopped".into()));
         }
-        Ok(Worker { inner: Arc::new(WorkerInner { calls, memory }) })
+        Ok(Worker {
+            inner: Arc::new(WorkerInner { calls, memory }),
+        })
     }
 
     /// The worker cached under `id`, or a new one from `code()` on a miss.
@@ -93,7 +110,11 @@ impl Loader {
     where
         F: FnOnce() -> WorkerCode,
     {
-        let mut cache = self.inner.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cache = self
+            .inner
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         cache.clock += 1;
         let now = cache.clock;
         if let Some(entry) = cache.entries.get_mut(id) {
@@ -101,7 +122,13 @@ impl Loader {
             return Ok(entry.worker.clone());
         }
         let worker = self.load(code())?;
-        cache.entries.insert(id.to_owned(), CacheEntry { worker: worker.clone(), last_used: now });
+        cache.entries.insert(
+            id.to_owned(),
+            CacheEntry {
+                worker: worker.clone(),
+                last_used: now,
+            },
+        );
         evict(&mut cache, self.inner.config.cache_budget_bytes, id);
         Ok(worker)
     }
@@ -114,7 +141,11 @@ impl Loader {
 
 fn evict(cache: &mut Cache, budget: usize, keep: &str) {
     loop {
-        let total: usize = cache.entries.values().map(|e| e.worker.memory_bytes()).sum();
+        let total: usize = cache
+            .entries
+            .values()
+            .map(|e| e.worker.memory_bytes())
+            .sum();
         if total <= budget {
             return;
         }

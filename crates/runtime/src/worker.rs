@@ -25,7 +25,9 @@ pub struct Worker {
 
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Worker").field("memory_bytes", &self.memory_bytes()).finish()
+        f.debug_struct("Worker")
+            .field("memory_bytes", &self.memory_bytes())
+            .finish()
     }
 }
 
@@ -61,7 +63,9 @@ pub struct Entrypoint {
 
 impl std::fmt::Debug for Entrypoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Entrypoint").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("Entrypoint")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -96,7 +100,11 @@ impl Entrypoint {
     /// Calls `method` with any number of arguments (for `WorkerEntrypoint`
     /// classes).
     pub async fn call_with(&self, method: &str, args: Vec<Value>) -> Run {
-        self.send(CallKind::Rpc { method: method.to_owned(), args }).await
+        self.send(CallKind::Rpc {
+            method: method.to_owned(),
+            args,
+        })
+        .await
     }
 
     /// Calls the entrypoint's `fetch(request, env, ctx)` handler; a
@@ -125,10 +133,16 @@ impl Entrypoint {
         if self.worker.inner.calls.send(request).is_err() {
             return internal("the worker's executor thread has stopped");
         }
-        response.await.unwrap_or_else(|_| internal("the worker stopped before answering"))
+        response
+            .await
+            .unwrap_or_else(|_| internal("the worker stopped before answering"))
     }
 }
 
 fn internal(message: &str) -> Run {
-    Run { outcome: Outcome::Internal(message.to_owned()), logs: Vec::new(), stats: crate::Stats::default() }
+    Run {
+        outcome: Outcome::Internal(message.to_owned()),
+        logs: Vec::new(),
+        stats: crate::Stats::default(),
+    }
 }

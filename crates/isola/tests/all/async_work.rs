@@ -18,7 +18,10 @@ fn timers_intervals_and_microtasks() {
         await new Promise(r => { const id = setInterval(() => { order.push("i" + ++n); if (n === 3) { clearInterval(id); r() } }, 1) });
         await new Promise(r => setTimeout(r, 30));
         return order } }"#);
-    assert_eq!(returned(call(code, "go", Value::Null)), json!(["micro", "t5", "i1", "i2", "i3", "t20"]));
+    assert_eq!(
+        returned(call(code, "go", Value::Null)),
+        json!(["micro", "t5", "i1", "i2", "i3", "t20"])
+    );
 }
 
 #[test]
@@ -61,5 +64,9 @@ fn wait_until_work_finishes_before_the_isolate_is_disposed() {
     assert_eq!(returned(run), json!("returned first"));
     drop(worker);
     rt.block_on(async { tokio::time::sleep(Duration::from_millis(300)).await });
-    assert_eq!(log.lock().expect("lock").len(), 1, "waitUntil work was cut short");
+    assert_eq!(
+        log.lock().expect("lock").len(),
+        1,
+        "waitUntil work was cut short"
+    );
 }

@@ -13,7 +13,8 @@ fn isola() -> Command {
         .status()
         .expect("cargo runs");
     assert!(status.success(), "building isola-cli failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let mut cmd = Command::new(target.join("debug/isola"));
     cmd.current_dir(root);
     cmd
@@ -33,13 +34,33 @@ fn temp_module(name: &str, source: &str) -> String {
 
 #[test]
 fn runs_the_example_and_prints_json() {
-    let out = run(&["run", "examples/agent.ts", "--call", "myAgent", "--arg", r#"{"x":1}"#]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&[
+        "run",
+        "examples/agent.ts",
+        "--call",
+        "myAgent",
+        "--arg",
+        r#"{"x":1}"#,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
     assert_eq!(value["answer"], 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("thinking about { x: 1 }"));
 
-    let out = run(&["run", "examples/agent.ts", "--call", "myAgent", "--arg", r#"{"x":1}"#, "--json"]);
+    let out = run(&[
+        "run",
+        "examples/agent.ts",
+        "--call",
+        "myAgent",
+        "--arg",
+        r#"{"x":1}"#,
+        "--json",
+    ]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
     assert_eq!(report["outcome"], "returned");
     assert_eq!(report["result"]["answer"], 2);
@@ -49,7 +70,10 @@ fn runs_the_example_and_prints_json() {
 
 #[test]
 fn exit_codes_say_how_the_run_ended() {
-    let threw = temp_module("threw.js", "export default { go() { throw new TypeError('nope') } }");
+    let threw = temp_module(
+        "threw.js",
+        "export default { go() { throw new TypeError('nope') } }",
+    );
     let out = run(&["run", &threw, "--call", "go"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Uncaught TypeError: nope"));
@@ -61,21 +85,41 @@ fn exit_codes_say_how_the_run_ended() {
     assert_eq!(report["outcome"], "cpu-limit");
 
     let broken = temp_module("broken.js", "export default {");
-    assert_eq!(run(&["run", &broken, "--call", "go"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["run", &broken, "--call", "go"]).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
 fn bad_input_gets_one_clear_line_and_exit_2() {
     for args in [
         vec!["run", "does-not-exist.js", "--call", "go"],
-        vec!["run", "examples/agent.ts", "--call", "myAgent", "--arg", "{not json"],
+        vec![
+            "run",
+            "examples/agent.ts",
+            "--call",
+            "myAgent",
+            "--arg",
+            "{not json",
+        ],
         vec!["run", "examples/agent.ts"],
-        vec!["run", "examples/agent.ts", "--call", "x", "--env", "NOEQUALS"],
+        vec![
+            "run",
+            "examples/agent.ts",
+            "--call",
+            "x",
+            "--env",
+            "NOEQUALS",
+        ],
         vec!["frobnicate"],
     ] {
         let out = run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+            "{args:?}: {stderr}"
+        );
     }
 }

@@ -7,11 +7,17 @@ use crate::support::*;
 #[test]
 fn console_levels_and_formatting_are_captured() {
     let run = call(
-        esm(r#"export default { go() { console.log("a", 1, {b: [1, "x"]}); console.info("%s=%d", "n", 5); console.warn("w"); console.error(new TypeError("bad")); console.debug(-0, 10n, null, undefined) } }"#),
+        esm(
+            r#"export default { go() { console.log("a", 1, {b: [1, "x"]}); console.info("%s=%d", "n", 5); console.warn("w"); console.error(new TypeError("bad")); console.debug(-0, 10n, null, undefined) } }"#,
+        ),
         "go",
         Value::Null,
     );
-    let lines: Vec<(LogLevel, String)> = run.logs.iter().map(|l| (l.level, l.message.clone())).collect();
+    let lines: Vec<(LogLevel, String)> = run
+        .logs
+        .iter()
+        .map(|l| (l.level, l.message.clone()))
+        .collect();
     assert_eq!(lines[0], (LogLevel::Log, "a 1 { b: [ 1, \"x\" ] }".into()));
     assert_eq!(lines[1], (LogLevel::Info, "n=5".into()));
     assert_eq!(lines[2], (LogLevel::Warn, "w".into()));
@@ -23,10 +29,23 @@ fn console_levels_and_formatting_are_captured() {
 
 #[test]
 fn console_output_is_capped() {
-    let run = call(esm(r#"export default { go() { for (let i = 0; i < 100000; i++) console.log("x".repeat(100)); return 1 } }"#), "go", Value::Null);
+    let run = call(
+        esm(
+            r#"export default { go() { for (let i = 0; i < 100000; i++) console.log("x".repeat(100)); return 1 } }"#,
+        ),
+        "go",
+        Value::Null,
+    );
     let total: usize = run.logs.iter().map(|l| l.message.len()).sum();
     assert!(total <= (1 << 20) + 200, "{total} bytes of logs kept");
-    assert!(run.logs.last().expect("logs").message.contains("console output exceeded"), "no marker");
+    assert!(
+        run.logs
+            .last()
+            .expect("logs")
+            .message
+            .contains("console output exceeded"),
+        "no marker"
+    );
     assert_eq!(returned(run), serde_json::json!(1));
 }
 
@@ -51,8 +70,18 @@ fn console_lines_stream_to_the_host_as_written() {
         ))
         .expect("valid");
     let run = runtime().block_on(
-        worker.entrypoint(None).on_log(move |entry| sink.lock().expect("lock").push(entry.message.clone())).call("go", Value::Null),
+        worker
+            .entrypoint(None)
+            .on_log(move |entry| sink.lock().expect("lock").push(entry.message.clone()))
+            .call("go", Value::Null),
     );
-    assert!(matches!(run.outcome, isola::Outcome::Returned(_)), "{:?}", run.outcome);
-    assert_eq!(seen.lock().expect("lock").as_slice(), ["first".to_string(), "second".to_string()]);
+    assert!(
+        matches!(run.outcome, isola::Outcome::Returned(_)),
+        "{:?}",
+        run.outcome
+    );
+    assert_eq!(
+        seen.lock().expect("lock").as_slice(),
+        ["first".to_string(), "second".to_string()]
+    );
 }

@@ -11,15 +11,42 @@ fn sample() -> Value {
         ("s".into(), Value::String("héllo ☃".into())),
         ("neg0".into(), Value::Number(-0.0)),
         ("nan".into(), Value::Number(f64::NAN)),
-        ("big".into(), Value::BigInt("-123456789012345678901234567890".into())),
+        (
+            "big".into(),
+            Value::BigInt("-123456789012345678901234567890".into()),
+        ),
         ("date".into(), Value::Date(1_700_000_000_000.0)),
-        ("map".into(), Value::Map(vec![(Value::Number(1.0), Value::String("one".into()))])),
-        ("set".into(), Value::Set(vec![Value::Bool(true), Value::Null])),
+        (
+            "map".into(),
+            Value::Map(vec![(Value::Number(1.0), Value::String("one".into()))]),
+        ),
+        (
+            "set".into(),
+            Value::Set(vec![Value::Bool(true), Value::Null]),
+        ),
         ("buf".into(), Value::ArrayBuffer(vec![0, 255, 7])),
-        ("f64".into(), Value::TypedArray { kind: TypedArrayKind::Float64Array, bytes: 1.5f64.to_le_bytes().to_vec() }),
-        ("re".into(), Value::RegExp { source: "a+b".into(), flags: "gi".into() }),
-        ("err".into(), Value::Error(ErrorValue::new("RangeError", "too far"))),
-        ("nested".into(), Value::Array(vec![Value::Undefined, Value::Array(vec![])])),
+        (
+            "f64".into(),
+            Value::TypedArray {
+                kind: TypedArrayKind::Float64Array,
+                bytes: 1.5f64.to_le_bytes().to_vec(),
+            },
+        ),
+        (
+            "re".into(),
+            Value::RegExp {
+                source: "a+b".into(),
+                flags: "gi".into(),
+            },
+        ),
+        (
+            "err".into(),
+            Value::Error(ErrorValue::new("RangeError", "too far")),
+        ),
+        (
+            "nested".into(),
+            Value::Array(vec![Value::Undefined, Value::Array(vec![])]),
+        ),
     ])
 }
 
@@ -32,16 +59,29 @@ fn env_values_cross_unchanged_and_binary_stays_binary() {
           v.re instanceof RegExp && v.re.test("xAABy"), v.err instanceof RangeError] } } }"#)
     .env_value("DATA", sample());
     let run = call(code, "echo", Value::Null);
-    let Outcome::Returned(Value::Object(fields)) = run.outcome else { panic!("{:?}", run.outcome) };
+    let Outcome::Returned(Value::Object(fields)) = run.outcome else {
+        panic!("{:?}", run.outcome)
+    };
     let v = &fields[0].1;
-    assert_eq!(fields[1].1.to_json(), json!([true, true, "bigint", true, true, true, true, true, true, true]));
-    let Value::Object(back) = v else { panic!("{v:?}") };
-    let Value::Object(orig) = sample() else { unreachable!() };
+    assert_eq!(
+        fields[1].1.to_json(),
+        json!([
+            true, true, "bigint", true, true, true, true, true, true, true
+        ])
+    );
+    let Value::Object(back) = v else {
+        panic!("{v:?}")
+    };
+    let Value::Object(orig) = sample() else {
+        unreachable!()
+    };
     for ((k1, a), (k2, b)) in back.iter().zip(orig.iter()) {
         assert_eq!(k1, k2);
         match (a, b) {
             (Value::Number(x), Value::Number(y)) => assert_eq!(x.to_bits(), y.to_bits(), "{k1}"),
-            (Value::Error(x), Value::Error(y)) => assert_eq!((&x.name, &x.message), (&y.name, &y.message)),
+            (Value::Error(x), Value::Error(y)) => {
+                assert_eq!((&x.name, &x.message), (&y.name, &y.message))
+            }
             _ => assert_eq!(a, b, "{k1}"),
         }
     }
@@ -55,8 +95,15 @@ fn bindings_are_async_host_capabilities() {
         seen.fetch_add(1, Ordering::SeqCst);
         async move {
             match method.as_str() {
-                "post" => Ok(Value::Array(std::iter::once(Value::String("posted".into())).chain(args).collect())),
-                "bytes" => Ok(Value::TypedArray { kind: TypedArrayKind::Uint8Array, bytes: vec![9, 8, 7] }),
+                "post" => Ok(Value::Array(
+                    std::iter::once(Value::String("posted".into()))
+                        .chain(args)
+                        .collect(),
+                )),
+                "bytes" => Ok(Value::TypedArray {
+                    kind: TypedArrayKind::Uint8Array,
+                    bytes: vec![9, 8, 7],
+                }),
                 _ => Err(ErrorValue::new("TypeError", format!("no method {method}"))),
             }
         }
@@ -78,7 +125,10 @@ fn bindings_are_async_host_capabilities() {
 fn a_panicking_binding_is_an_error_in_the_guest_not_a_crash() {
     let code = esm(r#"export default { async go(_, env) { try { await env.B.boom() } catch (e) { return e.message } } }"#)
         .env_binding("B", binding_fn(|_, _| async { panic!("host bug") }));
-    assert_eq!(returned(call(code, "go", Value::Null)), json!("The host binding failed."));
+    assert_eq!(
+        returned(call(code, "go", Value::Null)),
+        json!("The host binding failed.")
+    );
     assert_next_sandbox_works();
 }
 
@@ -93,11 +143,26 @@ fn values_sent_to_bindings_are_data_with_depth_and_size_limits() {
         return out } }"#)
     .env_binding("B", binding_fn(|_, _| async { Ok(Value::Null) }));
     let out = returned(call(code, "go", Value::Null));
-    assert_eq!(out, json!(["DataCloneError", "DataCloneError", "DataCloneError", "RangeError", "DataCloneError", "RangeError"]));
+    assert_eq!(
+        out,
+        json!([
+            "DataCloneError",
+            "DataCloneError",
+            "DataCloneError",
+            "RangeError",
+            "DataCloneError",
+            "RangeError"
+        ])
+    );
 }
 
 #[test]
 fn function_in_env_clone_message_matches_workerd() {
-    let code = esm(r#"export default { go() { try { structuredClone(() => 1) } catch (e) { return `${e.name}: ${e.message}` } } }"#);
-    assert_eq!(returned(call(code, "go", Value::Null)), json!("DataCloneError: () => 1 could not be cloned."));
+    let code = esm(
+        r#"export default { go() { try { structuredClone(() => 1) } catch (e) { return `${e.name}: ${e.message}` } } }"#,
+    );
+    assert_eq!(
+        returned(call(code, "go", Value::Null)),
+        json!("DataCloneError: () => 1 could not be cloned.")
+    );
 }

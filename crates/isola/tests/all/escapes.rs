@@ -11,15 +11,31 @@ const GLOBALS: &str = include_str!("globals.txt");
 #[test]
 fn guest_globals_equal_the_committed_allowlist() {
     let out = returned(call(
-        esm("export default { go() { return Object.getOwnPropertyNames(globalThis).sort().join('\\n') } }"),
+        esm(
+            "export default { go() { return Object.getOwnPropertyNames(globalThis).sort().join('\\n') } }",
+        ),
         "go",
         Value::Null,
     ));
     let actual = out.as_str().expect("string").to_owned();
     let expected = GLOBALS.trim();
-    assert_eq!(actual, expected, "the guest's globals changed; review and update tests/all/globals.txt");
-    for forbidden in ["SharedArrayBuffer", "Atomics", "std", "os", "require", "process", "WebAssembly"] {
-        assert!(!actual.lines().any(|l| l == forbidden), "{forbidden} is visible");
+    assert_eq!(
+        actual, expected,
+        "the guest's globals changed; review and update tests/all/globals.txt"
+    );
+    for forbidden in [
+        "SharedArrayBuffer",
+        "Atomics",
+        "std",
+        "os",
+        "require",
+        "process",
+        "WebAssembly",
+    ] {
+        assert!(
+            !actual.lines().any(|l| l == forbidden),
+            "{forbidden} is visible"
+        );
     }
 }
 
@@ -53,7 +69,10 @@ fn constructor_tricks_reach_only_the_sandbox_global() {
 fn no_state_survives_between_loads() {
     let src = "export default { go() { const r = [globalThis.marker ?? null, ({}).polluted ?? null]; globalThis.marker = 1; Object.prototype.polluted = 1; return r } }";
     for _ in 0..3 {
-        assert_eq!(returned(call(esm(src), "go", Value::Null)), json!([null, null]));
+        assert_eq!(
+            returned(call(esm(src), "go", Value::Null)),
+            json!([null, null])
+        );
     }
 }
 
@@ -86,7 +105,9 @@ fn math_random_is_seeded_per_isolate_and_clocks_are_coarse() {
 #[test]
 fn no_bytecode_loading_or_blocking_atomics() {
     let out = returned(call(
-        esm("export default { go() { return [typeof SharedArrayBuffer, typeof Atomics, typeof WebAssembly] } }"),
+        esm(
+            "export default { go() { return [typeof SharedArrayBuffer, typeof Atomics, typeof WebAssembly] } }",
+        ),
         "go",
         Value::Null,
     ));

@@ -14,7 +14,11 @@ fn limited(src: &str, limits: Limits) -> Outcome {
 }
 
 fn cpu(ms: u64) -> Limits {
-    Limits { cpu_ms: ms, wall_ms: 10_000, ..Limits::default() }
+    Limits {
+        cpu_ms: ms,
+        wall_ms: 10_000,
+        ..Limits::default()
+    }
 }
 
 #[test]
@@ -48,8 +52,17 @@ fn memory_limit_stops_every_kind_of_growth() {
     ];
     for memory_mb in [4, 32, 128] {
         for src in cases {
-            let limits = Limits { memory_bytes: memory_mb << 20, cpu_ms: 10_000, wall_ms: 20_000, ..Limits::default() };
-            assert_eq!(limited(src, limits), Outcome::MemoryLimit, "{memory_mb} MiB: {src}");
+            let limits = Limits {
+                memory_bytes: memory_mb << 20,
+                cpu_ms: 10_000,
+                wall_ms: 20_000,
+                ..Limits::default()
+            };
+            assert_eq!(
+                limited(src, limits),
+                Outcome::MemoryLimit,
+                "{memory_mb} MiB: {src}"
+            );
         }
     }
     assert_next_sandbox_works();
@@ -66,10 +79,15 @@ fn deep_recursion_is_a_range_error_never_a_crash() {
         "let a = []; for (let i = 0; i < 1e6; i++) a = [a]; JSON.stringify(a)",
     ];
     for body in cases {
-        let src = format!("export default {{ go() {{ try {{ {body} }} catch (e) {{ return e.name }} return 'no error' }} }}");
+        let src = format!(
+            "export default {{ go() {{ try {{ {body} }} catch (e) {{ return e.name }} return 'no error' }} }}"
+        );
         let run = call(esm(&src), "go", Value::Null);
         let out = returned(run);
-        assert!(out == json!("RangeError") || out == json!("InternalError"), "{body}: {out}");
+        assert!(
+            out == json!("RangeError") || out == json!("InternalError"),
+            "{body}: {out}"
+        );
     }
     // CVE-2023-31922: QuickJS-ng walks the chain without recursing; what
     // matters is that the host survives it.
@@ -88,11 +106,27 @@ fn wall_limit_includes_waiting_on_host_calls() {
                 Ok(Value::Null)
             }),
         )
-        .limits(Limits { wall_ms: 100, ..Limits::default() });
+        .limits(Limits {
+            wall_ms: 100,
+            ..Limits::default()
+        });
     let run = call(code, "go", Value::Null);
     assert_eq!(run.outcome, Outcome::WallLimit);
-    assert!(run.stats.wall < Duration::from_secs(2), "{:?}", run.stats.wall);
-    assert_eq!(limited("export default { go() { return new Promise(() => {}) } }", Limits { wall_ms: 50, ..Limits::default() }), Outcome::WallLimit);
+    assert!(
+        run.stats.wall < Duration::from_secs(2),
+        "{:?}",
+        run.stats.wall
+    );
+    assert_eq!(
+        limited(
+            "export default { go() { return new Promise(() => {}) } }",
+            Limits {
+                wall_ms: 50,
+                ..Limits::default()
+            }
+        ),
+        Outcome::WallLimit
+    );
     assert_next_sandbox_works();
 }
 
@@ -105,17 +139,42 @@ fn subrequest_limit_counts_fetches_and_binding_calls() {
     .env_binding("B", binding_fn(|_, _| async { Ok(Value::Null) }));
     let worker = loader().load(code).expect("valid");
     let rt = runtime();
-    let ok = rt.block_on(worker.entrypoint(None).limits(Limits { subrequests: 6, ..Limits::default() }).call("go", Value::Null));
+    let ok = rt.block_on(
+        worker
+            .entrypoint(None)
+            .limits(Limits {
+                subrequests: 6,
+                ..Limits::default()
+            })
+            .call("go", Value::Null),
+    );
     assert_eq!(ok.stats.subrequests, 6);
     assert_eq!(returned(ok), json!("done"));
-    let over = rt.block_on(worker.entrypoint(None).limits(Limits { subrequests: 5, ..Limits::default() }).call("go", Value::Null));
+    let over = rt.block_on(
+        worker
+            .entrypoint(None)
+            .limits(Limits {
+                subrequests: 5,
+                ..Limits::default()
+            })
+            .call("go", Value::Null),
+    );
     assert_eq!(over.outcome, Outcome::SubrequestLimit);
-    assert_eq!(over.outcome.message().as_deref(), Some("Too many subrequests."));
+    assert_eq!(
+        over.outcome.message().as_deref(),
+        Some("Too many subrequests.")
+    );
 }
 
 #[test]
 fn output_limit_caps_results() {
-    let out = limited("export default { go() { return 'x'.repeat(5000) } }", Limits { output_bytes: 1000, ..Limits::default() });
+    let out = limited(
+        "export default { go() { return 'x'.repeat(5000) } }",
+        Limits {
+            output_bytes: 1000,
+            ..Limits::default()
+        },
+    );
     assert_eq!(out, Outcome::OutputLimit);
     assert_next_sandbox_works();
 }
@@ -126,9 +185,18 @@ fn the_lower_limit_wins_between_load_and_call() {
         .load(esm("export default { go() { const t = Date.now(); while (Date.now() - t < 300) {} return 'finished' } }").limits(cpu(5_000)))
         .expect("valid");
     let rt = runtime();
-    let run = rt.block_on(worker.entrypoint(None).limits(cpu(20)).call("go", Value::Null));
+    let run = rt.block_on(
+        worker
+            .entrypoint(None)
+            .limits(cpu(20))
+            .call("go", Value::Null),
+    );
     assert_eq!(run.outcome, Outcome::CpuLimit);
-    assert!(run.stats.cpu < Duration::from_millis(250), "{:?}", run.stats.cpu);
+    assert!(
+        run.stats.cpu < Duration::from_millis(250),
+        "{:?}",
+        run.stats.cpu
+    );
     // The isolate was discarded; the next call starts a fresh one and can finish.
     let run = rt.block_on(worker.entrypoint(None).call("go", Value::Null));
     assert_eq!(returned(run), json!("finished"));
@@ -138,7 +206,10 @@ fn the_lower_limit_wins_between_load_and_call() {
 fn limit_outcomes_have_stable_kinds_and_messages() {
     assert_eq!(Outcome::CpuLimit.kind().as_str(), "cpu-limit");
     assert!(Outcome::MemoryLimit.kind().is_limit());
-    assert_eq!(Outcome::WallLimit.message().as_deref(), Some("Worker exceeded wall-clock time limit."));
+    assert_eq!(
+        Outcome::WallLimit.message().as_deref(),
+        Some("Worker exceeded wall-clock time limit.")
+    );
     assert_eq!(OutcomeKind::Returned.as_str(), "returned");
     assert!(!OutcomeKind::Threw.is_limit());
 }

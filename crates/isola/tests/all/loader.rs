@@ -13,12 +13,20 @@ fn loader_is_send_sync_clone_and_usable_from_any_runtime() {
     assert_send_sync_clone::<isola::Worker>();
     let loader = loader().clone();
     let handle = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("rt");
         rt.block_on(async move {
             let mut tasks = Vec::new();
             for i in 0..50 {
-                let w = loader.load(esm("export default { go(x) { return x + 1 } }")).expect("valid");
-                tasks.push(tokio::spawn(async move { w.entrypoint(None).call("go", i).await }));
+                let w = loader
+                    .load(esm("export default { go(x) { return x + 1 } }"))
+                    .expect("valid");
+                tasks.push(tokio::spawn(async move {
+                    w.entrypoint(None).call("go", i).await
+                }));
             }
             let mut sum = 0.0;
             for t in tasks {
@@ -45,7 +53,10 @@ fn get_caches_by_id_and_shares_module_state() {
                 esm(src)
             })
             .expect("valid");
-        assert_eq!(returned(rt.block_on(w.entrypoint(None).call("count", 0))), json!(expected));
+        assert_eq!(
+            returned(rt.block_on(w.entrypoint(None).call("count", 0))),
+            json!(expected)
+        );
     }
     assert_eq!(callbacks, 1);
 }
@@ -53,9 +64,11 @@ fn get_caches_by_id_and_shares_module_state() {
 #[test]
 fn get_evicts_least_recently_used_workers_under_a_memory_budget() {
     // A budget smaller than two idle isolates keeps at most the newest one.
-    let loader = Loader::new(Config::default().threads(1).cache_budget_bytes(300 << 10)).expect("loader");
+    let loader =
+        Loader::new(Config::default().threads(1).cache_budget_bytes(300 << 10)).expect("loader");
     let rt = runtime();
-    let src = "let n = 0; const big = 'x'.repeat(100000); export default { count() { return ++n } }";
+    let src =
+        "let n = 0; const big = 'x'.repeat(100000); export default { count() { return ++n } }";
     let mut loads = 0;
     for id in ["a", "b", "a"] {
         let w = loader

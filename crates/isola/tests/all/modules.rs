@@ -29,11 +29,22 @@ fn module_kinds_and_relative_imports() {
                     .into(),
             ),
         )
-        .module("src/lib/helper.ts", Module::TypeScript("export default function helper(n: number): number { return n * 10 }".into()))
+        .module(
+            "src/lib/helper.ts",
+            Module::TypeScript(
+                "export default function helper(n: number): number { return n * 10 }".into(),
+            ),
+        )
         .module("config.json", Module::Json(json!({"tier": "free"})))
         .module("src/README.txt", Module::Text("hello".into()))
         .module("src/blob.bin", Module::Data(vec![1, 2, 3]))
-        .module("src/legacy.cjs", Module::CommonJs("const k = require('./k.json'); module.exports = { twice: (n) => n * k.factor }".into()))
+        .module(
+            "src/legacy.cjs",
+            Module::CommonJs(
+                "const k = require('./k.json'); module.exports = { twice: (n) => n * k.factor }"
+                    .into(),
+            ),
+        )
         .module("src/k.json", Module::Json(json!({"factor": 2})));
     let out = returned(call(code, "run", json!(null)));
     assert_eq!(
@@ -44,8 +55,10 @@ fn module_kinds_and_relative_imports() {
 
 #[test]
 fn typescript_by_name_is_stripped() {
-    let code = WorkerCode::new("2026-03-01", "agent.ts")
-        .module_source("agent.ts", "type P = { x: number }; export default { myAgent(p: P): number { return p.x + 1 } }");
+    let code = WorkerCode::new("2026-03-01", "agent.ts").module_source(
+        "agent.ts",
+        "type P = { x: number }; export default { myAgent(p: P): number { return p.x + 1 } }",
+    );
     assert_eq!(returned(call(code, "myAgent", json!({"x": 1}))), json!(2));
 }
 
@@ -53,26 +66,47 @@ fn typescript_by_name_is_stripped() {
 fn syntax_error_reports_module_line_and_column() {
     let run = call(esm("export default {\n  broken( {\n}"), "x", json!(null));
     let message = invalid(run);
-    assert!(message.starts_with("Failed to start Worker:\nUncaught SyntaxError: "), "{message}");
+    assert!(
+        message.starts_with("Failed to start Worker:\nUncaught SyntaxError: "),
+        "{message}"
+    );
     assert!(message.contains("\n  at agent.js:"), "{message}");
 }
 
 #[test]
 fn top_level_throw_is_a_startup_error() {
-    let message = invalid(call(esm("throw new Error('boom at top level')"), "x", json!(null)));
-    assert!(message.starts_with("Failed to start Worker:\nUncaught Error: boom at top level\n  at agent.js:1:"), "{message}");
+    let message = invalid(call(
+        esm("throw new Error('boom at top level')"),
+        "x",
+        json!(null),
+    ));
+    assert!(
+        message.starts_with(
+            "Failed to start Worker:\nUncaught Error: boom at top level\n  at agent.js:1:"
+        ),
+        "{message}"
+    );
 }
 
 #[test]
 fn missing_main_module() {
-    let code = WorkerCode::new("2026-03-01", "nope.js").module("agent.js", Module::Esm("export default {}".into()));
-    assert_eq!(invalid(call(code, "x", json!(null))), "Failed to start Worker:\nUncaught Error: No such module: nope.js");
+    let code = WorkerCode::new("2026-03-01", "nope.js")
+        .module("agent.js", Module::Esm("export default {}".into()));
+    assert_eq!(
+        invalid(call(code, "x", json!(null))),
+        "Failed to start Worker:\nUncaught Error: No such module: nope.js"
+    );
 }
 
 #[test]
 fn shape_errors_are_reported_by_load() {
-    let err = loader().load(WorkerCode::new("2026-03-01", "a.js")).expect_err("no modules");
-    assert_eq!(err.to_string(), "Dynamic Worker code must contain at least one module.");
+    let err = loader()
+        .load(WorkerCode::new("2026-03-01", "a.js"))
+        .expect_err("no modules");
+    assert_eq!(
+        err.to_string(),
+        "Dynamic Worker code must contain at least one module."
+    );
     let err = loader()
         .load(WorkerCode::new("2026-03-01", "a.txt").module_source("a.txt", "x"))
         .expect_err("bad extension");
@@ -80,23 +114,47 @@ fn shape_errors_are_reported_by_load() {
         err.to_string(),
         "Module name must end with '.js' or '.py' (or the content must be an object indicating the type explicitly). Got: a.txt."
     );
-    let err = loader().load(WorkerCode::without_compatibility_date("a.js").module_source("a.js", "")).expect_err("no date");
+    let err = loader()
+        .load(WorkerCode::without_compatibility_date("a.js").module_source("a.js", ""))
+        .expect_err("no date");
     assert_eq!(err.to_string(), "Invalid compatibility date: undefined");
     let err = loader()
         .load(esm("").compatibility_flags(["not_a_flag"]))
         .expect_err("unknown flag");
     assert_eq!(err.to_string(), "No such compatibility flag: not_a_flag");
-    assert!(loader().load(esm("export default {}").compatibility_flags(["nodejs_compat"])).is_ok());
-    let err = loader().load(esm("").env_value("BIG", "x".repeat(1 << 20))).expect_err("env too big");
-    assert!(err.to_string().starts_with("Dynamic Worker env size ("), "{err}");
-    assert!(err.to_string().ends_with(" bytes) exceeds the maximum allowed size of 1048576 bytes."), "{err}");
+    assert!(
+        loader()
+            .load(esm("export default {}").compatibility_flags(["nodejs_compat"]))
+            .is_ok()
+    );
+    let err = loader()
+        .load(esm("").env_value("BIG", "x".repeat(1 << 20)))
+        .expect_err("env too big");
+    assert!(
+        err.to_string().starts_with("Dynamic Worker env size ("),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .ends_with(" bytes) exceeds the maximum allowed size of 1048576 bytes."),
+        "{err}"
+    );
 }
 
 #[test]
 fn unresolvable_specifiers_fail_without_touching_disk_or_network() {
     let src = r#"export default { async probe(spec) {
         try { await import(spec); return "loaded"; } catch (e) { return e.message } } }"#;
-    for spec in ["os", "std", "/etc/passwd", "file:///etc/passwd", "http://127.0.0.1:1/x.js", "data:text/javascript,export default 1", "../../etc/passwd", "node:fs"] {
+    for spec in [
+        "os",
+        "std",
+        "/etc/passwd",
+        "file:///etc/passwd",
+        "http://127.0.0.1:1/x.js",
+        "data:text/javascript,export default 1",
+        "../../etc/passwd",
+        "node:fs",
+    ] {
         let out = returned(call(esm(src), "probe", spec));
         assert_eq!(out, json!(format!("No such module: {spec}")), "{spec}");
     }

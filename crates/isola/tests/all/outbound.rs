@@ -5,10 +5,14 @@ use crate::support::*;
 
 #[test]
 fn blocked_outbound_rejects_with_workerds_message() {
-    let code = esm(r#"export default { async go() { try { await fetch("https://example.com/") } catch (e) { return `${e.name}: ${e.message}` } } }"#);
+    let code = esm(
+        r#"export default { async go() { try { await fetch("https://example.com/") } catch (e) { return `${e.name}: ${e.message}` } } }"#,
+    );
     assert_eq!(
         returned(call(code, "go", Value::Null)),
-        json!("Error: This worker is not permitted to access the internet via global functions like fetch(). It must use capabilities (such as bindings in 'env') to talk to the outside world.")
+        json!(
+            "Error: This worker is not permitted to access the internet via global functions like fetch(). It must use capabilities (such as bindings in 'env') to talk to the outside world."
+        )
     );
 }
 
@@ -18,13 +22,29 @@ fn handler_receives_every_fetch_and_injects_credentials_the_guest_never_sees() {
     // An upstream that echoes request headers back, reached only through the host.
     let handler = outbound_fn(|mut request| async move {
         if request.url.starts_with("https://api.example.com/") {
-            request.headers.push(("authorization".into(), SECRET.into()));
+            request
+                .headers
+                .push(("authorization".into(), SECRET.into()));
         }
-        let echoed = request.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("\n");
+        let echoed = request
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("\n");
         // The host strips the credential before anything returns to the guest.
         let visible = echoed.replace(SECRET, "[redacted]");
-        Ok(HttpResponse::new(200, format!("{} {}\n{}\nbody={}", request.method, request.url, visible, String::from_utf8_lossy(request.body.as_deref().unwrap_or_default())))
-            .with_header("content-type", "text/plain"))
+        Ok(HttpResponse::new(
+            200,
+            format!(
+                "{} {}\n{}\nbody={}",
+                request.method,
+                request.url,
+                visible,
+                String::from_utf8_lossy(request.body.as_deref().unwrap_or_default())
+            ),
+        )
+        .with_header("content-type", "text/plain"))
     });
     let code = esm(r#"export default { async go() {
         const r = await fetch("https://api.example.com/v1/chat", { method: "POST", headers: { "x-trace": "t1" }, body: JSON.stringify({ q: 1 }) });
@@ -33,7 +53,10 @@ fn handler_receives_every_fetch_and_injects_credentials_the_guest_never_sees() {
     let out = returned(call(code, "go", Value::Null));
     let text = out["text"].as_str().expect("text");
     assert_eq!(out["status"], json!(200));
-    assert!(text.starts_with("POST https://api.example.com/v1/chat\n"), "{text}");
+    assert!(
+        text.starts_with("POST https://api.example.com/v1/chat\n"),
+        "{text}"
+    );
     assert!(text.contains("x-trace: t1"), "{text}");
     assert!(text.contains("authorization: [redacted]"), "{text}");
     assert!(!text.contains("sk-live"), "secret leaked: {text}");
@@ -48,5 +71,8 @@ fn header_injection_is_refused_before_the_host_sees_it() {
           try { await fetch("https://a.example/", { headers: h }); out.push("sent") } catch (e) { out.push(e.name) } }
         return out } }"#)
     .global_outbound(Outbound::Handler(outbound_fn(|_| async { Ok(HttpResponse::new(200, "")) })));
-    assert_eq!(returned(call(code, "go", Value::Null)), json!(["TypeError", "TypeError", "TypeError"]));
+    assert_eq!(
+        returned(call(code, "go", Value::Null)),
+        json!(["TypeError", "TypeError", "TypeError"])
+    );
 }

@@ -10,7 +10,10 @@ pub(crate) fn loader() -> &'static Loader {
 }
 
 pub(crate) fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
 }
 
 pub(crate) fn esm(src: &str) -> WorkerCode {
