@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use isola::engine::{
-    Budget, CallKind, CallResult, CallSpec, Effect, Isolate, IsolateConfig, ModuleSpec, OpResult, Value as EValue,
+    Budget, CallKind, CallResult, CallSpec, Effect, Isolate, IsolateConfig, ModuleSpec, Value as EValue,
     WorkerSource,
 };
 use isola::{Config, Loader, Module, Value, WorkerCode, binding_fn};
@@ -95,7 +95,36 @@ fn main() {
         return;
     }
     let n = iterations();
+    let quick = std::env::var_os("ISOLA_BENCH_QUICK").is_some();
     println!("isola sandbox benchmark: {n} samples per case, {} CPUs\n", std::thread::available_parallelism().map_or(1, |p| p.get()));
+
+    // Memory first, before other cases leave freed heap for isolates to reuse.
+    isola_engine_once();
+    // Memory per live idle isolate: 1000 isolates started and called once, held.
+    let live_n: usize = if quick { 100 } else { 1000 };
+    trim();
+    let before = rss_bytes();
+    let mut live = Vec::with_capacity(live_n);
+    for _ in 0..live_n {
+        let source = Arc::new(
+            WorkerSource::new(Some("2026-03-01"), &[], "agent.js", vec![("agent.js".into(), ModuleSpec::Esm(AGENT.into()))]).unwrap(),
+        );
+        let mut isolate = Isolate::new(source, &IsolateConfig::default()).unwrap();
+        let spec = CallSpec {
+            id: 1,
+            entrypoint: None,
+            kind: CallKind::Rpc { method: "myAgent".into(), args: vec![EValue::Object(vec![("x".into(), EValue::Number(1.0))])] },
+            props: EValue::Undefined,
+        };
+        isolate.call(spec, budget()).unwrap();
+        let _ = isolate.take_effects();
+        live.push(isolate);
+    }
+    trim();
+    let per_isolate = rss_bytes().saturating_sub(before) / live_n;
+    let heap_per_isolate = live.iter().map(Isolate::memory_used).sum::<usize>() / live_n;
+    drop(live);
+
 
     // Warm up both paths (page faults, lazy statics).
     for _ in 0..200 {
@@ -141,11 +170,11 @@ fn main() {
     let via_loader = stats(via_loader);
 
     // Throughput: fresh sandboxes per second with 64 in flight, 1 and N threads.
-    let throughput = |threads: usize| -> f64 {
+    let throughput = move |threads: usize| -> f64 {
         let loader = Loader::new(Config::default().threads(threads)).unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(async move {
-            let deadline = Instant::now() + Duration::from_secs(3);
+            let deadline = Instant::now() + if quick { Duration::from_millis(300) } else { Duration::from_secs(3) };
             let start = Instant::now();
             let mut tasks = Vec::new();
             for _ in 0..64 {
@@ -208,32 +237,6 @@ fn main() {
     });
     let trips = stats(trips);
 
-    // Memory per live idle isolate: 1000 isolates started and called once, held.
-    const LIVE: usize = 1000;
-    trim();
-    let before = rss_bytes();
-    let mut live = Vec::with_capacity(LIVE);
-    for _ in 0..LIVE {
-        let source = Arc::new(
-            WorkerSource::new(Some("2026-03-01"), &[], "agent.js", vec![("agent.js".into(), ModuleSpec::Esm(AGENT.into()))]).unwrap(),
-        );
-        let mut isolate = Isolate::new(source, &IsolateConfig::default()).unwrap();
-        let spec = CallSpec {
-            id: 1,
-            entrypoint: None,
-            kind: CallKind::Rpc { method: "myAgent".into(), args: vec![EValue::Object(vec![("x".into(), EValue::Number(1.0))])] },
-            props: EValue::Undefined,
-        };
-        isolate.call(spec, budget()).unwrap();
-        let _ = isolate.take_effects();
-        live.push(isolate);
-    }
-    trim();
-    let per_isolate = rss_bytes().saturating_sub(before) / LIVE;
-    let heap_per_isolate = live.iter().map(Isolate::memory_used).sum::<usize>() / LIVE;
-    drop(live);
-    let _ = OpResult::Value(EValue::Null);
-
     println!("| case | p50 | p99 | notes |");
     println!("|---|---|---|---|");
     println!("| raw rquickjs floor: Runtime + full Context + module + call + drop | {} | {} | same thread, alternated with the next row |", us(floor.p50), us(floor.p99));
@@ -252,7 +255,7 @@ fn main() {
     println!("| 1 executor thread | {per_sec_1:.0} |");
     println!("| {threads} executor threads | {per_sec_n:.0} ({:.2}× 1 thread) |", per_sec_n / per_sec_1);
     println!();
-    println!("| memory per live idle isolate ({LIVE} held) | bytes |");
+    println!("| memory per live idle isolate ({live_n} held) | bytes |");
     println!("|---|---|");
     println!("| RSS delta / N | {} KiB |", per_isolate / 1024);
     println!("| engine heap (metered) | {} KiB |", heap_per_isolate / 1024);
