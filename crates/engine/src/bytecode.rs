@@ -25,14 +25,23 @@ fn compile(name: &str, factory_source: &str) -> Result<Vec<u8>, String> {
     let context = Context::full(&runtime).map_err(|e| e.to_string())?;
     context.with(|ctx| {
         let source = format!("export default {factory_source}");
-        let module = Module::declare(ctx.clone(), name, source).map_err(|e| format!("{name}: {e}"))?;
+        let module =
+            Module::declare(ctx.clone(), name, source).map_err(|e| format!("{name}: {e}"))?;
         module
-            .write(WriteOptions { strip_source: true, strip_debug: true, ..WriteOptions::default() })
+            .write(WriteOptions {
+                strip_source: true,
+                strip_debug: true,
+                ..WriteOptions::default()
+            })
             .map_err(|e| format!("{name}: {e}"))
     })
 }
 
-fn cached(cell: &'static OnceLock<Result<Vec<u8>, String>>, name: &str, source: &str) -> rquickjs::Result<&'static [u8]> {
+fn cached(
+    cell: &'static OnceLock<Result<Vec<u8>, String>>,
+    name: &str,
+    source: &str,
+) -> rquickjs::Result<&'static [u8]> {
     cell.get_or_init(|| compile(name, source))
         .as_deref()
         .map_err(|e| rquickjs::Error::new_loading_message(name, e.clone()))

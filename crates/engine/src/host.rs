@@ -14,7 +14,6 @@ use crate::modules;
 use crate::ops::{CallResult, Effect, HttpRequest, HttpResponse, LogLevel, OpRequest};
 use crate::value::{ErrorValue, Value};
 
-
 /// The largest buffer `crypto.getRandomValues` fills, per the Web Crypto spec.
 const RANDOM_VALUES_QUOTA: usize = 65_536;
 
@@ -51,12 +50,22 @@ fn bytes_arg(args: &HostArgs<'_>, i: usize) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
-fn define<'js, F>(ctx: &Ctx<'js>, host: &Object<'js>, name: &str, f: F) -> rquickjs::Result<()>
+type HostFn<'js> = Box<dyn Fn(Ctx<'js>, HostArgs<'js>) -> rquickjs::Result<JsValue<'js>> + 'js>;
+
+/// Host functions by index. One JS function dispatches to all of them:
+/// creating one native function object per isolate instead of two dozen
+/// is a measurable part of sandbox start-up.
+struct Table<'js> {
+    names: Vec<&'static str>,
+    fns: Vec<HostFn<'js>>,
+}
+
+fn define<'js, F>(table: &mut Table<'js>, name: &'static str, f: F)
 where
     F: Fn(Ctx<'js>, HostArgs<'js>) -> rquickjs::Result<JsValue<'js>> + 'js,
 {
-    let function = Function::new(ctx.clone(), f)?.with_name(name)?;
-    host.set(name, function)
+    table.names.push(name);
+    table.fns.push(Box::new(f));
 }
 
 fn next_id(cell: &std::cell::Cell<u64>) -> u64 {
@@ -65,10 +74,17 @@ fn next_id(cell: &std::cell::Cell<u64>) -> u64 {
     id
 }
 
-/// Builds the `host` object handed to the prelude, and replaces
-/// `Math.random` with a per-isolate CSPRNG-seeded generator.
-pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Result<Object<'js>> {
-    let host = Object::new(ctx.clone())?;
+/// Builds the host dispatcher and the list of host function names handed
+/// to the prelude, and replaces `Math.random` with a per-isolate
+/// CSPRNG-seeded generator.
+pub(crate) fn install<'js>(
+    ctx: &Ctx<'js>,
+    shared: &Rc<Shared>,
+) -> rquickjs::Result<(Function<'js>, Array<'js>)> {
+    let mut table = Table {
+        names: Vec::new(),
+        fns: Vec::new(),
+    };
 
     let s = shared.clone();
     let random = Function::new(ctx.clone(), move || {
@@ -82,7 +98,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         .set("random", random)?;
 
     let s = shared.clone();
-    define(ctx, &host, "op", move |ctx, args| {
+    define(&mut table, "op", move |ctx, args| {
         let kind = string_arg(&ctx, &args, 0)?;
         let request = match kind.as_str() {
             "binding" => {
@@ -136,10 +152,10 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         s.emit(Effect::Op { id, request });
         #[allow(clippy::cast_precision_loss)]
         Ok(JsValue::new_number(ctx, id as f64))
-    })?;
+    });
 
     let s = shared.clone();
-    define(ctx, &host, "timer", move |ctx, args| {
+    define(&mut table, "timer", move |ctx, args| {
         let delay = number_arg(&args, 0);
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let delay_ms = if delay.is_finite() && delay > 0.0 {
@@ -156,18 +172,18 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         s.emit(Effect::Timer { id, delay_ms });
         #[allow(clippy::cast_precision_loss)]
         Ok(JsValue::new_number(ctx, id as f64))
-    })?;
+    });
 
     let s = shared.clone();
-    define(ctx, &host, "cancelTimer", move |ctx, args| {
+    define(&mut table, "cancelTimer", move |ctx, args| {
         s.emit(Effect::CancelTimer {
             id: id_arg(&args, 0),
         });
         Ok(JsValue::new_undefined(ctx))
-    })?;
+    });
 
     let s = shared.clone();
-    define(ctx, &host, "log", move |ctx, args| {
+    define(&mut table, "log", move |ctx, args| {
         let level = match string_arg(&ctx, &args, 0)?.as_str() {
             "debug" => LogLevel::Debug,
             "info" => LogLevel::Info,
@@ -177,10 +193,10 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         };
         s.log(level, string_arg(&ctx, &args, 1)?);
         Ok(JsValue::new_undefined(ctx))
-    })?;
+    });
 
     let s = shared.clone();
-    define(ctx, &host, "settle", move |ctx, args| {
+    define(&mut table, "settle", move |ctx, args| {
         let call = id_arg(&args, 0);
         let ok = arg(&args, 1).and_then(JsValue::as_bool).unwrap_or(false);
         let value = arg(&args, 2)
@@ -206,10 +222,10 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         };
         s.emit(Effect::CallSettled { call, result });
         Ok(JsValue::new_undefined(ctx))
-    })?;
+    });
 
     let s = shared.clone();
-    define(ctx, &host, "settleResponse", move |ctx, args| {
+    define(&mut table, "settleResponse", move |ctx, args| {
         let call = id_arg(&args, 0);
         let status = u16::try_from(id_arg(&args, 1)).unwrap_or(500);
         let status_text = string_arg(&ctx, &args, 2).unwrap_or_default();
@@ -229,36 +245,36 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         };
         s.emit(Effect::CallSettled { call, result });
         Ok(JsValue::new_undefined(ctx))
-    })?;
+    });
 
     let s = shared.clone();
-    define(ctx, &host, "finished", move |ctx, args| {
+    define(&mut table, "finished", move |ctx, args| {
         s.emit(Effect::CallFinished {
             call: id_arg(&args, 0),
         });
         Ok(JsValue::new_undefined(ctx))
-    })?;
+    });
 
     let s = shared.clone();
-    define(ctx, &host, "startFailed", move |ctx, args| {
+    define(&mut table, "startFailed", move |ctx, args| {
         let thrown = arg(&args, 0)
             .cloned()
             .unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
         record_startup_error(&ctx, &s, &thrown);
         Ok(JsValue::new_undefined(ctx))
-    })?;
+    });
 
     let s = shared.clone();
-    define(ctx, &host, "clone", move |ctx, args| {
+    define(&mut table, "clone", move |ctx, args| {
         let value = arg(&args, 0)
             .cloned()
             .unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
         let data = read_value(&ctx, &s, &value).map_err(|e| clone_error_to_js(&ctx, &e))?;
         let internals = Internals::get(&ctx)?;
         codec::write(&ctx, &internals, &data)
-    })?;
+    });
 
-    define(ctx, &host, "btoa", move |ctx, args| {
+    define(&mut table, "btoa", move |ctx, args| {
         let input = string_arg(&ctx, &args, 0)?;
         let mut bytes = Vec::with_capacity(input.len());
         for c in input.chars() {
@@ -275,9 +291,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         }
         let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
         Ok(rquickjs::String::from_str(ctx, &encoded)?.into_value())
-    })?;
+    });
 
-    define(ctx, &host, "atob", move |ctx, args| {
+    define(&mut table, "atob", move |ctx, args| {
         let input = string_arg(&ctx, &args, 0)?;
         match forgiving_base64_decode(&input) {
             Some(bytes) => {
@@ -290,10 +306,10 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                 "The string to be decoded is not correctly encoded.",
             )),
         }
-    })?;
+    });
 
     let s = shared.clone();
-    define(ctx, &host, "getRandomValues", move |ctx, args| {
+    define(&mut table, "getRandomValues", move |ctx, args| {
         let target = arg(&args, 0)
             .cloned()
             .unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
@@ -347,9 +363,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             std::ptr::copy_nonoverlapping(fill.as_ptr(), raw.as_ptr().cast::<u8>(), fill.len());
         }
         Ok(target)
-    })?;
+    });
 
-    define(ctx, &host, "randomUUID", move |ctx, _args| {
+    define(&mut table, "randomUUID", move |ctx, _args| {
         let mut b = [0u8; 16];
         getrandom::fill(&mut b).map_err(|_| Exception::throw_internal(&ctx, "no OS randomness"))?;
         b[6] = (b[6] & 0x0f) | 0x40;
@@ -364,18 +380,18 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             &hex[20..32]
         );
         Ok(rquickjs::String::from_str(ctx, &uuid)?.into_value())
-    })?;
+    });
 
-    define(ctx, &host, "utf8Encode", move |ctx, args| {
+    define(&mut table, "utf8Encode", move |ctx, args| {
         let text = arg(&args, 0)
             .and_then(|v| v.as_string())
             .map(|s| crate::web::utf16_lossy(s))
             .transpose()?
             .unwrap_or_default();
         Ok(TypedArray::<u8>::new(ctx, text.into_bytes())?.into_value())
-    })?;
+    });
 
-    define(ctx, &host, "utf8Decode", move |ctx, args| {
+    define(&mut table, "utf8Decode", move |ctx, args| {
         let bytes = bytes_arg(&args, 0).unwrap_or_default();
         let fatal = arg(&args, 1).and_then(JsValue::as_bool).unwrap_or(false);
         let ignore_bom = arg(&args, 2).and_then(JsValue::as_bool).unwrap_or(false);
@@ -394,9 +410,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             String::from_utf8_lossy(body).into_owned()
         };
         Ok(rquickjs::String::from_str(ctx, &text)?.into_value())
-    })?;
+    });
 
-    define(ctx, &host, "urlParse", move |ctx, args| {
+    define(&mut table, "urlParse", move |ctx, args| {
         let input = string_arg(&ctx, &args, 0)?;
         let base = arg(&args, 1)
             .and_then(|v| v.as_string())
@@ -406,9 +422,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             Some(parts) => string_array(&ctx, &parts),
             None => Ok(JsValue::new_null(ctx)),
         }
-    })?;
+    });
 
-    define(ctx, &host, "urlSet", move |ctx, args| {
+    define(&mut table, "urlSet", move |ctx, args| {
         let href = string_arg(&ctx, &args, 0)?;
         let part = string_arg(&ctx, &args, 1)?;
         let value = string_arg(&ctx, &args, 2)?;
@@ -416,9 +432,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             Some(parts) => string_array(&ctx, &parts),
             None => Ok(JsValue::new_null(ctx)),
         }
-    })?;
+    });
 
-    define(ctx, &host, "formParse", move |ctx, args| {
+    define(&mut table, "formParse", move |ctx, args| {
         let input = string_arg(&ctx, &args, 0)?;
         let list = Array::new(ctx.clone())?;
         for (i, (k, v)) in
@@ -430,9 +446,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             list.set(i, pair)?;
         }
         Ok(list.into_value())
-    })?;
+    });
 
-    define(ctx, &host, "formSerialize", move |ctx, args| {
+    define(&mut table, "formSerialize", move |ctx, args| {
         let list = arg(&args, 0)
             .and_then(|v| v.clone().into_array())
             .ok_or_else(|| Exception::throw_type(&ctx, "isola: expected a list"))?;
@@ -444,9 +460,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             out.append_pair(&k, &v);
         }
         Ok(rquickjs::String::from_str(ctx, &out.finish())?.into_value())
-    })?;
+    });
 
-    define(ctx, &host, "loadWeb", move |ctx, args| {
+    define(&mut table, "loadWeb", move |ctx, args| {
         let internals = Internals::get(&ctx)?;
         if let Ok(existing) = internals.get::<_, Object>("web") {
             return Ok(existing.into_value());
@@ -457,16 +473,28 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         let web: Object = factory.call((arg(&args, 0).cloned(), arg(&args, 1).cloned()))?;
         internals.set("web", web.clone())?;
         Ok(web.into_value())
-    })?;
+    });
 
     let s = shared.clone();
-    define(ctx, &host, "require", move |ctx, args| {
+    define(&mut table, "require", move |ctx, args| {
         let from = string_arg(&ctx, &args, 0)?;
         let specifier = string_arg(&ctx, &args, 1)?;
         modules::require(&ctx, &s.source, &from, &specifier)
-    })?;
+    });
 
-    Ok(host)
+    let names = Array::new(ctx.clone())?;
+    for (i, name) in table.names.iter().enumerate() {
+        names.set(i, *name)?;
+    }
+    let fns = table.fns;
+    let dispatch = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, index: u32, args: HostArgs<'js>| match fns.get(index as usize) {
+            Some(f) => f(ctx, args),
+            None => Err(Exception::throw_type(&ctx, "isola: unknown host function")),
+        },
+    )?;
+    Ok((dispatch, names))
 }
 
 fn string_array<'js>(ctx: &Ctx<'js>, parts: &[String]) -> rquickjs::Result<JsValue<'js>> {

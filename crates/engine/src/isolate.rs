@@ -20,7 +20,6 @@ use crate::ops::{
 use crate::source::WorkerSource;
 use crate::value::{ErrorValue, Value};
 
-
 /// The intrinsics a worker gets: everything a worker needs, nothing that
 /// reaches outside (QuickJS has no `std`/`os` here; those live in
 /// quickjs-libc, which isola does not build).
@@ -249,9 +248,9 @@ impl Isolate {
             let global = ctx.globals();
             global.remove("SharedArrayBuffer")?;
             global.remove("Atomics")?;
-            let host = host::install(&ctx, &shared)?;
+            let (host_call, host_names) = host::install(&ctx, &shared)?;
             let prelude = crate::bytecode::prelude(&ctx)?;
-            let internals: Object = prelude.call((host,))?;
+            let internals: Object = prelude.call((host_call, host_names))?;
             let _ = ctx.store_userdata(Internals(internals.clone()));
             let values = Object::new(ctx.clone())?;
             let bindings = rquickjs::Array::new(ctx.clone())?;

@@ -11,15 +11,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use isola::engine::{
-    Budget, CallKind, CallResult, CallSpec, Effect, Isolate, IsolateConfig, ModuleSpec, Value as EValue,
-    WorkerSource,
+    Budget, CallKind, CallResult, CallSpec, Effect, Isolate, IsolateConfig, ModuleSpec,
+    Value as EValue, WorkerSource,
 };
 use isola::{Config, Loader, Module, Value, WorkerCode, binding_fn};
 
 const AGENT: &str = "export default { async myAgent(p) { return p.x + 1 } }";
 
 fn iterations() -> usize {
-    std::env::var("ISOLA_BENCH_ITERS").ok().and_then(|s| s.parse().ok()).unwrap_or(2000)
+    std::env::var("ISOLA_BENCH_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2000)
 }
 
 struct Stats {
@@ -30,7 +33,10 @@ struct Stats {
 fn stats(mut samples: Vec<Duration>) -> Stats {
     samples.sort();
     let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    Stats { p50: at(0.50), p99: at(0.99) }
+    Stats {
+        p50: at(0.50),
+        p99: at(0.99),
+    }
 }
 
 fn us(d: Duration) -> String {
@@ -58,19 +64,35 @@ fn raw_rquickjs_once() {
 }
 
 fn budget() -> Budget {
-    Budget::new(Duration::from_secs(1), Instant::now() + Duration::from_secs(30))
+    Budget::new(
+        Duration::from_secs(1),
+        Instant::now() + Duration::from_secs(30),
+    )
 }
 
 /// isola's engine on the same thread: validate the code, create an isolate
 /// with the full global surface and limits armed, call, drop.
 fn isola_engine_once() {
     let source = Arc::new(
-        WorkerSource::new(Some("2026-03-01"), &[], "agent.js", vec![("agent.js".into(), ModuleSpec::Esm(AGENT.into()))])
-            .unwrap(),
+        WorkerSource::new(
+            Some("2026-03-01"),
+            &[],
+            "agent.js",
+            vec![("agent.js".into(), ModuleSpec::Esm(AGENT.into()))],
+        )
+        .unwrap(),
     );
     let mut isolate = Isolate::new(source, &IsolateConfig::default()).unwrap();
     let arg = EValue::Object(vec![("x".into(), EValue::Number(1.0))]);
-    let spec = CallSpec { id: 1, entrypoint: None, kind: CallKind::Rpc { method: "myAgent".into(), args: vec![arg] }, props: EValue::Undefined };
+    let spec = CallSpec {
+        id: 1,
+        entrypoint: None,
+        kind: CallKind::Rpc {
+            method: "myAgent".into(),
+            args: vec![arg],
+        },
+        props: EValue::Undefined,
+    };
     isolate.call(spec, budget()).unwrap();
     let settled = isolate.take_effects().into_iter().any(|e| matches!(e, Effect::CallSettled { result: CallResult::Value(EValue::Number(n)), .. } if n == 2.0));
     assert!(settled);
@@ -78,7 +100,11 @@ fn isola_engine_once() {
 
 fn rss_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: usize = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     pages * 4096
 }
 
@@ -96,7 +122,10 @@ fn main() {
     }
     let n = iterations();
     let quick = std::env::var_os("ISOLA_BENCH_QUICK").is_some();
-    println!("isola sandbox benchmark: {n} samples per case, {} CPUs\n", std::thread::available_parallelism().map_or(1, |p| p.get()));
+    println!(
+        "isola sandbox benchmark: {n} samples per case, {} CPUs\n",
+        std::thread::available_parallelism().map_or(1, |p| p.get())
+    );
 
     // Memory first, before other cases leave freed heap for isolates to reuse.
     isola_engine_once();
@@ -107,13 +136,22 @@ fn main() {
     let mut live = Vec::with_capacity(live_n);
     for _ in 0..live_n {
         let source = Arc::new(
-            WorkerSource::new(Some("2026-03-01"), &[], "agent.js", vec![("agent.js".into(), ModuleSpec::Esm(AGENT.into()))]).unwrap(),
+            WorkerSource::new(
+                Some("2026-03-01"),
+                &[],
+                "agent.js",
+                vec![("agent.js".into(), ModuleSpec::Esm(AGENT.into()))],
+            )
+            .unwrap(),
         );
         let mut isolate = Isolate::new(source, &IsolateConfig::default()).unwrap();
         let spec = CallSpec {
             id: 1,
             entrypoint: None,
-            kind: CallKind::Rpc { method: "myAgent".into(), args: vec![EValue::Object(vec![("x".into(), EValue::Number(1.0))])] },
+            kind: CallKind::Rpc {
+                method: "myAgent".into(),
+                args: vec![EValue::Object(vec![("x".into(), EValue::Number(1.0))])],
+            },
             props: EValue::Undefined,
         };
         isolate.call(spec, budget()).unwrap();
@@ -124,7 +162,6 @@ fn main() {
     let per_isolate = rss_bytes().saturating_sub(before) / live_n;
     let heap_per_isolate = live.iter().map(Isolate::memory_used).sum::<usize>() / live_n;
     drop(live);
-
 
     // Warm up both paths (page faults, lazy statics).
     for _ in 0..200 {
@@ -140,17 +177,25 @@ fn main() {
         isola_engine_once();
         engine.push(t.elapsed());
     }
-    let ratios: Vec<f64> = floor.iter().zip(&engine).map(|(f, e)| e.as_secs_f64() / f.as_secs_f64()).collect();
+    let ratios: Vec<f64> = floor
+        .iter()
+        .zip(&engine)
+        .map(|(f, e)| e.as_secs_f64() / f.as_secs_f64())
+        .collect();
     let mut sorted = ratios.clone();
     sorted.sort_by(f64::total_cmp);
     let ratio_median = sorted[sorted.len() / 2];
     let floor = stats(floor);
     let engine = stats(engine);
 
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
     let loader1 = Loader::new(Config::default().threads(1)).unwrap();
-    let code = || WorkerCode::new("2026-03-01", "agent.js").module("agent.js", Module::Esm(AGENT.into()));
+    let code =
+        || WorkerCode::new("2026-03-01", "agent.js").module("agent.js", Module::Esm(AGENT.into()));
     let arg = || Value::Object(vec![("x".into(), Value::Number(1.0))]);
 
     // Fresh sandbox through the Loader (cross-thread, async), sequential.
@@ -172,9 +217,18 @@ fn main() {
     // Throughput: fresh sandboxes per second with 64 in flight, 1 and N threads.
     let throughput = move |threads: usize| -> f64 {
         let loader = Loader::new(Config::default().threads(threads)).unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
-            let deadline = Instant::now() + if quick { Duration::from_millis(300) } else { Duration::from_secs(3) };
+            let deadline = Instant::now()
+                + if quick {
+                    Duration::from_millis(300)
+                } else {
+                    Duration::from_secs(3)
+                };
             let start = Instant::now();
             let mut tasks = Vec::new();
             for _ in 0..64 {
@@ -182,8 +236,19 @@ fn main() {
                 tasks.push(tokio::spawn(async move {
                     let mut done = 0u64;
                     while Instant::now() < deadline {
-                        let worker = loader.load(WorkerCode::new("2026-03-01", "agent.js").module("agent.js", Module::Esm(AGENT.into()))).unwrap();
-                        let run = worker.entrypoint(None).call("myAgent", Value::Object(vec![("x".into(), Value::Number(1.0))])).await;
+                        let worker = loader
+                            .load(
+                                WorkerCode::new("2026-03-01", "agent.js")
+                                    .module("agent.js", Module::Esm(AGENT.into())),
+                            )
+                            .unwrap();
+                        let run = worker
+                            .entrypoint(None)
+                            .call(
+                                "myAgent",
+                                Value::Object(vec![("x".into(), Value::Number(1.0))]),
+                            )
+                            .await;
                         assert!(matches!(run.outcome, isola::Outcome::Returned(_)));
                         done += 1;
                     }
@@ -228,8 +293,15 @@ fn main() {
     runtime.block_on(async {
         for i in 0..30 {
             let t = Instant::now();
-            let run = binding_worker.entrypoint(None).call("go", Value::Number(TRIPS as f64)).await;
-            assert!(matches!(run.outcome, isola::Outcome::Returned(_)), "{:?}", run.outcome);
+            let run = binding_worker
+                .entrypoint(None)
+                .call("go", Value::Number(TRIPS as f64))
+                .await;
+            assert!(
+                matches!(run.outcome, isola::Outcome::Returned(_)),
+                "{:?}",
+                run.outcome
+            );
             if i >= 5 {
                 trips.push(t.elapsed() / TRIPS as u32);
             }
@@ -239,24 +311,46 @@ fn main() {
 
     println!("| case | p50 | p99 | notes |");
     println!("|---|---|---|---|");
-    println!("| raw rquickjs floor: Runtime + full Context + module + call + drop | {} | {} | same thread, alternated with the next row |", us(floor.p50), us(floor.p99));
+    println!(
+        "| raw rquickjs floor: Runtime + full Context + module + call + drop | {} | {} | same thread, alternated with the next row |",
+        us(floor.p50),
+        us(floor.p99)
+    );
     println!(
         "| isola engine: validate + isolate with full globals and limits + call + drop | {} | {} | **{:.2}×** the floor (median of pairwise ratios) |",
         us(engine.p50),
         us(engine.p99),
         ratio_median
     );
-    println!("| isola Loader: `load` + `call` + drop, awaited from another thread | {} | {} | includes two thread hops |", us(via_loader.p50), us(via_loader.p99));
-    println!("| warm call on a cached worker (`get`) | {} | {} | |", us(warm.p50), us(warm.p99));
-    println!("| host binding round trip (guest → Rust async fn → guest) | {} | {} | per trip, 1000 trips per call |", us(trips.p50), us(trips.p99));
+    println!(
+        "| isola Loader: `load` + `call` + drop, awaited from another thread | {} | {} | includes two thread hops |",
+        us(via_loader.p50),
+        us(via_loader.p99)
+    );
+    println!(
+        "| warm call on a cached worker (`get`) | {} | {} | |",
+        us(warm.p50),
+        us(warm.p99)
+    );
+    println!(
+        "| host binding round trip (guest → Rust async fn → guest) | {} | {} | per trip, 1000 trips per call |",
+        us(trips.p50),
+        us(trips.p99)
+    );
     println!();
     println!("| throughput: fresh sandbox + call, 64 in flight | per second |");
     println!("|---|---|");
     println!("| 1 executor thread | {per_sec_1:.0} |");
-    println!("| {threads} executor threads | {per_sec_n:.0} ({:.2}× 1 thread) |", per_sec_n / per_sec_1);
+    println!(
+        "| {threads} executor threads | {per_sec_n:.0} ({:.2}× 1 thread) |",
+        per_sec_n / per_sec_1
+    );
     println!();
     println!("| memory per live idle isolate ({live_n} held) | bytes |");
     println!("|---|---|");
     println!("| RSS delta / N | {} KiB |", per_isolate / 1024);
-    println!("| engine heap (metered) | {} KiB |", heap_per_isolate / 1024);
+    println!(
+        "| engine heap (metered) | {} KiB |",
+        heap_per_isolate / 1024
+    );
 }

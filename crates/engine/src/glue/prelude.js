@@ -1,11 +1,16 @@
 // The guest-side runtime of an isola isolate, evaluated once per isolate
-// before any guest code. It receives `host` (Rust functions, never placed
+// before any guest code. It receives the host dispatcher (Rust, never placed
 // where guest code can name them) and returns the internals object Rust
 // drives. Built-ins are captured here, before guest code runs, so a guest
 // that patches prototypes changes only its own view. The security boundary
 // is not this file: every host function validates what it is given.
-(function (host) {
+(function (hostCall, hostNames) {
   "use strict";
+  const host = { __proto__: null };
+  for (let i = 0; i < hostNames.length; i++) {
+    const index = i;
+    host[hostNames[i]] = (a, b, c, d, e) => hostCall(index, a, b, c, d, e);
+  }
   const G = globalThis;
   const ObjectCreate = Object.create;
   const ObjectDefineProperty = Object.defineProperty;
