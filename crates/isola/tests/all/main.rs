@@ -12,3 +12,4 @@ mod limits;
 mod loader;
 mod modules;
 mod outbound;
+mod web;
