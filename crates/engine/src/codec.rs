@@ -152,39 +152,10 @@ impl<'a, 'js> Reader<'a, 'js> {
 
     fn read_object(&mut self, value: &JsValue<'js>, depth: usize) -> Result<Value, CloneError> {
         let raw = value.as_raw();
-        let ctx_ptr = self.ctx.as_raw().as_ptr();
-        // SAFETY: `raw` is a live value owned by `value` for the whole call and
-        // `ctx_ptr` is the context it belongs to; these predicates only read
-        // the object's class id.
-        let (
-            identity,
-            is_proxy,
-            is_date,
-            is_regexp,
-            is_map,
-            is_set,
-            is_error,
-            is_array,
-            is_ab,
-            is_dataview,
-            ta_type,
-        ) = unsafe {
-            (
-                qjs::JS_VALUE_GET_PTR(raw) as usize,
-                qjs::JS_IsProxy(raw),
-                qjs::JS_IsDate(raw),
-                qjs::JS_IsRegExp(raw),
-                qjs::JS_IsMap(raw),
-                qjs::JS_IsSet(raw),
-                qjs::JS_IsError(raw),
-                qjs::JS_IsArray(raw),
-                qjs::JS_IsArrayBuffer(raw),
-                qjs::JS_IsDataView(raw),
-                qjs::JS_GetTypedArrayType(raw),
-            )
-        };
-        let _ = ctx_ptr;
-        if is_proxy {
+        // SAFETY: `raw` is a live object owned by `value` for the whole call;
+        // reading its pointer and class id does not touch its contents.
+        let (identity, class) = unsafe { (qjs::JS_VALUE_GET_PTR(raw) as usize, classify(raw)) };
+        if class == Class::Proxy {
             return Err(CloneError::Unclonable(
                 "#<Proxy> could not be cloned.".into(),
             ));
@@ -194,54 +165,29 @@ impl<'a, 'js> Reader<'a, 'js> {
                 "Value contains a cycle; isola's codec does not preserve shared or circular references.".into(),
             ));
         }
-        let result = self.read_object_inner(
-            value,
-            depth,
-            [
-                is_date,
-                is_regexp,
-                is_map,
-                is_set,
-                is_error,
-                is_array,
-                is_ab,
-                is_dataview,
-            ],
-            ta_type,
-        );
+        let result = self.read_class(value, depth, class);
         self.path.remove(&identity);
         result
     }
 
     #[allow(clippy::too_many_lines)]
-    fn read_object_inner(
+    fn read_class(
         &mut self,
         value: &JsValue<'js>,
         depth: usize,
-        kinds: [bool; 8],
-        ta_type: i32,
+        class: Class,
     ) -> Result<Value, CloneError> {
-        let [
-            is_date,
-            is_regexp,
-            is_map,
-            is_set,
-            is_error,
-            is_array,
-            is_ab,
-            is_dataview,
-        ] = kinds;
-        if is_date {
+        if class == Class::Date {
             return Ok(Value::Date(self.helper("dateValue", value)?));
         }
-        if is_regexp {
+        if class == Class::RegExp {
             let parts: Array<'js> = self.helper("regexpParts", value)?;
             let source: String = parts.get(0).map_err(|_| CloneError::Threw)?;
             let flags: String = parts.get(1).map_err(|_| CloneError::Threw)?;
             self.charge(source.len())?;
             return Ok(Value::RegExp { source, flags });
         }
-        if is_ab {
+        if class == Class::ArrayBuffer {
             let ab = ArrayBuffer::from_value(value.clone()).ok_or(CloneError::Threw)?;
             // SAFETY: the bytes are copied out at once; no guest code runs in between.
             let bytes = unsafe { ab.as_bytes() }
@@ -254,7 +200,7 @@ impl<'a, 'js> Reader<'a, 'js> {
             self.charge(bytes.len())?;
             return Ok(Value::ArrayBuffer(bytes));
         }
-        if ta_type >= 0 || is_dataview {
+        if class == Class::View {
             let parts: Array<'js> = self.helper("viewParts", value)?;
             let kind: String = parts.get(0).map_err(|_| CloneError::Threw)?;
             let view: JsValue<'js> = parts.get(1).map_err(|_| CloneError::Threw)?;
@@ -271,7 +217,7 @@ impl<'a, 'js> Reader<'a, 'js> {
             self.charge(bytes.len())?;
             return Ok(Value::TypedArray { kind, bytes });
         }
-        if is_map {
+        if class == Class::Map {
             let flat: Array<'js> = self.helper("mapEntries", value)?;
             let mut entries = Vec::with_capacity(flat.len() / 2);
             let mut i = 0;
@@ -283,7 +229,7 @@ impl<'a, 'js> Reader<'a, 'js> {
             }
             return Ok(Value::Map(entries));
         }
-        if is_set {
+        if class == Class::Set {
             let items: Array<'js> = self.helper("setValues", value)?;
             let mut out = Vec::with_capacity(items.len());
             for i in 0..items.len() {
@@ -293,7 +239,7 @@ impl<'a, 'js> Reader<'a, 'js> {
             return Ok(Value::Set(out));
         }
         let obj = value.as_object().ok_or(CloneError::Threw)?;
-        if is_error {
+        if class == Class::Error {
             let text = |key: &str| -> Option<String> {
                 obj.get::<_, rquickjs::convert::Coerced<String>>(key)
                     .ok()
@@ -313,7 +259,7 @@ impl<'a, 'js> Reader<'a, 'js> {
                 stack,
             }));
         }
-        if is_array {
+        if class == Class::Array {
             let len: usize = obj.get::<_, f64>("length").map_err(|_| CloneError::Threw)? as usize;
             let mut out = Vec::with_capacity(len.min(4096));
             for i in 0..len {
@@ -412,4 +358,49 @@ pub(crate) fn error_to_js<'js>(
         None => JsValue::new_undefined(ctx.clone()),
     };
     f.call((e.name.as_str(), e.message.as_str(), stack))
+}
+
+/// The engine class of an object, as far as the codec cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Proxy,
+    Date,
+    RegExp,
+    Map,
+    Set,
+    Error,
+    Array,
+    ArrayBuffer,
+    View,
+    Plain,
+}
+
+/// # Safety
+/// `raw` must be a live value.
+unsafe fn classify(raw: qjs::JSValue) -> Class {
+    // SAFETY: the caller guarantees `raw` is live; each predicate only reads
+    // its class id.
+    unsafe {
+        if qjs::JS_IsProxy(raw) {
+            Class::Proxy
+        } else if qjs::JS_IsDate(raw) {
+            Class::Date
+        } else if qjs::JS_IsRegExp(raw) {
+            Class::RegExp
+        } else if qjs::JS_IsMap(raw) {
+            Class::Map
+        } else if qjs::JS_IsSet(raw) {
+            Class::Set
+        } else if qjs::JS_IsError(raw) {
+            Class::Error
+        } else if qjs::JS_IsArray(raw) {
+            Class::Array
+        } else if qjs::JS_IsArrayBuffer(raw) {
+            Class::ArrayBuffer
+        } else if qjs::JS_GetTypedArrayType(raw) >= 0 || qjs::JS_IsDataView(raw) {
+            Class::View
+        } else {
+            Class::Plain
+        }
+    }
 }
