@@ -1,4 +1,4 @@
-//! The prelude and the lazy Web API glue, compiled once per process.
+//! The guest-side glue (core, extras, Web APIs), compiled once per process.
 //!
 //! Parsing ~30 KB of JavaScript for every isolate would cost more than the
 //! rest of a sandbox. Each glue file is compiled once, in a scratch runtime,
@@ -12,12 +12,14 @@ use std::sync::OnceLock;
 use rquickjs::module::WriteOptions;
 use rquickjs::{Context, Ctx, Function, Module, Runtime};
 
-const PRELUDE: &str = include_str!("glue/prelude.js");
+const CORE: &str = include_str!("glue/core.js");
+const EXTRAS: &str = include_str!("glue/extras.js");
 const WEB: &str = include_str!("glue/web.js");
 
 /// Module names of the glue; the resolver never maps a guest specifier to
 /// them, because they are not in any worker's module map.
-const PRELUDE_NAME: &str = "isola:prelude";
+const CORE_NAME: &str = "isola:core";
+const EXTRAS_NAME: &str = "isola:extras";
 const WEB_NAME: &str = "isola:web";
 
 fn compile(name: &str, factory_source: &str) -> Result<Vec<u8>, String> {
@@ -60,9 +62,14 @@ fn load<'js>(ctx: &Ctx<'js>, bytes: &'static [u8]) -> rquickjs::Result<Function<
     module.get("default")
 }
 
-pub(crate) fn prelude<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
+pub(crate) fn core<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
     static CELL: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
-    load(ctx, cached(&CELL, PRELUDE_NAME, PRELUDE)?)
+    load(ctx, cached(&CELL, CORE_NAME, CORE)?)
+}
+
+pub(crate) fn extras<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
+    static CELL: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
+    load(ctx, cached(&CELL, EXTRAS_NAME, EXTRAS)?)
 }
 
 pub(crate) fn web<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {

@@ -61,17 +61,15 @@ impl CloneError {
 /// Guest → host.
 pub(crate) struct Reader<'a, 'js> {
     ctx: &'a Ctx<'js>,
-    helpers: &'a Object<'js>,
     limits: CodecLimits,
     size: usize,
     path: HashSet<usize>,
 }
 
 impl<'a, 'js> Reader<'a, 'js> {
-    pub(crate) fn new(ctx: &'a Ctx<'js>, helpers: &'a Object<'js>, limits: CodecLimits) -> Self {
+    pub(crate) fn new(ctx: &'a Ctx<'js>, limits: CodecLimits) -> Self {
         Self {
             ctx,
-            helpers,
             limits,
             size: 0,
             path: HashSet::new(),
@@ -95,7 +93,7 @@ impl<'a, 'js> Reader<'a, 'js> {
         name: &str,
         arg: &JsValue<'js>,
     ) -> Result<R, CloneError> {
-        let f: Function<'js> = self.helpers.get(name).map_err(|_| CloneError::Threw)?;
+        let f = crate::glue::extras_fn(self.ctx, name).map_err(|_| CloneError::Threw)?;
         f.call((arg.clone(),)).map_err(|_| CloneError::Threw)
     }
 
@@ -282,13 +280,9 @@ impl<'a, 'js> Reader<'a, 'js> {
 }
 
 /// Host → guest.
-pub(crate) fn write<'js>(
-    ctx: &Ctx<'js>,
-    helpers: &Object<'js>,
-    value: &Value,
-) -> rquickjs::Result<JsValue<'js>> {
+pub(crate) fn write<'js>(ctx: &Ctx<'js>, value: &Value) -> rquickjs::Result<JsValue<'js>> {
     let call1 = |name: &str, args: (JsValue<'js>,)| -> rquickjs::Result<JsValue<'js>> {
-        helpers.get::<_, Function<'js>>(name)?.call(args)
+        crate::glue::extras_fn(ctx, name)?.call(args)
     };
     Ok(match value {
         Value::Undefined => JsValue::new_undefined(ctx.clone()),
@@ -306,53 +300,49 @@ pub(crate) fn write<'js>(
         Value::Array(items) => {
             let arr = Array::new(ctx.clone())?;
             for (i, item) in items.iter().enumerate() {
-                arr.set(i, write(ctx, helpers, item)?)?;
+                arr.set(i, write(ctx, item)?)?;
             }
             arr.into_value()
         }
         Value::Object(entries) => {
             let obj = Object::new(ctx.clone())?;
             for (k, v) in entries {
-                obj.set(k.as_str(), write(ctx, helpers, v)?)?;
+                obj.set(k.as_str(), write(ctx, v)?)?;
             }
             obj.into_value()
         }
         Value::Date(ms) => call1("makeDate", (JsValue::new_number(ctx.clone(), *ms),))?,
         Value::RegExp { source, flags } => {
-            let f: Function<'js> = helpers.get("makeRegExp")?;
+            let f = crate::glue::extras_fn(ctx, "makeRegExp")?;
             f.call((source.as_str(), flags.as_str()))?
         }
         Value::Map(entries) => {
             let flat = Array::new(ctx.clone())?;
             for (i, (k, v)) in entries.iter().enumerate() {
-                flat.set(2 * i, write(ctx, helpers, k)?)?;
-                flat.set(2 * i + 1, write(ctx, helpers, v)?)?;
+                flat.set(2 * i, write(ctx, k)?)?;
+                flat.set(2 * i + 1, write(ctx, v)?)?;
             }
             call1("makeMap", (flat.into_value(),))?
         }
         Value::Set(items) => {
             let arr = Array::new(ctx.clone())?;
             for (i, item) in items.iter().enumerate() {
-                arr.set(i, write(ctx, helpers, item)?)?;
+                arr.set(i, write(ctx, item)?)?;
             }
             call1("makeSet", (arr.into_value(),))?
         }
         Value::ArrayBuffer(bytes) => ArrayBuffer::new_copy(ctx.clone(), bytes)?.into_value(),
         Value::TypedArray { kind, bytes } => {
             let view = TypedArray::<u8>::new_copy(ctx.clone(), bytes)?;
-            let f: Function<'js> = helpers.get("makeView")?;
+            let f = crate::glue::extras_fn(ctx, "makeView")?;
             f.call((kind.name(), view))?
         }
-        Value::Error(e) => error_to_js(ctx, helpers, e)?,
+        Value::Error(e) => error_to_js(ctx, e)?,
     })
 }
 
-pub(crate) fn error_to_js<'js>(
-    ctx: &Ctx<'js>,
-    helpers: &Object<'js>,
-    e: &ErrorValue,
-) -> rquickjs::Result<JsValue<'js>> {
-    let f: Function<'js> = helpers.get("makeError")?;
+pub(crate) fn error_to_js<'js>(ctx: &Ctx<'js>, e: &ErrorValue) -> rquickjs::Result<JsValue<'js>> {
+    let f = crate::glue::extras_fn(ctx, "makeError")?;
     let stack = match &e.stack {
         Some(s) => rquickjs::String::from_str(ctx.clone(), s)?.into_value(),
         None => JsValue::new_undefined(ctx.clone()),

@@ -74,13 +74,36 @@ fn next_id(cell: &std::cell::Cell<u64>) -> u64 {
     id
 }
 
-/// Builds the host dispatcher and the list of host function names handed
-/// to the prelude, and replaces `Math.random` with a per-isolate
-/// CSPRNG-seeded generator.
-pub(crate) fn install<'js>(
-    ctx: &Ctx<'js>,
-    shared: &Rc<Shared>,
-) -> rquickjs::Result<(Function<'js>, Array<'js>)> {
+/// The host table's names, in index order. The glue calls by index: the
+/// constants at the top of `glue/core.js` and `HOST_NAMES` in
+/// `glue/extras.js` must match (a unit test checks).
+pub(crate) const HOST_FUNCTIONS: [&str; 21] = [
+    "op",
+    "timer",
+    "cancelTimer",
+    "log",
+    "settle",
+    "settleResponse",
+    "finished",
+    "startFailed",
+    "clone",
+    "btoa",
+    "atob",
+    "getRandomValues",
+    "randomUUID",
+    "utf8Encode",
+    "utf8Decode",
+    "urlParse",
+    "urlSet",
+    "formParse",
+    "formSerialize",
+    "loadWeb",
+    "require",
+];
+
+/// Builds the host dispatcher handed to the glue, and replaces
+/// `Math.random` with a per-isolate CSPRNG-seeded generator.
+pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Result<Function<'js>> {
     let mut table = Table {
         names: Vec::new(),
         fns: Vec::new(),
@@ -270,8 +293,7 @@ pub(crate) fn install<'js>(
             .cloned()
             .unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
         let data = read_value(&ctx, &s, &value).map_err(|e| clone_error_to_js(&ctx, &e))?;
-        let internals = Internals::get(&ctx)?;
-        codec::write(&ctx, &internals, &data)
+        codec::write(&ctx, &data)
     });
 
     define(&mut table, "btoa", move |ctx, args| {
@@ -325,8 +347,7 @@ pub(crate) fn install<'js>(
                 "The data argument must be an integer-type TypedArray",
             ));
         }
-        let internals = Internals::get(&ctx)?;
-        let view_parts: Function = internals.get("viewParts")?;
+        let view_parts = crate::glue::extras_fn(&ctx, "viewParts")?;
         let parts: Array = view_parts.call((target.clone(),))?;
         let view: JsValue = parts.get(1)?;
         let view = TypedArray::<u8>::from_value(view)?;
@@ -482,10 +503,7 @@ pub(crate) fn install<'js>(
         modules::require(&ctx, &s.source, &from, &specifier)
     });
 
-    let names = Array::new(ctx.clone())?;
-    for (i, name) in table.names.iter().enumerate() {
-        names.set(i, *name)?;
-    }
+    debug_assert_eq!(table.names, HOST_FUNCTIONS, "host table out of order");
     let fns = table.fns;
     let dispatch = Function::new(
         ctx.clone(),
@@ -494,7 +512,7 @@ pub(crate) fn install<'js>(
             None => Err(Exception::throw_type(&ctx, "isola: unknown host function")),
         },
     )?;
-    Ok((dispatch, names))
+    Ok(dispatch)
 }
 
 fn string_array<'js>(ctx: &Ctx<'js>, parts: &[String]) -> rquickjs::Result<JsValue<'js>> {
@@ -507,8 +525,7 @@ fn string_array<'js>(ctx: &Ctx<'js>, parts: &[String]) -> rquickjs::Result<JsVal
 
 fn dom_exception(ctx: &Ctx<'_>, name: &str, message: &str) -> rquickjs::Error {
     let thrown = (|| -> rquickjs::Result<rquickjs::Error> {
-        let internals = Internals::get(ctx)?;
-        let e = codec::error_to_js(ctx, &internals, &ErrorValue::new(name, message))?;
+        let e = codec::error_to_js(ctx, &ErrorValue::new(name, message))?;
         Ok(ctx.throw(e))
     })();
     thrown.unwrap_or_else(|e| e)
@@ -539,14 +556,11 @@ fn header_list(
     Ok(out)
 }
 
-/// `[url, method, headers, body]` for the prelude to build a Request from.
+/// `(url, method, headers, body)` for the glue to build a Request from.
 pub(crate) fn request_parts<'js>(
     ctx: &Ctx<'js>,
     request: &HttpRequest,
-) -> rquickjs::Result<Array<'js>> {
-    let parts = Array::new(ctx.clone())?;
-    parts.set(0, request.url.as_str())?;
-    parts.set(1, request.method.as_str())?;
+) -> rquickjs::Result<(String, String, Array<'js>, JsValue<'js>)> {
     let headers = Array::new(ctx.clone())?;
     for (i, (k, v)) in request.headers.iter().enumerate() {
         let pair = Array::new(ctx.clone())?;
@@ -554,22 +568,20 @@ pub(crate) fn request_parts<'js>(
         pair.set(1, v.as_str())?;
         headers.set(i, pair)?;
     }
-    parts.set(2, headers)?;
-    match &request.body {
+    let body = match &request.body {
         Some(body) if request.method != "GET" && request.method != "HEAD" => {
-            parts.set(3, TypedArray::<u8>::new_copy(ctx.clone(), body)?)?;
+            TypedArray::<u8>::new_copy(ctx.clone(), body)?.into_value()
         }
-        _ => parts.set(3, JsValue::new_undefined(ctx.clone()))?,
-    }
-    Ok(parts)
+        _ => JsValue::new_undefined(ctx.clone()),
+    };
+    Ok((request.url.clone(), request.method.clone(), headers, body))
 }
 
 pub(crate) fn response_to_js<'js>(
     ctx: &Ctx<'js>,
-    internals: &Object<'js>,
     response: &HttpResponse,
 ) -> rquickjs::Result<JsValue<'js>> {
-    let web: Object = internals.get("web")?;
+    let web = crate::glue::web(ctx)?;
     let make: Function = web.get("makeResponse")?;
     let headers = Array::new(ctx.clone())?;
     for (i, (k, v)) in response.headers.iter().enumerate() {
@@ -595,11 +607,7 @@ pub(crate) fn error_value<'js>(ctx: &Ctx<'js>, thrown: &JsValue<'js>) -> ErrorVa
         max_depth: 2,
         max_bytes: 1 << 20,
     };
-    let read = Internals::get(ctx).ok().and_then(|internals| {
-        codec::Reader::new(ctx, &internals, limits)
-            .read(thrown)
-            .ok()
-    });
+    let read = codec::Reader::new(ctx, limits).read(thrown).ok();
     match read {
         Some(Value::Error(e)) => e,
         Some(Value::String(s)) => ErrorValue::new("Error", s),
@@ -675,6 +683,39 @@ fn forgiving_base64_decode(input: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn glue_host_indices_match_the_host_table() {
+        let extras = include_str!("glue/extras.js");
+        let start = extras
+            .find("const HOST_NAMES = [")
+            .expect("HOST_NAMES in extras.js");
+        let list = &extras[start..];
+        let list = &list[list.find('[').expect("[") + 1..list.find("];").expect("];")];
+        let names: Vec<&str> = list
+            .split(',')
+            .map(|n| n.trim().trim_matches('"'))
+            .filter(|n| !n.is_empty())
+            .collect();
+        assert_eq!(names, HOST_FUNCTIONS);
+        let core = include_str!("glue/core.js");
+        for (constant, name) in [
+            ("OP", "op"),
+            ("SETTLE", "settle"),
+            ("SETTLE_RESPONSE", "settleResponse"),
+            ("FINISHED", "finished"),
+            ("START_FAILED", "startFailed"),
+        ] {
+            let index = HOST_FUNCTIONS
+                .iter()
+                .position(|n| *n == name)
+                .expect("known");
+            assert!(
+                core.contains(&format!("const {constant} = {index};")),
+                "core.js {constant} != {index}"
+            );
+        }
+    }
 
     #[test]
     fn stack_locations_are_extracted() {

@@ -248,17 +248,17 @@ impl Isolate {
             let global = ctx.globals();
             global.remove("SharedArrayBuffer")?;
             global.remove("Atomics")?;
-            let (host_call, host_names) = host::install(&ctx, &shared)?;
-            let prelude = crate::bytecode::prelude(&ctx)?;
-            let internals: Object = prelude.call((host_call, host_names))?;
+            let host_call = host::install(&ctx, &shared)?;
+            let core = crate::bytecode::core(&ctx)?;
+            let internals: Object = core.call((host_call.clone(),))?;
+            internals.set("hostCall", host_call)?;
             let _ = ctx.store_userdata(Internals(internals.clone()));
+            crate::globals::install(&ctx)?;
             let values = Object::new(ctx.clone())?;
             let bindings = rquickjs::Array::new(ctx.clone())?;
             for (name, entry) in &config.env {
                 match entry {
-                    EnvEntry::Value(v) => {
-                        values.set(name.as_str(), codec::write(&ctx, &internals, v)?)?
-                    }
+                    EnvEntry::Value(v) => values.set(name.as_str(), codec::write(&ctx, v)?)?,
                     EnvEntry::Binding => bindings.set(bindings.len(), name.as_str())?,
                 }
             }
@@ -318,7 +318,7 @@ impl Isolate {
         let id = spec.id;
         self.enter(budget, move |ctx| {
             let internals = Internals::get(ctx)?;
-            let props = codec::write(ctx, &internals, &spec.props)?;
+            let props = codec::write(ctx, &spec.props)?;
             let entrypoint = match &spec.entrypoint {
                 Some(name) => rquickjs::String::from_str(ctx.clone(), name)?.into_value(),
                 None => JsValue::new_null(ctx.clone()),
@@ -328,20 +328,31 @@ impl Isolate {
                 CallKind::Rpc { method, args } => {
                     let list = rquickjs::Array::new(ctx.clone())?;
                     for (i, arg) in args.iter().enumerate() {
-                        list.set(i, codec::write(ctx, &internals, arg)?)?;
+                        list.set(i, codec::write(ctx, arg)?)?;
                     }
-                    call_fn.call::<_, ()>((id, entrypoint, method.as_str(), list, props))
-                }
-                CallKind::Fetch(request) => {
-                    let parts = host::request_parts(ctx, request)?;
                     call_fn.call::<_, ()>((
                         id,
                         entrypoint,
-                        JsValue::new_undefined(ctx.clone()),
-                        JsValue::new_undefined(ctx.clone()),
+                        method.as_str(),
+                        list,
                         props,
-                        parts,
+                        JsValue::new_null(ctx.clone()),
                     ))
+                }
+                CallKind::Fetch(request) => {
+                    let (url, method, headers, body) = host::request_parts(ctx, request)?;
+                    let make_request = crate::glue::extras_fn(ctx, "makeRequest")?;
+                    let request: JsValue = make_request.call((url, method, headers, body))?;
+                    let response_parts = crate::glue::extras_fn(ctx, "responseParts")?;
+                    let mut args = rquickjs::function::Args::new(ctx.clone(), 7);
+                    args.push_arg(id)?;
+                    args.push_arg(entrypoint)?;
+                    args.push_arg(JsValue::new_undefined(ctx.clone()))?;
+                    args.push_arg(JsValue::new_undefined(ctx.clone()))?;
+                    args.push_arg(props)?;
+                    args.push_arg(request)?;
+                    args.push_arg(response_parts)?;
+                    call_fn.call_arg::<()>(args)
                 }
             };
             if let Err(rquickjs::Error::Exception) = outcome {
@@ -368,9 +379,9 @@ impl Isolate {
         self.enter(budget, move |ctx| {
             let internals = Internals::get(ctx)?;
             let (ok, value) = match &result {
-                OpResult::Value(v) => (true, codec::write(ctx, &internals, v)?),
-                OpResult::Error(e) => (false, codec::error_to_js(ctx, &internals, e)?),
-                OpResult::Response(r) => (true, host::response_to_js(ctx, &internals, r)?),
+                OpResult::Value(v) => (true, codec::write(ctx, v)?),
+                OpResult::Error(e) => (false, codec::error_to_js(ctx, e)?),
+                OpResult::Response(r) => (true, host::response_to_js(ctx, r)?),
             };
             let complete: Function = internals.get("complete")?;
             complete.call::<_, ()>((id, ok, value))
@@ -380,8 +391,7 @@ impl Isolate {
     /// Fires a timer.
     pub fn fire_timer(&mut self, id: TimerId, budget: Budget) -> Result<Duration, Termination> {
         self.enter(budget, move |ctx| {
-            let internals = Internals::get(ctx)?;
-            let fire: Function = internals.get("fireTimer")?;
+            let fire = crate::glue::extras_fn(ctx, "fireTimer")?;
             fire.call::<_, ()>((id,))
         })
     }
@@ -490,8 +500,7 @@ pub(crate) fn clone_error_to_js<'js>(ctx: &Ctx<'js>, error: &CloneError) -> rqui
         _ => "DataCloneError",
     };
     let thrown = (|| -> rquickjs::Result<rquickjs::Error> {
-        let internals = Internals::get(ctx)?;
-        let e = codec::error_to_js(ctx, &internals, &ErrorValue::new(name, error.message()))?;
+        let e = codec::error_to_js(ctx, &ErrorValue::new(name, error.message()))?;
         Ok(ctx.throw(e))
     })();
     thrown.unwrap_or_else(|e| e)
@@ -502,8 +511,7 @@ pub(crate) fn read_value<'js>(
     shared: &Shared,
     value: &JsValue<'js>,
 ) -> Result<Value, CloneError> {
-    let internals = Internals::get(ctx).map_err(|_| CloneError::Threw)?;
-    Reader::new(ctx, &internals, shared.codec).read(value)
+    Reader::new(ctx, shared.codec).read(value)
 }
 
 pub(crate) type HostArgs<'js> = Rest<JsValue<'js>>;

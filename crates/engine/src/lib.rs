@@ -13,6 +13,8 @@
 mod alloc;
 mod bytecode;
 mod codec;
+mod globals;
+mod glue;
 mod host;
 mod isolate;
 mod limits;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::{ArrayBuffer, Ctx, Error, Exception, Function, Module, Object, Value as JsValue};
 
-use crate::isolate::Internals;
+use crate::glue;
 use crate::source::{Compiled, WorkerSource};
 
 pub(crate) const WORKERS_MODULE: &str = "cloudflare:workers";
@@ -92,8 +92,7 @@ impl Loader for MemoryLoader {
                 name,
                 "const m = import.meta.isola;\nexport const { WorkerEntrypoint, DurableObject, WorkflowEntrypoint, RpcTarget } = m;\nexport default m;\n",
             )?;
-            let internals = Internals::get(ctx)?;
-            let exports: JsValue<'js> = internals.get("workersModule")?;
+            let exports: JsValue<'js> = glue::extras(ctx)?.get("workersModule")?;
             module.meta()?.set("isola", exports)?;
             return Ok(module);
         }
@@ -123,8 +122,7 @@ fn throw_startup_error(ctx: &Ctx<'_>, error: &crate::source::StartupError) -> Er
         .map(|(m, l, c)| format!("\n    at {m}:{l}:{c}"))
         .unwrap_or_default();
     let thrown = (|| -> rquickjs::Result<Error> {
-        let internals = Internals::get(ctx)?;
-        let make: Function = internals.get("makeError")?;
+        let make = glue::extras_fn(ctx, "makeError")?;
         let e: JsValue = make.call((error.name.as_str(), error.message.as_str(), location))?;
         Ok(ctx.throw(e))
     })();
@@ -142,8 +140,7 @@ pub(crate) fn non_esm_value<'js>(
         Compiled::Data(bytes) => ArrayBuffer::new_copy(ctx.clone(), bytes)?.into_value(),
         Compiled::Json(json) => ctx.json_parse(json.as_str())?,
         Compiled::CommonJs(code) => {
-            let internals = Internals::get(ctx)?;
-            let evaluate: Function = internals.get("cjsEvaluate")?;
+            let evaluate = glue::extras_fn(ctx, "cjsEvaluate")?;
             // One line of prefix keeps the guest's line numbers in stack traces.
             let wrapped = format!(
                 "(function (exports, require, module, __filename, __dirname) {{{code}\n}})"
@@ -173,8 +170,7 @@ pub(crate) fn require<'js>(
     specifier: &str,
 ) -> rquickjs::Result<JsValue<'js>> {
     if specifier == WORKERS_MODULE {
-        let internals = Internals::get(ctx)?;
-        return internals
+        return glue::extras(ctx)?
             .get::<_, Object>("workersModule")
             .map(Object::into_value);
     }

@@ -239,8 +239,15 @@ impl Driver {
                 self.handle_effects();
             }
             Err(why) => {
-                // Settled calls whose CPU is charged still get their result.
-                self.handle_effects();
+                // The guest was stopped mid-flight: whatever it settled while
+                // being interrupted is not a result. Its logs still count.
+                if let Some(isolate) = self.isolate.as_mut() {
+                    for effect in isolate.take_effects() {
+                        if let Effect::Log(entry) = effect {
+                            self.deliver_log(&entry);
+                        }
+                    }
+                }
                 self.terminate(why);
             }
         }
@@ -254,17 +261,7 @@ impl Driver {
         let peak = isolate.peak_memory();
         for effect in effects {
             match effect {
-                Effect::Log(entry) => {
-                    tracing::debug!(level = entry.level.as_str(), message = %entry.message, "guest console");
-                    for call in self.calls.values_mut() {
-                        if let Some(sink) = &call.log_sink {
-                            sink(&entry);
-                        }
-                        if call.reply.is_some() {
-                            call.logs.push(entry.clone());
-                        }
-                    }
-                }
+                Effect::Log(entry) => self.deliver_log(&entry),
                 Effect::CallSettled { call, result } => {
                     let outcome = match result {
                         CallResult::Value(v) => Outcome::Returned(v),
@@ -304,6 +301,18 @@ impl Driver {
                         handle.abort();
                     }
                 }
+            }
+        }
+    }
+
+    fn deliver_log(&mut self, entry: &LogEntry) {
+        tracing::debug!(level = entry.level.as_str(), message = %entry.message, "guest console");
+        for call in self.calls.values_mut() {
+            if let Some(sink) = &call.log_sink {
+                sink(entry);
+            }
+            if call.reply.is_some() {
+                call.logs.push(entry.clone());
             }
         }
     }

@@ -1,16 +1,24 @@
-// The guest-side runtime of an isola isolate, evaluated once per isolate
-// before any guest code. It receives the host dispatcher (Rust, never placed
-// where guest code can name them) and returns the internals object Rust
-// drives. Built-ins are captured here, before guest code runs, so a guest
-// that patches prototypes changes only its own view. The security boundary
-// is not this file: every host function validates what it is given.
-(function (hostCall, hostNames) {
+// The rest of the guest-side runtime, loaded on first use: console,
+// timers, performance, navigator, crypto, base64, structuredClone, fetch,
+// `cloudflare:workers`, CommonJS, and the helpers the Rust value codec uses.
+// Rust reaches the globals through trampolines installed on the global
+// object (engine/src/globals.rs), so a sandbox that never touches them never
+// loads this file.
+(function (hostCall, core) {
   "use strict";
+  // Names of the Rust host table (engine/src/host.rs, HOST_FUNCTIONS), in order.
+  const HOST_NAMES = [
+    "op", "timer", "cancelTimer", "log", "settle", "settleResponse", "finished", "startFailed", "clone",
+    "btoa", "atob", "getRandomValues", "randomUUID", "utf8Encode", "utf8Decode", "urlParse", "urlSet",
+    "formParse", "formSerialize", "loadWeb", "require",
+  ];
   const host = { __proto__: null };
-  for (let i = 0; i < hostNames.length; i++) {
+  for (let i = 0; i < HOST_NAMES.length; i++) {
     const index = i;
-    host[hostNames[i]] = (a, b, c, d, e) => hostCall(index, a, b, c, d, e);
+    host[HOST_NAMES[i]] = (a, b, c, d, e) => hostCall(index, a, b, c, d, e);
   }
+  const { op } = core;
+  const globals = { __proto__: null };
   const G = globalThis;
   const ObjectCreate = Object.create;
   const ObjectDefineProperty = Object.defineProperty;
@@ -76,20 +84,6 @@
   const push = (a, v) => ReflectApply(ArrayPrototypePush, a, [v]);
   const hidden = (obj, name, value) =>
     ObjectDefineProperty(obj, name, { __proto__: null, value, writable: true, configurable: true, enumerable: false });
-
-  // ---- ops: every effect leaves through host.op and comes back through complete()
-  const pendingOps = new MapCtor();
-  function op(kind, a, b, c, d) {
-    const id = host.op(kind, a, b, c, d);
-    return new PromiseCtor((resolve, reject) => mapSet(pendingOps, id, [resolve, reject]));
-  }
-  function complete(id, ok, value) {
-    const entry = mapGet(pendingOps, id);
-    if (entry === undefined) return;
-    mapDelete(pendingOps, id);
-    if (ok) entry[0](value);
-    else entry[1](value);
-  }
 
   // ---- console
   function inspect(value, depth, seen) {
@@ -193,12 +187,10 @@
   hidden(console, "assert", function (condition, ...args) {
     if (!condition) host.log("error", "Assertion failed" + (args.length ? ": " + format(args) : ""));
   });
-  hidden(G, "console", console);
 
-  function reportError(error) {
+  function reportErrorImpl(error) {
     host.log("error", "Uncaught " + inspect(error, 0, []));
   }
-  hidden(G, "reportError", reportError);
 
   // ---- timers and microtasks
   const timers = new MapCtor();
@@ -225,29 +217,29 @@
     try {
       ReflectApply(t[0], G, t[1]);
     } catch (e) {
-      reportError(e);
+      reportErrorImpl(e);
     }
   }
-  hidden(G, "setTimeout", function setTimeout(callback, ms, ...args) {
+  globals.setTimeout = (function setTimeout(callback, ms, ...args) {
     return addTimer(callback, ms, args, false);
   });
-  hidden(G, "setInterval", function setInterval(callback, ms, ...args) {
+  globals.setInterval = (function setInterval(callback, ms, ...args) {
     return addTimer(callback, ms, args, true);
   });
-  hidden(G, "clearTimeout", function clearTimeout(id) {
+  globals.clearTimeout = (function clearTimeout(id) {
     clearTimer(id);
   });
-  hidden(G, "clearInterval", function clearInterval(id) {
+  globals.clearInterval = (function clearInterval(id) {
     clearTimer(id);
   });
   const resolved = PromiseResolve();
-  hidden(G, "queueMicrotask", function queueMicrotask(callback) {
+  globals.queueMicrotask = (function queueMicrotask(callback) {
     if (typeof callback !== "function") throw new TypeErrorCtor("The callback provided as parameter 1 is not a function.");
     then(resolved, () => {
       try {
         callback();
       } catch (e) {
-        reportError(e);
+        reportErrorImpl(e);
       }
     });
   });
@@ -259,18 +251,16 @@
   hidden(performance, "now", function now() {
     return DateNow() - timeOrigin;
   });
-  hidden(G, "performance", performance);
   const navigator = ObjectCreate(ObjectPrototype);
   ObjectDefineProperty(navigator, "userAgent", { __proto__: null, value: "Cloudflare-Workers", enumerable: true });
-  hidden(G, "navigator", navigator);
-  hidden(G, "structuredClone", function structuredClone(value) {
+  globals.structuredClone = (function structuredClone(value) {
     return host.clone(value);
   });
-  hidden(G, "btoa", function btoa(data) {
+  globals.btoa = (function btoa(data) {
     if (arguments.length < 1) throw new TypeErrorCtor("Failed to execute 'btoa': 1 argument required, but only 0 present.");
     return host.btoa(StringCtor(data));
   });
-  hidden(G, "atob", function atob(data) {
+  globals.atob = (function atob(data) {
     if (arguments.length < 1) throw new TypeErrorCtor("Failed to execute 'atob': 1 argument required, but only 0 present.");
     return host.atob(StringCtor(data));
   });
@@ -281,71 +271,28 @@
   hidden(crypto, "randomUUID", function randomUUID() {
     return host.randomUUID();
   });
-  hidden(G, "crypto", crypto);
 
-  // ---- Web APIs that need more code are installed on first use
+  // ---- Web APIs (web.js) and fetch
   let web;
-  const loadWeb = () => (web ??= host.loadWeb(host, internalsForWeb));
-  for (const name of ["Headers", "Request", "Response", "URL", "URLSearchParams", "TextEncoder", "TextDecoder"]) {
-    ObjectDefineProperty(G, name, {
-      __proto__: null,
-      configurable: true,
-      enumerable: false,
-      get() {
-        const value = loadWeb()[name];
-        hidden(G, name, value);
-        return value;
-      },
-      set(value) {
-        hidden(G, name, value);
-      },
-    });
-  }
-  hidden(G, "fetch", function fetch(input, init) {
+  const loadWeb = () => (web ??= host.loadWeb(host, { op, then, hidden, inspect }));
+  globals.fetch = function fetch(input, init) {
     try {
       const w = loadWeb();
       const request = new w.Request(input, init);
-      return then(w.bodyBytes(request), (body) =>
-        op("fetch", request.method, request.url, w.headerPairs(request.headers), body),
-      );
+      return then(w.bodyBytes(request), (body) => op("fetch", request.method, request.url, w.headerPairs(request.headers), body));
     } catch (e) {
       return PromiseCtor.reject(e);
     }
-  });
-  const internalsForWeb = { op, then, hidden, inspect };
-
-  // ---- env: values as given, bindings as stubs whose every method is a host op
-  function bindingStub(name) {
-    const methods = new MapCtor();
-    const handler = {
-      __proto__: null,
-      get(_target, method) {
-        if (typeof method !== "string" || method === "then") return undefined;
-        let fn = mapGet(methods, method);
-        if (fn === undefined) {
-          fn = (...args) => op("binding", name, method, args);
-          mapSet(methods, method, fn);
-        }
-        return fn;
-      },
-      has: () => true,
-      set: () => false,
-      defineProperty: () => false,
-      deleteProperty: () => false,
-      getOwnPropertyDescriptor: () => undefined,
-      ownKeys: () => [],
-      setPrototypeOf: () => false,
-    };
-    return new ProxyCtor(ObjectCreate(null), handler);
+  };
+  globals.reportError = function reportError(error) {
+    reportErrorImpl(error);
+  };
+  function makeRequest(url, method, headers, body) {
+    return new (loadWeb().Request)(url, { method, headers, body });
   }
-  let env = ObjectCreate(ObjectPrototype);
-  function setEnv(values, bindings) {
-    env = values;
-    for (let i = 0; i < bindings.length; i++) {
-      ObjectDefineProperty(env, bindings[i], { __proto__: null, value: bindingStub(bindings[i]), enumerable: true, configurable: true, writable: true });
-    }
+  function responseParts(value) {
+    return loadWeb().responseParts(value);
   }
-
   // ---- cloudflare:workers
   class WorkerEntrypoint {
     constructor(ctx, env) {
@@ -373,7 +320,7 @@
     WorkflowEntrypoint,
     RpcTarget,
     get env() {
-      return env;
+      return core.getEnv();
     },
   });
 
@@ -389,130 +336,6 @@
     const require = (specifier) => host.require(name, StringCtor(specifier));
     ReflectApply(wrapper, module.exports, [module.exports, require, module, name, dirname]);
     return module.exports;
-  }
-
-  // ---- entrypoints
-  let mainPromise;
-  let mainNamespace;
-  function start(promise) {
-    mainPromise = then(
-      promise,
-      (ns) => (mainNamespace = ns),
-      (error) => {
-        host.startFailed(error);
-        throw error;
-      },
-    );
-    then(mainPromise, undefined, () => {});
-  }
-  const RESERVED = ["fetch", "connect", "alarm", "webSocketMessage", "webSocketClose", "webSocketError", "dup", "constructor"];
-  function isSubclass(ctor, base) {
-    let p = ctor.prototype;
-    while (p !== null && p !== undefined) {
-      if (p === base.prototype) return true;
-      p = ObjectGetPrototypeOf(p);
-    }
-    return false;
-  }
-  // Finds a method the way workerd's RPC does: inherited through the class
-  // chain, never an instance's own property, never from Object.prototype.
-  function findMethod(receiver, name, ownAllowed) {
-    let holder = ownAllowed ? receiver : ObjectGetPrototypeOf(receiver);
-    while (holder !== null && holder !== ObjectPrototype) {
-      const d = ObjectGetOwnPropertyDescriptor(holder, name);
-      if (d !== undefined) return [true, "value" in d ? d.value : call(d.get, receiver)];
-      holder = ObjectGetPrototypeOf(holder);
-    }
-    return [false, undefined];
-  }
-  function notImplemented(method) {
-    return new TypeErrorCtor(`The RPC receiver does not implement the method "${method}".`);
-  }
-  function makeCtx(callId, props, waits) {
-    const ctx = ObjectCreate(ObjectPrototype);
-    ObjectDefineProperty(ctx, "props", { __proto__: null, value: props, enumerable: true });
-    hidden(ctx, "waitUntil", function waitUntil(promise) {
-      push(waits, PromiseResolve(promise));
-    });
-    hidden(ctx, "passThroughOnException", function passThroughOnException() {});
-    return ctx;
-  }
-  async function invoke(callId, entrypoint, request, method, args, props, waits) {
-    await mainPromise;
-    const ns = mainNamespace;
-    const name = entrypoint === null ? "default" : entrypoint;
-    if (!(name in ns)) {
-      throw new ErrorCtor(entrypoint === null ? "Worker has no default entrypoint." : `Worker has no such entrypoint: ${name}`);
-    }
-    const exported = ns[name];
-    const ctx = makeCtx(callId, props, waits);
-    let receiver;
-    let fn;
-    let argv;
-    if (typeof exported === "function" && isSubclass(exported, WorkerEntrypoint)) {
-      receiver = ReflectConstruct(exported, [ctx, env]);
-      if (request !== null) {
-        fn = findMethod(receiver, "fetch", false)[1];
-        if (typeof fn !== "function") throw new ErrorCtor("Handler does not export a fetch() function.");
-        argv = [request];
-      } else {
-        if (RESERVED.includes(method)) throw new TypeErrorCtor(`'${method}' is a reserved method and cannot be called over RPC.`);
-        const [found, value] = findMethod(receiver, method, false);
-        if (!found) throw notImplemented(method);
-        if (typeof value !== "function") throw new TypeErrorCtor(`"${method}" is not a function.`);
-        fn = value;
-        argv = args;
-      }
-    } else if (exported !== null && typeof exported === "object") {
-      receiver = exported;
-      if (request !== null) {
-        fn = findMethod(receiver, "fetch", true)[1];
-        if (typeof fn !== "function") throw new ErrorCtor("Handler does not export a fetch() function.");
-        argv = [request, env, ctx];
-      } else {
-        if (RESERVED.includes(method)) throw new TypeErrorCtor(`'${method}' is a reserved method and cannot be called over RPC.`);
-        const [found, value] = findMethod(receiver, method, true);
-        if (!found) throw notImplemented(method);
-        if (typeof value !== "function") throw new TypeErrorCtor(`"${method}" is not a function.`);
-        if (args.length !== 1) {
-          throw new TypeErrorCtor(
-            `Attempted to call RPC function "${method}" with the wrong number of arguments. When calling a top-level handler function that is not declared as part of a class, you must always send exactly one argument. In order to support variable numbers of arguments, the server must use class-based syntax (extending WorkerEntrypoint) instead.`,
-          );
-        }
-        fn = value;
-        argv = [args[0], env, ctx];
-      }
-    } else {
-      throw new TypeErrorCtor(
-        `Failed to start Worker:\nUncaught TypeError: Incorrect type for map entry '${name}': the provided value is not of type 'function or ExportedHandler'.`,
-      );
-    }
-    const result = await ReflectApply(fn, receiver, argv);
-    if (request !== null) return loadWeb().responseParts(result);
-    return result;
-  }
-  async function drainWaits(waits) {
-    while (waits.length) await PromiseAllSettled(ReflectApply(ArrayPrototypeSplice, waits, [0, waits.length]));
-  }
-  function callEntrypoint(callId, entrypoint, method, args, props, fetchParts) {
-    const waits = [];
-    let request = null;
-    if (fetchParts !== undefined) {
-      const w = loadWeb();
-      request = new w.Request(fetchParts[0], { method: fetchParts[1], headers: fetchParts[2], body: fetchParts[3] });
-    }
-    then(
-      invoke(callId, entrypoint, request, method, args, props, waits),
-      (value) => {
-        if (request !== null) host.settleResponse(callId, value[0], value[1], value[2], value[3]);
-        else host.settle(callId, true, value);
-        then(drainWaits(waits), () => host.finished(callId));
-      },
-      (error) => {
-        host.settle(callId, false, error);
-        then(drainWaits(waits), () => host.finished(callId));
-      },
-    );
   }
 
   // ---- helpers for the Rust value codec (brand-checked, capture-safe)
@@ -588,13 +411,20 @@
     return e;
   }
 
+
+  globals.console = console;
+  globals.performance = performance;
+  globals.navigator = navigator;
+  globals.crypto = crypto;
+  core.setWorkerEntrypoint(WorkerEntrypoint);
+
   return {
     __proto__: null,
-    complete,
+    globals,
+    loadWeb,
+    makeRequest,
+    responseParts,
     fireTimer,
-    setEnv,
-    start,
-    callEntrypoint,
     cjsEvaluate,
     workersModule,
     dateValue,
@@ -609,7 +439,6 @@
     makeDate,
     makeView,
     makeError,
-    reportError,
-    loadWeb,
+    reportError: reportErrorImpl,
   };
 });

@@ -1,0 +1,264 @@
+//! Globals that cost nothing until a guest touches them.
+//!
+//! Defining two dozen globals from JavaScript costs more than the rest of a
+//! sandbox's glue. Instead, QuickJS function lists install them: the
+//! function globals (`setTimeout`, `fetch`, ...) are native trampolines that
+//! QuickJS creates only on first access and that forward to the extras
+//! chunk; the object and class globals (`console`, `Headers`, ...) are
+//! accessors that load their chunk, replace themselves with a plain data
+//! property, and return the value.
+#![allow(unsafe_code)]
+
+use std::ffi::c_int;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr::NonNull;
+
+use rquickjs::{Ctx, Function, Object, Value as JsValue, qjs};
+
+use crate::glue;
+
+/// Function globals, by magic number.
+const FUNCTIONS: [&str; 10] = [
+    "setTimeout",
+    "setInterval",
+    "clearTimeout",
+    "clearInterval",
+    "queueMicrotask",
+    "structuredClone",
+    "atob",
+    "btoa",
+    "fetch",
+    "reportError",
+];
+
+/// Value globals, by magic number; the first four come from extras, the
+/// rest (classes) from the Web API chunk.
+const VALUES: [&str; 11] = [
+    "console",
+    "crypto",
+    "performance",
+    "navigator",
+    "Headers",
+    "Request",
+    "Response",
+    "URL",
+    "URLSearchParams",
+    "TextEncoder",
+    "TextDecoder",
+];
+const FIRST_WEB_VALUE: usize = 4;
+
+/// `writable | configurable`, not enumerable, as Web IDL globals are.
+const FLAGS: u8 = (qjs::JS_PROP_WRITABLE | qjs::JS_PROP_CONFIGURABLE) as u8;
+
+struct List<const N: usize>([qjs::JSCFunctionListEntry; N]);
+
+// SAFETY: the entries point only at static C strings and `extern "C"`
+// functions; QuickJS reads them and never writes through them.
+unsafe impl<const N: usize> Sync for List<N> {}
+
+const fn function(
+    name: &'static std::ffi::CStr,
+    length: u8,
+    magic: i16,
+) -> qjs::JSCFunctionListEntry {
+    qjs::JSCFunctionListEntry {
+        name: name.as_ptr(),
+        prop_flags: FLAGS,
+        def_type: qjs::JS_DEF_CFUNC as u8,
+        magic,
+        u: qjs::JSCFunctionListEntry__bindgen_ty_1 {
+            func: qjs::JSCFunctionListEntry__bindgen_ty_1__bindgen_ty_1 {
+                length,
+                cproto: qjs::JSCFunctionEnum_JS_CFUNC_generic_magic as u8,
+                cfunc: qjs::JSCFunctionType {
+                    generic_magic: Some(call_function),
+                },
+            },
+        },
+    }
+}
+
+const fn value(name: &'static std::ffi::CStr, magic: i16) -> qjs::JSCFunctionListEntry {
+    qjs::JSCFunctionListEntry {
+        name: name.as_ptr(),
+        prop_flags: qjs::JS_PROP_CONFIGURABLE as u8,
+        def_type: qjs::JS_DEF_CGETSET_MAGIC as u8,
+        magic,
+        u: qjs::JSCFunctionListEntry__bindgen_ty_1 {
+            getset: qjs::JSCFunctionListEntry__bindgen_ty_1__bindgen_ty_2 {
+                get: qjs::JSCFunctionType {
+                    getter_magic: Some(get_value),
+                },
+                set: qjs::JSCFunctionType {
+                    setter_magic: Some(set_value),
+                },
+            },
+        },
+    }
+}
+
+static GLOBALS: List<21> = List([
+    function(c"setTimeout", 1, 0),
+    function(c"setInterval", 1, 1),
+    function(c"clearTimeout", 0, 2),
+    function(c"clearInterval", 0, 3),
+    function(c"queueMicrotask", 1, 4),
+    function(c"structuredClone", 1, 5),
+    function(c"atob", 1, 6),
+    function(c"btoa", 1, 7),
+    function(c"fetch", 1, 8),
+    function(c"reportError", 1, 9),
+    value(c"console", 0),
+    value(c"crypto", 1),
+    value(c"performance", 2),
+    value(c"navigator", 3),
+    value(c"Headers", 4),
+    value(c"Request", 5),
+    value(c"Response", 6),
+    value(c"URL", 7),
+    value(c"URLSearchParams", 8),
+    value(c"TextEncoder", 9),
+    value(c"TextDecoder", 10),
+]);
+
+/// Installs the lazy globals on the global object.
+pub(crate) fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    let global = ctx.globals();
+    // QuickJS aborts the process if a lazily initialised property already
+    // exists, and QuickJS-ng defines some of these names itself
+    // (`queueMicrotask`): remove ours' namesakes first.
+    for name in FUNCTIONS.iter().chain(VALUES.iter()) {
+        if global.contains_key(*name)? {
+            global.remove(*name)?;
+        }
+    }
+    // SAFETY: `GLOBALS` is static, so it outlives every context (QuickJS
+    // keeps pointers to entries for lazily created functions); `global` is
+    // a live object of `ctx`.
+    let rc = unsafe {
+        qjs::JS_SetPropertyFunctionList(
+            ctx.as_raw().as_ptr(),
+            global.as_raw(),
+            GLOBALS.0.as_ptr(),
+            GLOBALS.0.len() as c_int,
+        )
+    };
+    if rc < 0 {
+        return Err(rquickjs::Error::Exception);
+    }
+    Ok(())
+}
+
+/// Runs `f` with a `Ctx` for a raw context, turning errors and panics into
+/// a pending exception, as a C callback must.
+///
+/// # Safety
+/// `ctx` must be the live context QuickJS called back with.
+unsafe fn trampoline<F>(ctx: *mut qjs::JSContext, f: F) -> qjs::JSValue
+where
+    F: for<'js> FnOnce(&Ctx<'js>) -> rquickjs::Result<JsValue<'js>>,
+{
+    let Some(raw) = NonNull::new(ctx) else {
+        return qjs::JS_EXCEPTION;
+    };
+    // SAFETY: QuickJS passes a live context to its callbacks.
+    let ctx = unsafe { Ctx::from_raw(raw) };
+    match catch_unwind(AssertUnwindSafe(|| f(&ctx))) {
+        // SAFETY: the duplicate is the reference QuickJS takes over; `value`
+        // drops its own.
+        Ok(Ok(value)) => unsafe { qjs::JS_DupValue(ctx.as_raw().as_ptr(), value.as_raw()) },
+        // The exception is already pending.
+        Ok(Err(rquickjs::Error::Exception)) => qjs::JS_EXCEPTION,
+        Ok(Err(other)) => {
+            let _ = rquickjs::Exception::throw_internal(&ctx, &format!("isola: {other}"));
+            qjs::JS_EXCEPTION
+        }
+        Err(_) => {
+            let _ = rquickjs::Exception::throw_internal(&ctx, "isola: internal error in a global");
+            qjs::JS_EXCEPTION
+        }
+    }
+}
+
+unsafe extern "C" fn call_function(
+    ctx: *mut qjs::JSContext,
+    _this: qjs::JSValue,
+    argc: c_int,
+    argv: *mut qjs::JSValue,
+    magic: c_int,
+) -> qjs::JSValue {
+    // SAFETY: QuickJS calls with its live context and `argc` valid values at `argv`.
+    unsafe {
+        trampoline(ctx, |ctx| {
+            let name = usize::try_from(magic)
+                .ok()
+                .and_then(|m| FUNCTIONS.get(m))
+                .copied()
+                .unwrap_or("");
+            let globals: Object = glue::extras(ctx)?.get("globals")?;
+            let target: Function = globals.get(name)?;
+            let count = usize::try_from(argc).unwrap_or(0);
+            let mut args = rquickjs::function::Args::new(ctx.clone(), count);
+            for i in 0..count {
+                // SAFETY: `i < argc`, so `argv.add(i)` is one of the arguments.
+                let arg = JsValue::from_raw(
+                    ctx.clone(),
+                    qjs::JS_DupValue(ctx.as_raw().as_ptr(), *argv.add(i)),
+                );
+                args.push_arg(arg)?;
+            }
+            target.call_arg(args)
+        })
+    }
+}
+
+fn lookup<'js>(ctx: &Ctx<'js>, magic: c_int) -> rquickjs::Result<(&'static str, JsValue<'js>)> {
+    let index = usize::try_from(magic).unwrap_or(usize::MAX);
+    let name = VALUES.get(index).copied().ok_or(rquickjs::Error::Unknown)?;
+    let value = if index < FIRST_WEB_VALUE {
+        glue::extras(ctx)?.get::<_, Object>("globals")?.get(name)?
+    } else {
+        glue::web(ctx)?.get(name)?
+    };
+    Ok((name, value))
+}
+
+fn define_data<'js>(ctx: &Ctx<'js>, name: &str, value: JsValue<'js>) -> rquickjs::Result<()> {
+    let define: Function = glue::core(ctx)?.get("defineGlobal")?;
+    define.call((name, value))
+}
+
+unsafe extern "C" fn get_value(
+    ctx: *mut qjs::JSContext,
+    _this: qjs::JSValue,
+    magic: c_int,
+) -> qjs::JSValue {
+    // SAFETY: QuickJS calls with its live context.
+    unsafe {
+        trampoline(ctx, |ctx| {
+            let (name, value) = lookup(ctx, magic)?;
+            define_data(ctx, name, value.clone())?;
+            Ok(value)
+        })
+    }
+}
+
+unsafe extern "C" fn set_value(
+    ctx: *mut qjs::JSContext,
+    _this: qjs::JSValue,
+    value: qjs::JSValue,
+    magic: c_int,
+) -> qjs::JSValue {
+    // SAFETY: QuickJS calls with its live context and a live `value` it keeps owning.
+    unsafe {
+        trampoline(ctx, |ctx| {
+            let index = usize::try_from(magic).unwrap_or(usize::MAX);
+            let name = VALUES.get(index).copied().ok_or(rquickjs::Error::Unknown)?;
+            let value =
+                JsValue::from_raw(ctx.clone(), qjs::JS_DupValue(ctx.as_raw().as_ptr(), value));
+            define_data(ctx, name, value)?;
+            Ok(JsValue::new_undefined(ctx.clone()))
+        })
+    }
+}
