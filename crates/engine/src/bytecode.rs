@@ -9,15 +9,15 @@
 
 use std::sync::OnceLock;
 
-use rquickjs::module::WriteOptions;
-use rquickjs::{Context, Ctx, Function, Module, Runtime};
+use std::ffi::CString;
+
+use rquickjs::{Context, Ctx, Function, Runtime, Value as JsValue, qjs};
 
 const CORE: &str = include_str!("glue/core.js");
 const EXTRAS: &str = include_str!("glue/extras.js");
 const WEB: &str = include_str!("glue/web.js");
 
-/// Module names of the glue; the resolver never maps a guest specifier to
-/// them, because they are not in any worker's module map.
+/// File names of the glue scripts, as stack traces would show them.
 const CORE_NAME: &str = "isola:core";
 const EXTRAS_NAME: &str = "isola:extras";
 const WEB_NAME: &str = "isola:web";
@@ -26,16 +26,46 @@ fn compile(name: &str, factory_source: &str) -> Result<Vec<u8>, String> {
     let runtime = Runtime::new().map_err(|e| e.to_string())?;
     let context = Context::full(&runtime).map_err(|e| e.to_string())?;
     context.with(|ctx| {
-        let source = format!("export default {factory_source}");
-        let module =
-            Module::declare(ctx.clone(), name, source).map_err(|e| format!("{name}: {e}"))?;
-        module
-            .write(WriteOptions {
-                strip_source: true,
-                strip_debug: true,
-                ..WriteOptions::default()
-            })
-            .map_err(|e| format!("{name}: {e}"))
+        let source = CString::new(factory_source).map_err(|e| e.to_string())?;
+        let file = CString::new(name).map_err(|e| e.to_string())?;
+        let raw = ctx.as_raw().as_ptr();
+        // SAFETY: `raw` is the live context of this closure; `source` and
+        // `file` are NUL-terminated and outlive the call. Compiling a script
+        // (not a module) yields a function object we own.
+        let function = unsafe {
+            qjs::JS_Eval(
+                raw,
+                source.as_ptr(),
+                factory_source.len() as _,
+                file.as_ptr(),
+                (qjs::JS_EVAL_TYPE_GLOBAL
+                    | qjs::JS_EVAL_FLAG_COMPILE_ONLY
+                    | qjs::JS_EVAL_FLAG_STRICT) as i32,
+            )
+        };
+        // SAFETY: reading the tag of a value we own.
+        if unsafe { qjs::JS_VALUE_GET_TAG(function) } == qjs::JS_TAG_EXCEPTION {
+            let error = ctx.catch();
+            return Err(format!("{name} does not compile: {error:?}"));
+        }
+        let mut len = 0;
+        let flags = qjs::JS_WRITE_OBJ_BYTECODE
+            | qjs::JS_WRITE_OBJ_STRIP_SOURCE
+            | qjs::JS_WRITE_OBJ_STRIP_DEBUG;
+        // SAFETY: `function` is a live value of this context; the buffer
+        // QuickJS returns is `len` bytes long and freed with `js_free` after
+        // it is copied.
+        let bytes = unsafe {
+            let buf = qjs::JS_WriteObject(raw, &raw mut len, function, flags as i32);
+            qjs::JS_FreeValue(raw, function);
+            if buf.is_null() {
+                return Err(format!("{name}: bytecode could not be written"));
+            }
+            let bytes = std::slice::from_raw_parts(buf, len as usize).to_vec();
+            qjs::js_free(raw, buf.cast());
+            bytes
+        };
+        Ok(bytes)
     })
 }
 
@@ -49,17 +79,33 @@ fn cached(
         .map_err(|e| rquickjs::Error::new_loading_message(name, e.clone()))
 }
 
-/// Evaluates a glue module from its cached bytecode and returns its default
-/// export (the factory function).
+/// Runs a glue script from its cached bytecode and returns its value (the
+/// factory function).
 fn load<'js>(ctx: &Ctx<'js>, bytes: &'static [u8]) -> rquickjs::Result<Function<'js>> {
-    // SAFETY: `bytes` is bytecode this process compiled itself from glue
-    // sources embedded in the binary (see `compile`), with the same QuickJS
-    // build, and it lives for the rest of the process (`'static`), which the
-    // ROM-data read mode that `Module::load` uses requires.
-    let module = unsafe { Module::load(ctx.clone(), bytes) }?;
-    let (module, done) = module.eval()?;
-    done.finish::<()>()?;
-    module.get("default")
+    let raw = ctx.as_raw().as_ptr();
+    // SAFETY: `bytes` is bytecode this process compiled itself (see
+    // `compile`) from glue sources embedded in the binary, with the same
+    // QuickJS build; QuickJS copies what it reads. `JS_EvalFunction` takes
+    // ownership of the function object and returns a value we own.
+    let value = unsafe {
+        let function = qjs::JS_ReadObject(
+            raw,
+            bytes.as_ptr(),
+            bytes.len() as _,
+            qjs::JS_READ_OBJ_BYTECODE as i32,
+        );
+        if qjs::JS_VALUE_GET_TAG(function) == qjs::JS_TAG_EXCEPTION {
+            return Err(rquickjs::Error::Exception);
+        }
+        let value = qjs::JS_EvalFunction(raw, function);
+        if qjs::JS_VALUE_GET_TAG(value) == qjs::JS_TAG_EXCEPTION {
+            return Err(rquickjs::Error::Exception);
+        }
+        JsValue::from_raw(ctx.clone(), value)
+    };
+    value
+        .into_function()
+        .ok_or_else(|| rquickjs::Error::new_loading_message("isola glue", "not a function"))
 }
 
 pub(crate) fn core<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
