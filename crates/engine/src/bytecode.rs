@@ -1,4 +1,4 @@
-//! The guest-side glue (core, extras, Web APIs), compiled once per process.
+//! The guest-side glue (binding stubs, extras, Web APIs), compiled once per process.
 //!
 //! Parsing ~30 KB of JavaScript for every isolate would cost more than the
 //! rest of a sandbox. Each glue file is compiled once, in a scratch runtime,
@@ -13,12 +13,12 @@ use std::ffi::CString;
 
 use rquickjs::{Context, Ctx, Function, Runtime, Value as JsValue, qjs};
 
-const CORE: &str = include_str!("glue/core.js");
+const BINDINGS: &str = include_str!("glue/bindings.js");
 const EXTRAS: &str = include_str!("glue/extras.js");
 const WEB: &str = include_str!("glue/web.js");
 
 /// File names of the glue scripts, as stack traces would show them.
-const CORE_NAME: &str = "isola:core";
+const BINDINGS_NAME: &str = "isola:bindings";
 const EXTRAS_NAME: &str = "isola:extras";
 const WEB_NAME: &str = "isola:web";
 
@@ -108,9 +108,9 @@ fn load<'js>(ctx: &Ctx<'js>, bytes: &'static [u8]) -> rquickjs::Result<Function<
         .ok_or_else(|| rquickjs::Error::new_loading_message("isola glue", "not a function"))
 }
 
-pub(crate) fn core<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
+pub(crate) fn bindings<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
     static CELL: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
-    load(ctx, cached(&CELL, CORE_NAME, CORE)?)
+    load(ctx, cached(&CELL, BINDINGS_NAME, BINDINGS)?)
 }
 
 pub(crate) fn extras<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {

@@ -225,8 +225,24 @@ fn lookup<'js>(ctx: &Ctx<'js>, magic: c_int) -> rquickjs::Result<(&'static str, 
 }
 
 fn define_data<'js>(ctx: &Ctx<'js>, name: &str, value: JsValue<'js>) -> rquickjs::Result<()> {
-    let define: Function = glue::core(ctx)?.get("defineGlobal")?;
-    define.call((name, value))
+    let global = ctx.globals();
+    let name = std::ffi::CString::new(name).map_err(|_| rquickjs::Error::Unknown)?;
+    let raw = ctx.as_raw().as_ptr();
+    // SAFETY: `global` and `value` are live values of this context; the
+    // duplicate reference is the one QuickJS takes over.
+    let rc = unsafe {
+        qjs::JS_DefinePropertyValueStr(
+            raw,
+            global.as_raw(),
+            name.as_ptr(),
+            qjs::JS_DupValue(raw, value.as_raw()),
+            FLAGS.into(),
+        )
+    };
+    if rc < 0 {
+        return Err(rquickjs::Error::Exception);
+    }
+    Ok(())
 }
 
 unsafe extern "C" fn get_value(

@@ -1,29 +1,73 @@
-//! Access to the guest-side glue from Rust: the eager core, and the extras
-//! and Web API chunks that load on first use.
+//! The per-isolate glue state Rust keeps inside the engine: built-ins
+//! captured before guest code runs, the env object, the main module,
+//! pending ops and calls, and the lazily loaded JavaScript chunks.
+//!
+//! It lives in the context's userdata, which rquickjs drops before the
+//! runtime is freed, so it may hold JS values without leaking them.
 
-use rquickjs::{Ctx, Function, Object};
+use std::cell::RefCell;
+use std::collections::HashMap;
 
-use crate::isolate::Internals;
+use rquickjs::{Ctx, Function, JsLifetime, Object, Promise};
 
-/// The core's internals object (always present after isolate setup).
-pub(crate) fn core<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
-    Internals::get(ctx)
+use crate::dispatch::Call;
+use crate::ops::OpId;
+
+pub(crate) struct Glue<'js> {
+    /// The host dispatcher (see `host.rs`).
+    pub(crate) host_call: Function<'js>,
+    /// `env` as guests see it.
+    pub(crate) env: Object<'js>,
+    /// `Object.prototype`, `Promise` and `Promise.resolve`, captured at setup.
+    pub(crate) object_prototype: Object<'js>,
+    pub(crate) promise_ctor: Function<'js>,
+    pub(crate) promise_resolve: Function<'js>,
+    pub(crate) state: RefCell<GlueState<'js>>,
+}
+
+#[derive(Default)]
+pub(crate) struct GlueState<'js> {
+    /// The main module's evaluation (resolves to its namespace).
+    pub(crate) main: Option<Promise<'js>>,
+    pub(crate) namespace: Option<Object<'js>>,
+    pub(crate) extras: Option<Object<'js>>,
+    /// Resolve and reject functions of ops in flight.
+    pub(crate) ops: HashMap<OpId, (Function<'js>, Function<'js>)>,
+    /// Calls not yet finished.
+    pub(crate) calls: Vec<Call<'js>>,
+    /// `ctx.waitUntil` promises by call (kept apart from `calls`, which
+    /// dispatch takes out of the state while it polls them).
+    pub(crate) waits: HashMap<crate::ops::CallId, Vec<Promise<'js>>>,
+}
+
+// SAFETY: every field holds values of the one context `'js`, and `Changed`
+// only re-labels that lifetime, which is what `JsLifetime` requires.
+#[allow(unsafe_code)]
+unsafe impl<'js> JsLifetime<'js> for Glue<'js> {
+    type Changed<'to> = Glue<'to>;
+}
+
+/// Runs `f` with the isolate's glue.
+pub(crate) fn with<'js, R>(ctx: &Ctx<'js>, f: impl FnOnce(&Glue<'js>) -> R) -> rquickjs::Result<R> {
+    let glue = ctx
+        .userdata::<Glue<'js>>()
+        .ok_or_else(|| rquickjs::Exception::throw_internal(ctx, "isola glue is missing"))?;
+    Ok(f(&glue))
 }
 
 /// The extras chunk, evaluated the first time anything needs it.
 pub(crate) fn extras<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
-    let core = core(ctx)?;
-    if let Ok(extras) = core.get::<_, Object>("extras") {
+    if let Some(extras) = with(ctx, |g| g.state.borrow().extras.clone())? {
         return Ok(extras);
     }
+    let (host_call, env) = with(ctx, |g| (g.host_call.clone(), g.env.clone()))?;
     let factory = crate::bytecode::extras(ctx)?;
-    let host_call: Function = core.get("hostCall")?;
-    let extras: Object = factory.call((host_call, core.clone()))?;
-    core.set("extras", extras.clone())?;
+    let extras: Object = factory.call((host_call, env))?;
+    with(ctx, |g| g.state.borrow_mut().extras = Some(extras.clone()))?;
     Ok(extras)
 }
 
-/// The Web API chunk (through extras, which hands it its helpers).
+/// The Web API chunk (loaded and cached by extras).
 pub(crate) fn web<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     let load: Function = extras(ctx)?.get("loadWeb")?;
     load.call(())
@@ -32,4 +76,14 @@ pub(crate) fn web<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
 /// A function exported by the extras chunk.
 pub(crate) fn extras_fn<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Function<'js>> {
     extras(ctx)?.get(name)
+}
+
+/// `WorkerEntrypoint`, if `cloudflare:workers` (or anything else in
+/// extras) was ever loaded; before that no class can extend it.
+pub(crate) fn worker_entrypoint<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Option<Function<'js>>> {
+    let extras = with(ctx, |g| g.state.borrow().extras.clone())?;
+    match extras {
+        Some(extras) => extras.get("WorkerEntrypoint").map(Some),
+        None => Ok(None),
+    }
 }

@@ -9,9 +9,9 @@ use base64::Engine as _;
 use rquickjs::{Array, Ctx, Exception, Function, Object, TypedArray, Value as JsValue, qjs};
 
 use crate::codec::{self, CloneError};
-use crate::isolate::{HostArgs, Internals, Shared, clone_error_to_js, read_value};
+use crate::isolate::{HostArgs, Shared, clone_error_to_js, read_value};
 use crate::modules;
-use crate::ops::{CallResult, Effect, HttpRequest, HttpResponse, LogLevel, OpRequest};
+use crate::ops::{Effect, HttpRequest, HttpResponse, LogLevel, OpRequest};
 use crate::value::{ErrorValue, Value};
 
 /// The largest buffer `crypto.getRandomValues` fills, per the Web Crypto spec.
@@ -75,17 +75,13 @@ fn next_id(cell: &std::cell::Cell<u64>) -> u64 {
 }
 
 /// The host table's names, in index order. The glue calls by index: the
-/// constants at the top of `glue/core.js` and `HOST_NAMES` in
-/// `glue/extras.js` must match (a unit test checks).
-pub(crate) const HOST_FUNCTIONS: [&str; 21] = [
+/// `OP` constant of `glue/bindings.js` and `HOST_NAMES` in `glue/extras.js`
+/// must match (a unit test checks).
+pub(crate) const HOST_FUNCTIONS: [&str; 17] = [
     "op",
     "timer",
     "cancelTimer",
     "log",
-    "settle",
-    "settleResponse",
-    "finished",
-    "startFailed",
     "clone",
     "btoa",
     "atob",
@@ -172,9 +168,12 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             _ => return Err(Exception::throw_type(&ctx, "isola: unknown op")),
         };
         let id = next_id(&s.next_op);
+        let (promise, resolve, reject) = ctx.promise()?;
+        crate::glue::with(&ctx, |g| {
+            g.state.borrow_mut().ops.insert(id, (resolve, reject))
+        })?;
         s.emit(Effect::Op { id, request });
-        #[allow(clippy::cast_precision_loss)]
-        Ok(JsValue::new_number(ctx, id as f64))
+        Ok(promise.into_value())
     });
 
     let s = shared.clone();
@@ -215,75 +214,6 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             _ => LogLevel::Log,
         };
         s.log(level, string_arg(&ctx, &args, 1)?);
-        Ok(JsValue::new_undefined(ctx))
-    });
-
-    let s = shared.clone();
-    define(&mut table, "settle", move |ctx, args| {
-        let call = id_arg(&args, 0);
-        let ok = arg(&args, 1).and_then(JsValue::as_bool).unwrap_or(false);
-        let value = arg(&args, 2)
-            .cloned()
-            .unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
-        let result = if ok {
-            match read_value(&ctx, &s, &value) {
-                Ok(v) => CallResult::Value(v),
-                Err(CloneError::TooLarge(limit)) => CallResult::TooLarge { limit },
-                Err(e) => CallResult::Threw(ErrorValue::new(
-                    if matches!(e, CloneError::TooDeep(_)) {
-                        "RangeError"
-                    } else {
-                        "DataCloneError"
-                    },
-                    e.message(),
-                )),
-            }
-        } else if let Some(startup) = s.startup_error.borrow().clone() {
-            CallResult::StartupFailed(startup)
-        } else {
-            CallResult::Threw(error_value(&ctx, &value))
-        };
-        s.emit(Effect::CallSettled { call, result });
-        Ok(JsValue::new_undefined(ctx))
-    });
-
-    let s = shared.clone();
-    define(&mut table, "settleResponse", move |ctx, args| {
-        let call = id_arg(&args, 0);
-        let status = u16::try_from(id_arg(&args, 1)).unwrap_or(500);
-        let status_text = string_arg(&ctx, &args, 2).unwrap_or_default();
-        let headers = header_list(&ctx, arg(&args, 3))?;
-        let body = bytes_arg(&args, 4).unwrap_or_default();
-        let result = if body.len() > s.codec.max_bytes {
-            CallResult::TooLarge {
-                limit: s.codec.max_bytes,
-            }
-        } else {
-            CallResult::Response(HttpResponse {
-                status,
-                status_text,
-                headers,
-                body,
-            })
-        };
-        s.emit(Effect::CallSettled { call, result });
-        Ok(JsValue::new_undefined(ctx))
-    });
-
-    let s = shared.clone();
-    define(&mut table, "finished", move |ctx, args| {
-        s.emit(Effect::CallFinished {
-            call: id_arg(&args, 0),
-        });
-        Ok(JsValue::new_undefined(ctx))
-    });
-
-    let s = shared.clone();
-    define(&mut table, "startFailed", move |ctx, args| {
-        let thrown = arg(&args, 0)
-            .cloned()
-            .unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
-        record_startup_error(&ctx, &s, &thrown);
         Ok(JsValue::new_undefined(ctx))
     });
 
@@ -483,17 +413,11 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         Ok(rquickjs::String::from_str(ctx, &out.finish())?.into_value())
     });
 
-    define(&mut table, "loadWeb", move |ctx, args| {
-        let internals = Internals::get(&ctx)?;
-        if let Ok(existing) = internals.get::<_, Object>("web") {
-            return Ok(existing.into_value());
-        }
-        let factory = crate::bytecode::web(&ctx)?;
-        // The prelude passes `host` back in: a closure holding it would be a
-        // reference cycle the engine's collector cannot see.
-        let web: Object = factory.call((arg(&args, 0).cloned(), arg(&args, 1).cloned()))?;
-        internals.set("web", web.clone())?;
-        Ok(web.into_value())
+    define(&mut table, "loadWeb", move |_ctx, args| {
+        // The caller (extras) caches the result and passes `host` back in: a
+        // closure holding it would be a cycle the collector cannot see.
+        let factory = crate::bytecode::web(&_ctx)?;
+        factory.call((arg(&args, 0).cloned(), arg(&args, 1).cloned()))
     });
 
     let s = shared.clone();
@@ -698,23 +622,8 @@ mod tests {
             .filter(|n| !n.is_empty())
             .collect();
         assert_eq!(names, HOST_FUNCTIONS);
-        let core = include_str!("glue/core.js");
-        for (constant, name) in [
-            ("OP", "op"),
-            ("SETTLE", "settle"),
-            ("SETTLE_RESPONSE", "settleResponse"),
-            ("FINISHED", "finished"),
-            ("START_FAILED", "startFailed"),
-        ] {
-            let index = HOST_FUNCTIONS
-                .iter()
-                .position(|n| *n == name)
-                .expect("known");
-            assert!(
-                core.contains(&format!("const {constant} = {index};")),
-                "core.js {constant} != {index}"
-            );
-        }
+        assert_eq!(HOST_FUNCTIONS[0], "op");
+        assert!(include_str!("glue/bindings.js").contains("const OP = 0;"));
     }
 
     #[test]

@@ -7,16 +7,16 @@ use std::time::Duration;
 
 use rquickjs::context::intrinsic;
 use rquickjs::function::Rest;
-use rquickjs::{Context, Ctx, Function, JsLifetime, Module, Object, Runtime, Value as JsValue};
+use rquickjs::{Context, Ctx, Function, Module, Object, Runtime, Value as JsValue};
 
 use crate::alloc::MeteredAllocator;
 use crate::codec::{self, CloneError, CodecLimits, Reader};
+use crate::dispatch;
+use crate::glue::{self, Glue, GlueState};
 use crate::host;
 use crate::limits::{Budget, MemoryMeter, Termination, Watchdog, thread_cpu_time};
 use crate::modules::{MemoryLoader, MemoryResolver};
-use crate::ops::{
-    CallKind, CallResult, CallSpec, Effect, LogEntry, LogLevel, OpId, OpResult, TimerId,
-};
+use crate::ops::{CallResult, CallSpec, Effect, LogEntry, LogLevel, OpId, OpResult, TimerId};
 use crate::source::WorkerSource;
 use crate::value::{ErrorValue, Value};
 
@@ -156,24 +156,6 @@ pub(crate) fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// The prelude's internals object, kept where host functions can find it.
-pub(crate) struct Internals<'js>(Object<'js>);
-
-// SAFETY: `Internals` holds exactly one `Object<'js>`, and `Changed` only
-// re-labels that lifetime, which is what `JsLifetime` requires.
-#[allow(unsafe_code)]
-unsafe impl<'js> JsLifetime<'js> for Internals<'js> {
-    type Changed<'to> = Internals<'to>;
-}
-
-impl<'js> Internals<'js> {
-    pub(crate) fn get(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
-        ctx.userdata::<Internals<'js>>()
-            .map(|guard| guard.0.clone())
-            .ok_or_else(|| rquickjs::Exception::throw_internal(ctx, "isola internals are missing"))
-    }
-}
-
 /// A QuickJS-ng isolate running one worker.
 ///
 /// All methods that run guest code take a [`Budget`] and return the CPU
@@ -246,24 +228,39 @@ impl Isolate {
         watchdog.arm(setup_budget);
         let result = context.with(|ctx| -> rquickjs::Result<()> {
             let global = ctx.globals();
+            // Captured before any guest code runs.
+            let object: Object = global.get("Object")?;
+            let object_prototype: Object = object.get("prototype")?;
+            let promise_ctor: Function = global.get("Promise")?;
+            let promise_resolve: Function = promise_ctor.get("resolve")?;
             global.remove("SharedArrayBuffer")?;
             global.remove("Atomics")?;
             let host_call = host::install(&ctx, &shared)?;
-            let core = crate::bytecode::core(&ctx)?;
-            let internals: Object = core.call((host_call.clone(),))?;
-            internals.set("hostCall", host_call)?;
-            let _ = ctx.store_userdata(Internals(internals.clone()));
+            let env = Object::new(ctx.clone())?;
+            let _ = ctx.store_userdata(Glue {
+                host_call: host_call.clone(),
+                env: env.clone(),
+                object_prototype,
+                promise_ctor,
+                promise_resolve,
+                state: RefCell::new(GlueState::default()),
+            });
             crate::globals::install(&ctx)?;
-            let values = Object::new(ctx.clone())?;
-            let bindings = rquickjs::Array::new(ctx.clone())?;
+            let mut stub: Option<Function> = None;
             for (name, entry) in &config.env {
                 match entry {
-                    EnvEntry::Value(v) => values.set(name.as_str(), codec::write(&ctx, v)?)?,
-                    EnvEntry::Binding => bindings.set(bindings.len(), name.as_str())?,
+                    EnvEntry::Value(v) => env.set(name.as_str(), codec::write(&ctx, v)?)?,
+                    EnvEntry::Binding => {
+                        if stub.is_none() {
+                            let factory = crate::bytecode::bindings(&ctx)?;
+                            stub = Some(factory.call((host_call.clone(),))?);
+                        }
+                        if let Some(stub) = &stub {
+                            env.set(name.as_str(), stub.call::<_, JsValue>((name.as_str(),))?)?;
+                        }
+                    }
                 }
             }
-            let set_env: Function = internals.get("setEnv")?;
-            set_env.call::<_, ()>((values, bindings))?;
             Ok(())
         });
         if let Some(why) = watchdog.tripped() {
@@ -287,10 +284,8 @@ impl Isolate {
         let main = self.shared.source.main.clone();
         let shared = self.shared.clone();
         self.enter(budget, move |ctx| {
-            let internals = Internals::get(ctx)?;
-            let start: Function = internals.get("start")?;
             match Module::import(ctx, main.as_str()) {
-                Ok(promise) => start.call::<_, ()>((promise,)),
+                Ok(promise) => glue::with(ctx, |g| g.state.borrow_mut().main = Some(promise)),
                 Err(rquickjs::Error::Exception) => {
                     let thrown = ctx.catch();
                     host::record_startup_error(ctx, &shared, &thrown);
@@ -315,58 +310,7 @@ impl Isolate {
             return Ok(Duration::ZERO);
         }
         let shared = self.shared.clone();
-        let id = spec.id;
-        self.enter(budget, move |ctx| {
-            let internals = Internals::get(ctx)?;
-            let props = codec::write(ctx, &spec.props)?;
-            let entrypoint = match &spec.entrypoint {
-                Some(name) => rquickjs::String::from_str(ctx.clone(), name)?.into_value(),
-                None => JsValue::new_null(ctx.clone()),
-            };
-            let call_fn: Function = internals.get("callEntrypoint")?;
-            let outcome = match &spec.kind {
-                CallKind::Rpc { method, args } => {
-                    let list = rquickjs::Array::new(ctx.clone())?;
-                    for (i, arg) in args.iter().enumerate() {
-                        list.set(i, codec::write(ctx, arg)?)?;
-                    }
-                    call_fn.call::<_, ()>((
-                        id,
-                        entrypoint,
-                        method.as_str(),
-                        list,
-                        props,
-                        JsValue::new_null(ctx.clone()),
-                    ))
-                }
-                CallKind::Fetch(request) => {
-                    let (url, method, headers, body) = host::request_parts(ctx, request)?;
-                    let make_request = crate::glue::extras_fn(ctx, "makeRequest")?;
-                    let request: JsValue = make_request.call((url, method, headers, body))?;
-                    let response_parts = crate::glue::extras_fn(ctx, "responseParts")?;
-                    let mut args = rquickjs::function::Args::new(ctx.clone(), 7);
-                    args.push_arg(id)?;
-                    args.push_arg(entrypoint)?;
-                    args.push_arg(JsValue::new_undefined(ctx.clone()))?;
-                    args.push_arg(JsValue::new_undefined(ctx.clone()))?;
-                    args.push_arg(props)?;
-                    args.push_arg(request)?;
-                    args.push_arg(response_parts)?;
-                    call_fn.call_arg::<()>(args)
-                }
-            };
-            if let Err(rquickjs::Error::Exception) = outcome {
-                let thrown = ctx.catch();
-                let error = host::error_value(ctx, &thrown);
-                shared.emit(Effect::CallSettled {
-                    call: id,
-                    result: CallResult::Threw(error),
-                });
-                shared.emit(Effect::CallFinished { call: id });
-                return Ok(());
-            }
-            outcome
-        })
+        self.enter(budget, move |ctx| dispatch::start(ctx, &shared, spec))
     }
 
     /// Answers an op.
@@ -377,21 +321,28 @@ impl Isolate {
         budget: Budget,
     ) -> Result<Duration, Termination> {
         self.enter(budget, move |ctx| {
-            let internals = Internals::get(ctx)?;
+            let Some((resolve, reject)) =
+                glue::with(ctx, |g| g.state.borrow_mut().ops.remove(&id))?
+            else {
+                return Ok(());
+            };
             let (ok, value) = match &result {
                 OpResult::Value(v) => (true, codec::write(ctx, v)?),
                 OpResult::Error(e) => (false, codec::error_to_js(ctx, e)?),
                 OpResult::Response(r) => (true, host::response_to_js(ctx, r)?),
             };
-            let complete: Function = internals.get("complete")?;
-            complete.call::<_, ()>((id, ok, value))
+            if ok {
+                resolve.call::<_, ()>((value,))
+            } else {
+                reject.call::<_, ()>((value,))
+            }
         })
     }
 
     /// Fires a timer.
     pub fn fire_timer(&mut self, id: TimerId, budget: Budget) -> Result<Duration, Termination> {
         self.enter(budget, move |ctx| {
-            let fire = crate::glue::extras_fn(ctx, "fireTimer")?;
+            let fire = glue::extras_fn(ctx, "fireTimer")?;
             fire.call::<_, ()>((id,))
         })
     }
@@ -447,17 +398,38 @@ impl Isolate {
                 report_uncaught(&ctx, &shared, &watchdog, &e);
             }
         });
-        while self.watchdog.tripped().is_none() {
-            match self.runtime.execute_pending_job() {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(job) => {
-                    let shared = self.shared.clone();
-                    let watchdog = self.watchdog.clone();
-                    job.0.with(|ctx| {
-                        report_uncaught(&ctx, &shared, &watchdog, &rquickjs::Error::Exception)
-                    });
+        // Drain the job queue, then let dispatch follow settled promises;
+        // repeat while that queues more work.
+        loop {
+            while self.watchdog.tripped().is_none() {
+                match self.runtime.execute_pending_job() {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(job) => {
+                        let shared = self.shared.clone();
+                        let watchdog = self.watchdog.clone();
+                        job.0.with(|ctx| {
+                            report_uncaught(&ctx, &shared, &watchdog, &rquickjs::Error::Exception)
+                        });
+                    }
                 }
+            }
+            if self.watchdog.tripped().is_some() {
+                break;
+            }
+            let shared = self.shared.clone();
+            let watchdog = self.watchdog.clone();
+            let progressed = self
+                .context
+                .with(|ctx| match dispatch::poll(&ctx, &shared) {
+                    Ok(progressed) => progressed,
+                    Err(e) => {
+                        report_uncaught(&ctx, &shared, &watchdog, &e);
+                        false
+                    }
+                });
+            if !progressed && !self.runtime.is_job_pending() {
+                break;
             }
         }
         let used = thread_cpu_time().saturating_sub(start);

@@ -13,6 +13,7 @@
 mod alloc;
 mod bytecode;
 mod codec;
+mod dispatch;
 mod globals;
 mod glue;
 mod host;

@@ -4,20 +4,19 @@
 // Rust reaches the globals through trampolines installed on the global
 // object (engine/src/globals.rs), so a sandbox that never touches them never
 // loads this file.
-(function (hostCall, core) {
+(function (hostCall, env) {
   "use strict";
   // Names of the Rust host table (engine/src/host.rs, HOST_FUNCTIONS), in order.
   const HOST_NAMES = [
-    "op", "timer", "cancelTimer", "log", "settle", "settleResponse", "finished", "startFailed", "clone",
-    "btoa", "atob", "getRandomValues", "randomUUID", "utf8Encode", "utf8Decode", "urlParse", "urlSet",
-    "formParse", "formSerialize", "loadWeb", "require",
+    "op", "timer", "cancelTimer", "log", "clone", "btoa", "atob", "getRandomValues", "randomUUID",
+    "utf8Encode", "utf8Decode", "urlParse", "urlSet", "formParse", "formSerialize", "loadWeb", "require",
   ];
   const host = { __proto__: null };
   for (let i = 0; i < HOST_NAMES.length; i++) {
     const index = i;
     host[HOST_NAMES[i]] = (a, b, c, d, e) => hostCall(index, a, b, c, d, e);
   }
-  const { op } = core;
+  const op = (kind, a, b, c, d) => hostCall(0, kind, a, b, c, d);
   const globals = { __proto__: null };
   const G = globalThis;
   const ObjectCreate = Object.create;
@@ -320,7 +319,7 @@
     WorkflowEntrypoint,
     RpcTarget,
     get env() {
-      return core.getEnv();
+      return env;
     },
   });
 
@@ -416,7 +415,6 @@
   globals.performance = performance;
   globals.navigator = navigator;
   globals.crypto = crypto;
-  core.setWorkerEntrypoint(WorkerEntrypoint);
 
   return {
     __proto__: null,
@@ -427,6 +425,7 @@
     fireTimer,
     cjsEvaluate,
     workersModule,
+    WorkerEntrypoint,
     dateValue,
     regexpParts,
     viewParts,

@@ -65,10 +65,10 @@ fn get_caches_by_id_and_shares_module_state() {
 fn get_evicts_least_recently_used_workers_under_a_memory_budget() {
     // A budget smaller than two idle isolates keeps at most the newest one.
     let loader =
-        Loader::new(Config::default().threads(1).cache_budget_bytes(300 << 10)).expect("loader");
+        Loader::new(Config::default().threads(1).cache_budget_bytes(256 << 10)).expect("loader");
     let rt = runtime();
     let src =
-        "let n = 0; const big = 'x'.repeat(100000); export default { count() { return ++n } }";
+        "let n = 0; const big = 'x'.repeat(200000); export default { count() { return ++n } }";
     let mut loads = 0;
     for id in ["a", "b", "a"] {
         let w = loader
