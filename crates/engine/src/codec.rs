@@ -3,7 +3,7 @@
 //! Guest values are read once, into owned data, under a depth and a size
 //! limit. Type checks use the engine's class ids (not `instanceof` or
 //! `Symbol.toStringTag`, which a guest can forge), and the few built-in
-//! accessors used are the ones the prelude captured before guest code ran.
+//! accessors used are the ones the extras chunk captured when it loaded.
 #![allow(unsafe_code)]
 
 use std::collections::HashSet;

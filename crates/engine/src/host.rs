@@ -1,4 +1,4 @@
-//! Host functions: the only Rust the guest can reach, through the prelude.
+//! Host functions: the only Rust the guest can reach, through the glue.
 //!
 //! Each one treats its arguments as hostile: types are checked, values are
 //! read once into owned data, and nothing here panics or blocks.
@@ -637,7 +637,7 @@ mod tests {
             Some("lib/a.js:3:9")
         );
         assert_eq!(
-            first_frame_location("    at start (isola:prelude:10:2)\n").as_deref(),
+            first_frame_location("    at start (isola:extras:10:2)\n").as_deref(),
             None
         );
     }

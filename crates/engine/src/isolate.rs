@@ -1,4 +1,4 @@
-//! One isolate: a QuickJS-ng runtime and context, its prelude, its limits.
+//! One isolate: a QuickJS-ng runtime and context, its glue state, its limits.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
