@@ -358,6 +358,12 @@ impl Isolate {
         self.shared.log_dropped.set(false);
     }
 
+    /// Changes the heap limit (e.g. to a call's lower limit). Allocations
+    /// past it fail and end the run with the memory-limit outcome.
+    pub fn set_memory_limit(&mut self, bytes: usize) {
+        self.watchdog.memory.set_limit(bytes);
+    }
+
     /// Bytes the engine heap holds now.
     pub fn memory_used(&self) -> usize {
         self.watchdog.memory.used()

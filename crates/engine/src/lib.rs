@@ -28,7 +28,7 @@ mod web;
 
 pub use codec::CodecLimits;
 pub use isolate::{EnvEntry, Isolate, IsolateConfig, IsolateError};
-pub use limits::{Budget, Termination};
+pub use limits::{Budget, Termination, release_freed_memory};
 pub use ops::{
     CallId, CallKind, CallResult, CallSpec, Effect, HttpRequest, HttpResponse, LogEntry, LogLevel,
     OpId, OpRequest, OpResult, TimerId,

@@ -38,7 +38,7 @@ impl Budget {
 pub(crate) struct MemoryMeter {
     used: Cell<usize>,
     peak: Cell<usize>,
-    limit: usize,
+    limit: Cell<usize>,
     exceeded: Cell<bool>,
 }
 
@@ -47,7 +47,7 @@ impl MemoryMeter {
         Self {
             used: Cell::new(0),
             peak: Cell::new(0),
-            limit,
+            limit: Cell::new(limit),
             exceeded: Cell::new(false),
         }
     }
@@ -58,7 +58,7 @@ impl MemoryMeter {
             .used
             .get()
             .checked_add(extra)
-            .is_some_and(|total| total <= self.limit);
+            .is_some_and(|total| total <= self.limit.get());
         if !fits {
             self.exceeded.set(true);
         }
@@ -75,6 +75,10 @@ impl MemoryMeter {
 
     pub(crate) fn sub(&self, bytes: usize) {
         self.used.set(self.used.get().saturating_sub(bytes));
+    }
+
+    pub(crate) fn set_limit(&self, limit: usize) {
+        self.limit.set(limit);
     }
 
     pub(crate) fn used(&self) -> usize {
@@ -174,4 +178,15 @@ pub(crate) fn thread_cpu_time() -> Duration {
         u64::try_from(ts.tv_sec).unwrap_or(0),
         u32::try_from(ts.tv_nsec).unwrap_or(0),
     )
+}
+
+/// Returns freed heap memory to the operating system (`malloc_trim`), so
+/// RSS measurements reflect live isolates only.
+pub fn release_freed_memory() {
+    // SAFETY: malloc_trim only releases free pages of the C heap; it touches
+    // no live allocation.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }

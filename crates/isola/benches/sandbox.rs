@@ -109,11 +109,7 @@ fn rss_bytes() -> usize {
 }
 
 fn trim() {
-    // SAFETY: malloc_trim only returns free heap pages to the OS.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    isola::engine::release_freed_memory();
 }
 
 fn main() {

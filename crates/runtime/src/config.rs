@@ -12,8 +12,10 @@ use std::time::Duration;
 ///   caught by `try`/`finally`. With several calls in flight in one worker,
 ///   CPU used is charged to each of them.
 /// - **Memory** is the engine heap (everything the guest allocates, plus
-///   roughly 200 KiB of runtime structures), per isolate, fixed when the
-///   isolate is created: a call's own `memory_bytes` cannot change it.
+///   roughly 180 KiB of runtime structures), per isolate. A call's lower
+///   `memory_bytes` applies while that call is in flight; since the heap is
+///   shared by the isolate's module state, what a cached worker already
+///   holds counts against it.
 /// - **Wall** time runs from the start of a call and includes time spent
 ///   waiting on host calls and timers; it also bounds `ctx.waitUntil` work.
 /// - **Subrequests** count guest `fetch`es and binding calls per call.

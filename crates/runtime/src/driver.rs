@@ -209,8 +209,18 @@ impl Driver {
         self.after_entry(result);
     }
 
-    /// The budget of the next activation: the tightest of the calls in flight.
-    fn budget(&self) -> Budget {
+    /// The budget of the next activation: the tightest of the calls in
+    /// flight. Also applies their tightest memory limit to the isolate.
+    fn budget(&mut self) -> Budget {
+        let memory = self
+            .calls
+            .values()
+            .map(|c| c.limits.memory_bytes)
+            .min()
+            .unwrap_or(self.limits.memory_bytes);
+        if let Some(isolate) = self.isolate.as_mut() {
+            isolate.set_memory_limit(memory.min(self.limits.memory_bytes));
+        }
         let now = Instant::now();
         let cpu = self
             .calls

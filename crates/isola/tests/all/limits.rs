@@ -203,6 +203,22 @@ fn the_lower_limit_wins_between_load_and_call() {
 }
 
 #[test]
+fn a_calls_lower_memory_limit_applies_while_it_runs() {
+    let worker = loader()
+        .load(esm("export default { go(mb) { const a = new Uint8Array(mb << 20); a.fill(1); return a.length } }"))
+        .expect("valid");
+    let rt = runtime();
+    let small = Limits {
+        memory_bytes: 8 << 20,
+        ..Limits::default()
+    };
+    let run = rt.block_on(worker.entrypoint(None).limits(small).call("go", 32));
+    assert_eq!(run.outcome, Outcome::MemoryLimit);
+    let run = rt.block_on(worker.entrypoint(None).call("go", 32));
+    assert_eq!(returned(run), json!(32 << 20));
+}
+
+#[test]
 fn limit_outcomes_have_stable_kinds_and_messages() {
     assert_eq!(Outcome::CpuLimit.kind().as_str(), "cpu-limit");
     assert!(Outcome::MemoryLimit.kind().is_limit());
