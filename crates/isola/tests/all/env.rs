@@ -157,6 +157,34 @@ fn values_sent_to_bindings_are_data_with_depth_and_size_limits() {
 }
 
 #[test]
+fn arguments_are_read_once_and_detached_buffers_refused() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let code = esm(r#"export default { async go(_, env) {
+        let reads = 0;
+        const shifty = { get x() { reads++; return reads } };
+        await env.B.take(shifty);
+        const buffer = new ArrayBuffer(8);
+        buffer.transfer();
+        let detached; try { await env.B.take(buffer) } catch (e) { detached = e.name }
+        return { reads, detached } } }"#)
+    .env_binding(
+        "B",
+        binding_fn(move |_, args| {
+            sink.lock().expect("lock").push(args);
+            async { Ok(Value::Null) }
+        }),
+    );
+    assert_eq!(
+        returned(call(code, "go", Value::Null)),
+        json!({"reads": 1, "detached": "DataCloneError"})
+    );
+    let seen = seen.lock().expect("lock");
+    assert_eq!(seen.len(), 1, "the detached buffer reached the host");
+    assert_eq!(seen[0][0].to_json(), json!({"x": 1}));
+}
+
+#[test]
 fn function_in_env_clone_message_matches_workerd() {
     let code = esm(
         r#"export default { go() { try { structuredClone(() => 1) } catch (e) { return `${e.name}: ${e.message}` } } }"#,
