@@ -561,7 +561,7 @@ fn settle_thrown(ctx: &Ctx<'_>, shared: &Shared, call: CallId) {
     let thrown = ctx.catch();
     let result = match shared.startup_error.borrow().clone() {
         Some(startup) => CallResult::StartupFailed(startup),
-        None => CallResult::Threw(host::error_value(ctx, &thrown)),
+        None => CallResult::Threw(host::error_value(ctx, shared, &thrown)),
     };
     settle(shared, call, result);
 }

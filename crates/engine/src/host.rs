@@ -526,14 +526,21 @@ pub(crate) fn response_to_js<'js>(
 
 /// Reads a thrown value as an [`ErrorValue`] (non-errors become `Error`
 /// with the value's string form).
-pub(crate) fn error_value<'js>(ctx: &Ctx<'js>, thrown: &JsValue<'js>) -> ErrorValue {
+pub(crate) fn error_value<'js>(
+    ctx: &Ctx<'js>,
+    shared: &Shared,
+    thrown: &JsValue<'js>,
+) -> ErrorValue {
     let limits = codec::CodecLimits {
         max_depth: 2,
         max_bytes: 1 << 20,
     };
     let read = codec::Reader::new(ctx, limits).read(thrown).ok();
     match read {
-        Some(Value::Error(e)) => e,
+        Some(Value::Error(mut e)) => {
+            e.stack = e.stack.map(|stack| shared.source.remap_stack(&stack));
+            e
+        }
         Some(Value::String(s)) => ErrorValue::new("Error", s),
         Some(other) => ErrorValue::new("Error", crate::web::describe(&other)),
         None => ErrorValue::new("Error", "<unreadable thrown value>"),
@@ -543,7 +550,7 @@ pub(crate) fn error_value<'js>(ctx: &Ctx<'js>, thrown: &JsValue<'js>) -> ErrorVa
 /// Keeps a startup failure in workerd's shape:
 /// `Failed to start Worker:\nUncaught SyntaxError: <msg>\n  at agent.js:1:26`.
 pub(crate) fn record_startup_error<'js>(ctx: &Ctx<'js>, shared: &Shared, thrown: &JsValue<'js>) {
-    let error = error_value(ctx, thrown);
+    let error = error_value(ctx, shared, thrown);
     let location = error.stack.as_deref().and_then(first_frame_location);
     let mut message = format!("Failed to start Worker:\nUncaught {error}");
     if let Some(location) = location {

@@ -455,7 +455,7 @@ fn report_uncaught(ctx: &Ctx<'_>, shared: &Shared, watchdog: &Watchdog, error: &
     let message = match error {
         rquickjs::Error::Exception => {
             let thrown = ctx.catch();
-            let e = host::error_value(ctx, &thrown);
+            let e = host::error_value(ctx, shared, &thrown);
             if e.name == "InternalError" && e.message.contains("out of memory") {
                 watchdog.trip(Termination::MemoryLimit);
                 return;

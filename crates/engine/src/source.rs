@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::typescript::{self, TsError};
+use crate::typescript::{self, LineMap, TsError};
 
 /// The largest total module size a worker may have (as on Cloudflare).
 pub const MAX_CODE_BYTES: usize = 64 << 20;
@@ -142,6 +142,8 @@ impl CodeError {
 pub struct WorkerSource {
     pub(crate) main: String,
     pub(crate) modules: BTreeMap<String, Compiled>,
+    /// Position maps of TypeScript modules, for stack traces.
+    maps: BTreeMap<String, LineMap>,
     code_bytes: usize,
 }
 
@@ -174,9 +176,10 @@ impl WorkerSource {
             )));
         }
         let mut compiled = BTreeMap::new();
+        let mut maps = BTreeMap::new();
         for (name, spec) in modules {
             validate_module_name(&name)?;
-            let module = compile(&name, spec)?;
+            let module = compile(&name, spec, &mut maps)?;
             if compiled.insert(name.clone(), module).is_some() {
                 return Err(CodeError::new(format!("Duplicate module name: {name}")));
             }
@@ -184,8 +187,43 @@ impl WorkerSource {
         Ok(Self {
             main: main.to_owned(),
             modules: compiled,
+            maps,
             code_bytes,
         })
+    }
+
+    /// Rewrites `module:line:column` positions in a stack that point into
+    /// TypeScript modules to their positions in the TypeScript source.
+    pub(crate) fn remap_stack(&self, stack: &str) -> String {
+        if self.maps.is_empty() {
+            return stack.to_owned();
+        }
+        let mut out = String::with_capacity(stack.len());
+        for (i, line) in stack.split('\n').enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(&self.remap_frame(line).unwrap_or_else(|| line.to_owned()));
+        }
+        out
+    }
+
+    fn remap_frame(&self, frame: &str) -> Option<String> {
+        // `    at f (name:line:col)` or `    at name:line:col`
+        let (start, end) = match (frame.rfind('('), frame.ends_with(')')) {
+            (Some(open), true) => (open + 1, frame.len() - 1),
+            _ => (frame.find("at ")? + 3, frame.len()),
+        };
+        let location = &frame[start..end];
+        let (rest, column) = location.rsplit_once(':')?;
+        let (module, line) = rest.rsplit_once(':')?;
+        let map = self.maps.get(module)?;
+        let (line, column) = map.original(line.parse().ok()?, column.parse().ok()?)?;
+        Some(format!(
+            "{}{module}:{line}:{column}{}",
+            &frame[..start],
+            &frame[end..]
+        ))
     }
 
     /// The main module's name.
@@ -199,11 +237,18 @@ impl WorkerSource {
     }
 }
 
-fn compile(name: &str, spec: ModuleSpec) -> Result<Compiled, CodeError> {
+fn compile(
+    name: &str,
+    spec: ModuleSpec,
+    maps: &mut BTreeMap<String, LineMap>,
+) -> Result<Compiled, CodeError> {
     Ok(match spec {
         ModuleSpec::Esm(s) => Compiled::Esm(s),
         ModuleSpec::TypeScript(s) => match typescript::strip_types(name, &s) {
-            Ok(js) => Compiled::Esm(js),
+            Ok(stripped) => {
+                maps.insert(name.to_owned(), stripped.map);
+                Compiled::Esm(stripped.code)
+            }
             Err(TsError {
                 message,
                 line,

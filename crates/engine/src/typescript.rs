@@ -1,9 +1,9 @@
 //! TypeScript accepted as written: types are stripped with `oxc`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use oxc::allocator::Allocator;
-use oxc::codegen::Codegen;
+use oxc::codegen::{Codegen, CodegenOptions};
 use oxc::parser::Parser;
 use oxc::semantic::SemanticBuilder;
 use oxc::span::SourceType;
@@ -17,8 +17,30 @@ pub(crate) struct TsError {
     pub(crate) column: u32,
 }
 
+/// JavaScript from TypeScript, with a map back to the TypeScript positions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stripped {
+    pub(crate) code: String,
+    pub(crate) map: LineMap,
+}
+
+/// Generated position → original position, 0-based, sorted by generated
+/// position.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct LineMap(Vec<(u32, u32, u32, u32)>);
+
+impl LineMap {
+    /// The original 1-based line and column of a generated 1-based position.
+    pub(crate) fn original(&self, line: u32, column: u32) -> Option<(u32, u32)> {
+        let key = (line.checked_sub(1)?, column.saturating_sub(1));
+        let index = self.0.partition_point(|t| (t.0, t.1) <= key);
+        let token = self.0.get(index.checked_sub(1)?)?;
+        (token.0 == key.0).then_some((token.2 + 1, token.3 + 1 + (key.1 - token.1)))
+    }
+}
+
 /// Strips TypeScript types from an ES module, producing JavaScript.
-pub(crate) fn strip_types(name: &str, source: &str) -> Result<String, TsError> {
+pub(crate) fn strip_types(name: &str, source: &str) -> Result<Stripped, TsError> {
     let allocator = Allocator::default();
     let source_type = SourceType::ts().with_module(true);
     let parsed = Parser::new(&allocator, source, source_type).parse();
@@ -48,7 +70,32 @@ pub(crate) fn strip_types(name: &str, source: &str) -> Result<String, TsError> {
             column,
         });
     }
-    Ok(Codegen::new().build(&program).code)
+    let options = CodegenOptions {
+        source_map_path: Some(PathBuf::from(name)),
+        ..CodegenOptions::default()
+    };
+    let generated = Codegen::new().with_options(options).build(&program);
+    let mut tokens: Vec<(u32, u32, u32, u32)> = generated
+        .map
+        .as_ref()
+        .map(|map| {
+            map.get_tokens()
+                .map(|t| {
+                    (
+                        t.get_dst_line(),
+                        t.get_dst_col(),
+                        t.get_src_line(),
+                        t.get_src_col(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    tokens.sort_unstable();
+    Ok(Stripped {
+        code: generated.code,
+        map: LineMap(tokens),
+    })
 }
 
 fn line_column(source: &str, offset: usize) -> (u32, u32) {
@@ -71,10 +118,36 @@ mod tests {
             "a.ts",
             "interface P { x: number }\nexport function f(p: P): number { return (p as any).x as number + 1 }\n",
         )
-        .expect("valid TypeScript");
+        .expect("valid TypeScript")
+        .code;
         assert!(!js.contains("interface"), "{js}");
         assert!(!js.contains(": number"), "{js}");
         assert!(js.contains("export function f(p)"), "{js}");
+    }
+
+    #[test]
+    fn maps_generated_positions_back_to_typescript() {
+        let source = "interface A {\n  x: number;\n}\ntype B = string;\nexport function go(): never {\n  throw new TypeError('here');\n}\n";
+        let stripped = strip_types("a.ts", source).expect("valid");
+        let (line, _) = stripped
+            .code
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.contains("throw"))
+            .map(|(i, l)| (i + 1, l))
+            .expect("throw line");
+        let column = stripped
+            .code
+            .lines()
+            .nth(line - 1)
+            .and_then(|l| l.find("throw"))
+            .expect("col")
+            + 1;
+        let original = stripped
+            .map
+            .original(line as u32, column as u32)
+            .expect("mapped");
+        assert_eq!(original, (6, 3));
     }
 
     #[test]

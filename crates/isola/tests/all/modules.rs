@@ -159,3 +159,12 @@ fn unresolvable_specifiers_fail_without_touching_disk_or_network() {
         assert_eq!(out, json!(format!("No such module: {spec}")), "{spec}");
     }
 }
+
+#[test]
+fn typescript_stack_traces_point_at_the_typescript_source() {
+    let source = "interface A {\n  x: number;\n}\ntype B = string;\nexport default {\n  go(_: unknown): never {\n    throw new TypeError('here');\n  },\n};\n";
+    let code = WorkerCode::new("2026-03-01", "agent.ts").module_source("agent.ts", source);
+    let e = threw(call(code, "go", json!(null)));
+    let stack = e.stack.expect("stack");
+    assert!(stack.contains("agent.ts:7:"), "{stack}");
+}
