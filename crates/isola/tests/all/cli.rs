@@ -123,3 +123,61 @@ fn bad_input_gets_one_clear_line_and_exit_2() {
         );
     }
 }
+
+#[test]
+fn modules_env_entrypoints_and_fetch_from_the_command_line() {
+    let main = temp_module(
+        "main.js",
+        "import greeting from './greeting.txt'; import cfg from './cfg.json';\n\
+         export const Named = { hello(name, env) { return `${greeting}, ${name} (${env.TIER}, ${cfg.v})` } };\n\
+         export default { async fetch(request, env) { return new Response(`${request.method} ${new URL(request.url).pathname} ${env.TIER}`, { status: 203 }) } };",
+    );
+    let greeting = temp_module("greeting.txt", "Hello");
+    let cfg = temp_module("cfg.json", r#"{"v": 7}"#);
+    let module_txt = format!("greeting.txt={greeting}");
+    let module_json = format!("cfg.json={cfg}");
+    let base = [
+        "run",
+        main.as_str(),
+        "--module",
+        module_txt.as_str(),
+        "--module",
+        module_json.as_str(),
+        "--env",
+        r#"TIER="pro""#,
+    ];
+
+    let mut args = base.to_vec();
+    args.extend([
+        "--entrypoint",
+        "Named",
+        "--call",
+        "hello",
+        "--arg",
+        r#""Ada""#,
+    ]);
+    let out = run(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        r#""Hello, Ada (pro, 7)""#
+    );
+
+    let mut args = base.to_vec();
+    args.extend(["--fetch", "https://example.com/path", "--json"]);
+    let out = run(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert_eq!(report["result"]["status"], 203);
+    assert_eq!(report["result"]["body"], "GET /path pro");
+}
