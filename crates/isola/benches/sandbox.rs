@@ -71,8 +71,8 @@ fn budget() -> Budget {
 }
 
 /// isola's engine on the same thread: validate the code, create an isolate
-/// with the full global surface and limits armed, call, drop.
-fn isola_engine_once() {
+/// with the full global surface and limits armed, call; returns it live.
+fn called_isolate() -> Isolate {
     let source = Arc::new(
         WorkerSource::new(
             Some("2026-03-01"),
@@ -94,8 +94,16 @@ fn isola_engine_once() {
         props: EValue::Undefined,
     };
     isolate.call(spec, budget()).unwrap();
-    let settled = isolate.take_effects().into_iter().any(|e| matches!(e, Effect::CallSettled { result: CallResult::Value(EValue::Number(n)), .. } if n == 2.0));
+    let settled = isolate.take_effects().into_iter().any(|e| {
+        matches!(e, Effect::CallSettled { result: CallResult::Value(EValue::Number(n)), .. } if n == 2.0)
+    });
     assert!(settled);
+    isolate
+}
+
+/// The same, disposed.
+fn isola_engine_once() {
+    drop(called_isolate());
 }
 
 fn rss_bytes() -> usize {
@@ -131,27 +139,7 @@ fn main() {
     let before = rss_bytes();
     let mut live = Vec::with_capacity(live_n);
     for _ in 0..live_n {
-        let source = Arc::new(
-            WorkerSource::new(
-                Some("2026-03-01"),
-                &[],
-                "agent.js",
-                vec![("agent.js".into(), ModuleSpec::Esm(AGENT.into()))],
-            )
-            .unwrap(),
-        );
-        let mut isolate = Isolate::new(source, &IsolateConfig::default()).unwrap();
-        let spec = CallSpec {
-            id: 1,
-            entrypoint: None,
-            kind: CallKind::Rpc {
-                method: "myAgent".into(),
-                args: vec![EValue::Object(vec![("x".into(), EValue::Number(1.0))])],
-            },
-            props: EValue::Undefined,
-        };
-        isolate.call(spec, budget()).unwrap();
-        let _ = isolate.take_effects();
+        let isolate = called_isolate();
         live.push(isolate);
     }
     trim();
