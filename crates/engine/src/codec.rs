@@ -110,12 +110,10 @@ impl<'a, 'js> Reader<'a, 'js> {
             Type::Int => Value::Number(f64::from(value.as_int().unwrap_or(0))),
             Type::Float => Value::Number(value.as_float().unwrap_or(f64::NAN)),
             Type::String => {
-                let s = value
-                    .as_string()
-                    .map(|s| s.to_string())
-                    .transpose()
-                    .map_err(|_| CloneError::Threw)?;
-                let s = s.unwrap_or_default();
+                let s = match value.as_string() {
+                    Some(s) => crate::web::js_string(s).map_err(|_| CloneError::Threw)?,
+                    None => String::new(),
+                };
                 self.charge(s.len())?;
                 Value::String(s)
             }
@@ -268,9 +266,10 @@ impl<'a, 'js> Reader<'a, 'js> {
             return Ok(Value::Array(out));
         }
         let mut entries = Vec::new();
-        for key in obj.keys::<String>() {
+        for key in obj.keys::<rquickjs::String>() {
             let key = key.map_err(|_| CloneError::Threw)?;
-            let v: JsValue<'js> = obj.get(key.as_str()).map_err(|_| CloneError::Threw)?;
+            let v: JsValue<'js> = obj.get(key.clone()).map_err(|_| CloneError::Threw)?;
+            let key = crate::web::js_string(&key).map_err(|_| CloneError::Threw)?;
             self.charge(key.len())?;
             let v = self.read_at(&v, depth + 1)?;
             entries.push((key, v));
@@ -307,7 +306,8 @@ pub(crate) fn write<'js>(ctx: &Ctx<'js>, value: &Value) -> rquickjs::Result<JsVa
         Value::Object(entries) => {
             let obj = Object::new(ctx.clone())?;
             for (k, v) in entries {
-                obj.set(k.as_str(), write(ctx, v)?)?;
+                // A JS string key keeps embedded NULs (a `&str` key would not).
+                obj.set(rquickjs::String::from_str(ctx.clone(), k)?, write(ctx, v)?)?;
             }
             obj.into_value()
         }

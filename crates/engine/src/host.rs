@@ -24,7 +24,7 @@ fn arg<'a, 'js>(args: &'a HostArgs<'js>, i: usize) -> Option<&'a JsValue<'js>> {
 fn string_arg(ctx: &Ctx<'_>, args: &HostArgs<'_>, i: usize) -> rquickjs::Result<String> {
     arg(args, i)
         .and_then(|v| v.as_string())
-        .map(rquickjs::String::to_string)
+        .map(crate::web::js_string)
         .transpose()?
         .ok_or_else(|| Exception::throw_type(ctx, "isola: expected a string"))
 }
@@ -336,7 +336,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
     define(&mut table, "utf8Encode", move |ctx, args| {
         let text = arg(&args, 0)
             .and_then(|v| v.as_string())
-            .map(|s| crate::web::utf16_lossy(s))
+            .map(crate::web::js_string)
             .transpose()?
             .unwrap_or_default();
         Ok(TypedArray::<u8>::new(ctx, text.into_bytes())?.into_value())

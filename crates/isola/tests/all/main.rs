@@ -4,6 +4,7 @@ mod support;
 
 mod async_work;
 mod cli;
+mod codec;
 mod console;
 mod entrypoints;
 mod env;
