@@ -38,6 +38,10 @@ pub(crate) struct GlueState<'js> {
     /// `ctx.waitUntil` promises by call (kept apart from `calls`, which
     /// dispatch takes out of the state while it polls them).
     pub(crate) waits: HashMap<crate::ops::CallId, Vec<Promise<'js>>>,
+    /// Promises rejected with no handler yet, with their reasons; reported
+    /// as `Uncaught (in promise)` if still unhandled once the job queue is
+    /// drained.
+    pub(crate) unhandled: Vec<(rquickjs::Value<'js>, rquickjs::Value<'js>)>,
 }
 
 // SAFETY: every field holds values of the one context `'js`, and `Changed`

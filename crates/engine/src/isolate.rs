@@ -189,6 +189,18 @@ impl Isolate {
         let watchdog = Rc::new(Watchdog::new(meter));
         let poller = watchdog.clone();
         runtime.set_interrupt_handler(Some(Box::new(move || poller.poll())));
+        runtime.set_host_promise_rejection_tracker(Some(Box::new(
+            |ctx, promise, reason, handled| {
+                let _ = glue::with(&ctx, |g| {
+                    let mut state = g.state.borrow_mut();
+                    if handled {
+                        state.unhandled.retain(|(p, _)| *p != promise);
+                    } else {
+                        state.unhandled.push((promise, reason));
+                    }
+                });
+            },
+        )));
         runtime.set_loader(
             MemoryResolver {
                 source: source.clone(),
@@ -425,15 +437,17 @@ impl Isolate {
             }
             let shared = self.shared.clone();
             let watchdog = self.watchdog.clone();
-            let progressed = self
-                .context
-                .with(|ctx| match dispatch::poll(&ctx, &shared) {
+            let progressed = self.context.with(|ctx| {
+                // Before results are reported, so these lines belong to the call.
+                report_unhandled_rejections(&ctx, &shared);
+                match dispatch::poll(&ctx, &shared) {
                     Ok(progressed) => progressed,
                     Err(e) => {
                         report_uncaught(&ctx, &shared, &watchdog, &e);
                         false
                     }
-                });
+                }
+            });
             if !progressed && !self.runtime.is_job_pending() {
                 break;
             }
@@ -444,6 +458,23 @@ impl Isolate {
             Some(why) => Err(why),
             None => Ok(used),
         }
+    }
+}
+
+/// Logs rejections still unhandled after the job queue drained, as workerd
+/// does: `Uncaught (in promise) Error: ...`.
+fn report_unhandled_rejections(ctx: &Ctx<'_>, shared: &Shared) {
+    let Ok(unhandled) = glue::with(ctx, |g| std::mem::take(&mut g.state.borrow_mut().unhandled))
+    else {
+        return;
+    };
+    for (_, reason) in unhandled {
+        let e = host::error_value(ctx, shared, &reason);
+        let text = e
+            .stack
+            .as_deref()
+            .map_or_else(|| e.to_string(), |s| format!("{e}\n{s}"));
+        shared.log(LogLevel::Error, format!("Uncaught (in promise) {text}"));
     }
 }
 

@@ -85,3 +85,29 @@ fn console_lines_stream_to_the_host_as_written() {
         ["first".to_string(), "second".to_string()]
     );
 }
+
+#[test]
+fn unhandled_rejections_are_logged_once_the_queue_drains() {
+    let run = call(
+        esm(r#"export default { async go() {
+            Promise.reject(new TypeError("nobody listens"));
+            const later = Promise.reject(new Error("handled a tick later"));
+            await null;
+            later.catch(() => {});
+            return "done" } }"#),
+        "go",
+        Value::Null,
+    );
+    let errors: Vec<&str> = run
+        .logs
+        .iter()
+        .filter(|l| l.level == LogLevel::Error)
+        .map(|l| l.message.as_str())
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("Uncaught (in promise) TypeError: nobody listens"),
+        "{errors:?}"
+    );
+    assert_eq!(returned(run), serde_json::json!("done"));
+}
