@@ -535,6 +535,27 @@ pub(crate) fn error_value<'js>(
         max_depth: 2,
         max_bytes: 1 << 20,
     };
+    // A thrown object that is not an Error (e.g. test262's `Test262Error`)
+    // is named by its constructor.
+    // SAFETY: reading the class id of a live value.
+    #[allow(unsafe_code)]
+    let is_error = unsafe { qjs::JS_IsError(thrown.as_raw()) };
+    if let (false, Some(object)) = (is_error, thrown.as_object()) {
+        let constructor = object
+            .get::<_, Object>("constructor")
+            .and_then(|c| c.get::<_, String>("name"))
+            .ok()
+            .filter(|name| !name.is_empty() && name != "Object");
+        if let Some(name) = constructor {
+            let message = object
+                .get::<_, Option<rquickjs::convert::Coerced<String>>>("message")
+                .ok()
+                .flatten()
+                .map(|m| m.0)
+                .unwrap_or_default();
+            return ErrorValue::new(name, message);
+        }
+    }
     let read = codec::Reader::new(ctx, limits).read(thrown).ok();
     match read {
         Some(Value::Error(mut e)) => {

@@ -162,9 +162,9 @@ pub(crate) fn now_ms() -> u64 {
 /// time used, or the [`Termination`] that stopped the guest; after a
 /// termination the isolate must be dropped.
 pub struct Isolate {
-    context: Context,
+    pub(crate) context: Context,
     runtime: Runtime,
-    shared: Rc<Shared>,
+    pub(crate) shared: Rc<Shared>,
     watchdog: Rc<Watchdog>,
     cpu_total: Duration,
     started: bool,
@@ -401,7 +401,7 @@ impl Isolate {
         self.runtime.run_gc();
     }
 
-    fn enter<F>(&mut self, budget: Budget, f: F) -> Result<Duration, Termination>
+    pub(crate) fn enter<F>(&mut self, budget: Budget, f: F) -> Result<Duration, Termination>
     where
         F: for<'js> FnOnce(&Ctx<'js>) -> rquickjs::Result<()>,
     {

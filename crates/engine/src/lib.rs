@@ -13,6 +13,8 @@
 mod alloc;
 mod bytecode;
 mod codec;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod dispatch;
 mod globals;
 mod glue;

@@ -1,0 +1,4 @@
+//! Conformance runners for isola. The runners are test binaries
+//! (`tests/test262.rs`); this library holds what they share.
+
+pub mod frontmatter;
