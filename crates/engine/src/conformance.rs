@@ -221,6 +221,59 @@ impl Realm {
         }
     }
 
+    /// Runs the isolate's effects to quiescence: fetches are answered by
+    /// `fetch`, binding calls fail, and timers fire in order of their due
+    /// time on a virtual clock (only when nothing else is pending), so a
+    /// harness timeout fires only when a test is truly stuck. Returns
+    /// console lines.
+    pub fn run_until_idle(
+        &mut self,
+        mut fetch: impl FnMut(&crate::ops::HttpRequest) -> crate::ops::OpResult,
+    ) -> Result<Vec<String>, Termination> {
+        use crate::ops::{Effect, OpRequest, OpResult};
+        let mut logs = Vec::new();
+        let mut now: u64 = 0;
+        let mut timers: Vec<(u64, u64, crate::ops::TimerId)> = Vec::new();
+        let mut sequence = 0u64;
+        for _ in 0..1_000_000 {
+            let effects = self.isolate.take_effects();
+            let mut ops = Vec::new();
+            for effect in effects {
+                match effect {
+                    Effect::Op { id, request } => ops.push((id, request)),
+                    Effect::Timer { id, delay_ms } => {
+                        timers.retain(|t| t.2 != id);
+                        sequence += 1;
+                        timers.push((now + delay_ms, sequence, id));
+                    }
+                    Effect::CancelTimer { id } => timers.retain(|t| t.2 != id),
+                    Effect::Log(entry) => logs.push(entry.message),
+                    Effect::CallSettled { .. } | Effect::CallFinished { .. } => {}
+                }
+            }
+            if !ops.is_empty() {
+                for (id, request) in ops {
+                    let result = match &request {
+                        OpRequest::Fetch(request) => fetch(request),
+                        OpRequest::Binding { .. } => OpResult::Error(
+                            crate::value::ErrorValue::new("Error", "no bindings here"),
+                        ),
+                    };
+                    self.isolate.complete_op(id, result, budget())?;
+                }
+                continue;
+            }
+            timers.sort_unstable();
+            if timers.is_empty() {
+                break;
+            }
+            let (due, _, id) = timers.remove(0);
+            now = now.max(due);
+            self.isolate.fire_timer(id, budget())?;
+        }
+        Ok(logs)
+    }
+
     /// What `print` received.
     pub fn prints(&self) -> Vec<String> {
         self.prints.borrow().clone()

@@ -33,7 +33,7 @@ const FUNCTIONS: [&str; 10] = [
 
 /// Value globals, by magic number; the first four come from extras, the
 /// rest (classes) from the Web API chunk.
-const VALUES: [&str; 11] = [
+const VALUES: [&str; 16] = [
     "console",
     "crypto",
     "performance",
@@ -45,6 +45,11 @@ const VALUES: [&str; 11] = [
     "URLSearchParams",
     "TextEncoder",
     "TextDecoder",
+    "Event",
+    "CustomEvent",
+    "EventTarget",
+    "AbortSignal",
+    "AbortController",
 ];
 const FIRST_WEB_VALUE: usize = 4;
 
@@ -98,7 +103,7 @@ const fn value(name: &'static std::ffi::CStr, magic: i16) -> qjs::JSCFunctionLis
     }
 }
 
-static GLOBALS: List<21> = List([
+static GLOBALS: List<26> = List([
     function(c"setTimeout", 1, 0),
     function(c"setInterval", 1, 1),
     function(c"clearTimeout", 0, 2),
@@ -120,6 +125,11 @@ static GLOBALS: List<21> = List([
     value(c"URLSearchParams", 8),
     value(c"TextEncoder", 9),
     value(c"TextDecoder", 10),
+    value(c"Event", 11),
+    value(c"CustomEvent", 12),
+    value(c"EventTarget", 13),
+    value(c"AbortSignal", 14),
+    value(c"AbortController", 15),
 ]);
 
 /// Installs the lazy globals on the global object.

@@ -273,7 +273,7 @@
 
   // ---- Web APIs (web.js) and fetch
   let web;
-  const loadWeb = () => (web ??= host.loadWeb(host, { op, then, hidden, inspect }));
+  const loadWeb = () => (web ??= host.loadWeb(host, { op, then, hidden, inspect, setTimeout: globals.setTimeout, reportError: reportErrorImpl }));
   globals.fetch = function fetch(input, init) {
     try {
       const w = loadWeb();

@@ -20,7 +20,7 @@
   const SymbolIterator = Symbol.iterator;
   const ArrayPrototypeSort = Array.prototype.sort;
   const ArrayPrototypeSlice = Array.prototype.slice;
-  const { op, then } = internals;
+  const { op, then, setTimeout, reportError } = internals;
   const push = (a, v) => (a[a.length] = v);
 
   const kGuard = Symbol("guard");
@@ -527,8 +527,209 @@
     }
   }
 
+
+  // ---- Event, CustomEvent, EventTarget (DOM Standard, without a tree: every
+  // dispatch is at the target)
+  const kEvent = Symbol("event");
+  const kDetail = Symbol("detail");
+  const kListeners = Symbol("listeners");
+  class Event {
+    constructor(type, init = undefined) {
+      if (arguments.length === 0) throw new TypeErrorCtor("Failed to construct 'Event': 1 argument required, but only 0 present.");
+      this[kEvent] = {
+        type: StringCtor(type),
+        bubbles: !!init?.bubbles,
+        cancelable: !!init?.cancelable,
+        composed: !!init?.composed,
+        canceled: false,
+        target: null,
+        currentTarget: null,
+        phase: 0,
+        stop: false,
+        stopImmediate: false,
+        passive: false,
+        dispatching: false,
+        timeStamp: Date.now(),
+      };
+    }
+    get type() { return this[kEvent].type; }
+    get target() { return this[kEvent].target; }
+    get srcElement() { return this[kEvent].target; }
+    get currentTarget() { return this[kEvent].currentTarget; }
+    get eventPhase() { return this[kEvent].phase; }
+    get bubbles() { return this[kEvent].bubbles; }
+    get cancelable() { return this[kEvent].cancelable; }
+    get composed() { return this[kEvent].composed; }
+    get defaultPrevented() { return this[kEvent].canceled; }
+    get returnValue() { return !this[kEvent].canceled; }
+    set returnValue(value) { if (!value) this.preventDefault(); }
+    get cancelBubble() { return this[kEvent].stop; }
+    set cancelBubble(value) { if (value) this[kEvent].stop = true; }
+    get timeStamp() { return this[kEvent].timeStamp; }
+    get isTrusted() { return false; }
+    composedPath() { return this[kEvent].currentTarget ? [this[kEvent].currentTarget] : []; }
+    stopPropagation() { this[kEvent].stop = true; }
+    stopImmediatePropagation() { this[kEvent].stop = true; this[kEvent].stopImmediate = true; }
+    preventDefault() { if (this[kEvent].cancelable && !this[kEvent].passive) this[kEvent].canceled = true; }
+    initEvent(type, bubbles = false, cancelable = false) {
+      const e = this[kEvent];
+      if (e.dispatching) return;
+      e.type = StringCtor(type); e.bubbles = !!bubbles; e.cancelable = !!cancelable;
+      e.stop = false; e.stopImmediate = false; e.canceled = false;
+    }
+    get [Symbol.toStringTag]() { return "Event"; }
+  }
+  for (const [name, value] of [["NONE", 0], ["CAPTURING_PHASE", 1], ["AT_TARGET", 2], ["BUBBLING_PHASE", 3]]) {
+    ObjectDefineProperty(Event, name, { __proto__: null, value, enumerable: true });
+    ObjectDefineProperty(Event.prototype, name, { __proto__: null, value, enumerable: true });
+  }
+  class CustomEvent extends Event {
+    constructor(type, init = undefined) {
+      super(type, init);
+      this[kDetail] = init?.detail ?? null;
+    }
+    get detail() { return this[kDetail]; }
+    get [Symbol.toStringTag]() { return "CustomEvent"; }
+  }
+  const flatten = (options) => (typeof options === "boolean" ? options : !!options?.capture);
+  class EventTarget {
+    constructor() {
+      this[kListeners] = new Map();
+    }
+    addEventListener(type, callback, options = undefined) {
+      if (callback === null || callback === undefined) return;
+      const capture = flatten(options);
+      const once = typeof options === "object" && options !== null && !!options.once;
+      const passive = typeof options === "object" && options !== null && !!options.passive;
+      const signal = typeof options === "object" && options !== null ? options.signal : undefined;
+      if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeErrorCtor("Failed to execute 'addEventListener': member signal is not of type AbortSignal.");
+      if (signal?.aborted) return;
+      type = StringCtor(type);
+      let list = this[kListeners].get(type);
+      if (list === undefined) this[kListeners].set(type, (list = []));
+      for (const l of list) if (l.callback === callback && l.capture === capture) return;
+      const listener = { callback, capture, once, passive, removed: false };
+      push(list, listener);
+      if (signal !== undefined) signal.addEventListener("abort", () => this.removeEventListener(type, callback, { capture }));
+    }
+    removeEventListener(type, callback, options = undefined) {
+      const capture = flatten(options);
+      const list = this[kListeners].get(StringCtor(type));
+      if (list === undefined) return;
+      for (let i = 0; i < list.length; i++) {
+        if (list[i].callback === callback && list[i].capture === capture) {
+          list[i].removed = true;
+          list.splice(i, 1);
+          return;
+        }
+      }
+    }
+    dispatchEvent(event) {
+      if (!(event instanceof Event)) throw new TypeErrorCtor("Failed to execute 'dispatchEvent' on 'EventTarget': parameter 1 is not of type 'Event'.");
+      const state = event[kEvent];
+      if (state.dispatching) throw new DOMException("The event is already being dispatched.", "InvalidStateError");
+      state.dispatching = true;
+      state.target = this;
+      state.currentTarget = this;
+      state.phase = 2;
+      const list = this[kListeners].get(state.type);
+      if (list !== undefined && !state.stop) {
+        for (const listener of list.slice()) {
+          if (listener.removed) continue;
+          if (listener.once) this.removeEventListener(state.type, listener.callback, { capture: listener.capture });
+          state.passive = listener.passive;
+          try {
+            const callback = listener.callback;
+            if (typeof callback === "function") ReflectApply(callback, this, [event]);
+            else if (typeof callback?.handleEvent === "function") callback.handleEvent(event);
+          } catch (error) {
+            reportError(error);
+          }
+          state.passive = false;
+          if (state.stopImmediate) break;
+        }
+      }
+      state.dispatching = false;
+      state.currentTarget = null;
+      state.phase = 0;
+      state.stop = false;
+      state.stopImmediate = false;
+      return !state.canceled;
+    }
+    get [Symbol.toStringTag]() { return "EventTarget"; }
+  }
+
+  // ---- AbortController, AbortSignal
+  const kCreate = Symbol("create");
+  const kAbort = Symbol("abort");
+  class AbortSignal extends EventTarget {
+    constructor(key = undefined) {
+      if (key !== kCreate) throw new TypeErrorCtor("Illegal constructor");
+      super();
+      this[kAbort] = { aborted: false, reason: undefined, onabort: null };
+    }
+    get aborted() { return this[kAbort].aborted; }
+    get reason() { return this[kAbort].reason; }
+    throwIfAborted() { if (this[kAbort].aborted) throw this[kAbort].reason; }
+    get onabort() { return this[kAbort].onabort; }
+    set onabort(handler) {
+      const state = this[kAbort];
+      if (state.handler) this.removeEventListener("abort", state.handler);
+      state.onabort = typeof handler === "function" ? handler : null;
+      state.handler = state.onabort ? (event) => ReflectApply(state.onabort, this, [event]) : null;
+      if (state.handler) this.addEventListener("abort", state.handler);
+    }
+    static abort(reason = undefined) {
+      const signal = new AbortSignal(kCreate);
+      signalAbort(signal, reason);
+      return signal;
+    }
+    static timeout(ms) {
+      ms = +ms;
+      if (!(ms >= 0) || ms > Number.MAX_SAFE_INTEGER) throw new TypeErrorCtor("Failed to execute 'timeout' on 'AbortSignal': Value is outside the 'unsigned long long' value range.");
+      const signal = new AbortSignal(kCreate);
+      setTimeout(() => signalAbort(signal, new DOMException("signal timed out", "TimeoutError")), ms);
+      return signal;
+    }
+    static any(signals) {
+      const result = new AbortSignal(kCreate);
+      const list = [...signals];
+      for (const s of list) {
+        if (!(s instanceof AbortSignal)) throw new TypeErrorCtor("Failed to execute 'any' on 'AbortSignal': Failed to convert value to 'AbortSignal'.");
+        if (s.aborted) {
+          signalAbort(result, s.reason);
+          return result;
+        }
+      }
+      for (const s of list) s.addEventListener("abort", () => signalAbort(result, s.reason));
+      return result;
+    }
+    get [Symbol.toStringTag]() { return "AbortSignal"; }
+  }
+  function signalAbort(signal, reason) {
+    const state = signal[kAbort];
+    if (state.aborted) return;
+    state.aborted = true;
+    state.reason = reason === undefined ? new DOMException("signal is aborted without reason", "AbortError") : reason;
+    signal.dispatchEvent(new Event("abort"));
+  }
+  const kSignal = Symbol("signal");
+  class AbortController {
+    constructor() {
+      this[kSignal] = new AbortSignal(kCreate);
+    }
+    get signal() { return this[kSignal]; }
+    abort(reason = undefined) { signalAbort(this[kSignal], reason); }
+    get [Symbol.toStringTag]() { return "AbortController"; }
+  }
+
   return {
     __proto__: null,
+    Event,
+    CustomEvent,
+    EventTarget,
+    AbortSignal,
+    AbortController,
     Headers,
     Request,
     Response,
