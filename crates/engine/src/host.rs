@@ -77,7 +77,7 @@ fn next_id(cell: &std::cell::Cell<u64>) -> u64 {
 /// The host table's names, in index order. The glue calls by index: the
 /// `OP` constant of `glue/bindings.js` and `HOST_NAMES` in `glue/extras.js`
 /// must match (a unit test checks).
-pub(crate) const HOST_FUNCTIONS: [&str; 17] = [
+pub(crate) const HOST_FUNCTIONS: [&str; 19] = [
     "op",
     "timer",
     "cancelTimer",
@@ -95,6 +95,8 @@ pub(crate) const HOST_FUNCTIONS: [&str; 17] = [
     "formSerialize",
     "loadWeb",
     "require",
+    "decoderOpen",
+    "decoderDecode",
 ];
 
 /// Builds the host dispatcher handed to the glue, and replaces
@@ -425,6 +427,44 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         let from = string_arg(&ctx, &args, 0)?;
         let specifier = string_arg(&ctx, &args, 1)?;
         modules::require(&ctx, &s.source, &from, &specifier)
+    });
+
+    let s = shared.clone();
+    define(&mut table, "decoderOpen", move |ctx, args| {
+        let label = string_arg(&ctx, &args, 0)?;
+        let fatal = arg(&args, 1).and_then(JsValue::as_bool).unwrap_or(false);
+        let ignore_bom = arg(&args, 2).and_then(JsValue::as_bool).unwrap_or(false);
+        let Some(state) = crate::web::TextDecoderState::open(&label, fatal, ignore_bom) else {
+            return Ok(JsValue::new_null(ctx));
+        };
+        if s.decoders.borrow().len() >= crate::web::MAX_DECODERS {
+            return Err(Exception::throw_range(
+                &ctx,
+                "Too many TextDecoders in this isolate.",
+            ));
+        }
+        let id = next_id(&s.next_decoder);
+        let name = state.name();
+        s.decoders.borrow_mut().insert(id, state);
+        string_array(&ctx, &[id.to_string(), name])
+    });
+
+    let s = shared.clone();
+    define(&mut table, "decoderDecode", move |ctx, args| {
+        let id: u64 = string_arg(&ctx, &args, 0)?.parse().unwrap_or(0);
+        let bytes = bytes_arg(&args, 1).unwrap_or_default();
+        let stream = arg(&args, 2).and_then(JsValue::as_bool).unwrap_or(false);
+        let decoded = match s.decoders.borrow_mut().get_mut(&id) {
+            Some(state) => state.decode(&bytes, stream),
+            None => return Err(Exception::throw_type(&ctx, "Illegal invocation")),
+        };
+        match decoded {
+            Ok(text) => Ok(rquickjs::String::from_str(ctx, &text)?.into_value()),
+            Err(()) => Err(Exception::throw_type(
+                &ctx,
+                "The encoded data was not valid for encoding",
+            )),
+        }
     });
 
     debug_assert_eq!(table.names, HOST_FUNCTIONS, "host table out of order");

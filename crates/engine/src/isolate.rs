@@ -97,6 +97,9 @@ pub(crate) struct Shared {
     pub(crate) codec: CodecLimits,
     pub(crate) rng: Cell<(u64, u64)>,
     pub(crate) startup_error: RefCell<Option<ErrorValue>>,
+    /// `TextDecoder` states by id.
+    pub(crate) decoders: RefCell<std::collections::HashMap<u64, crate::web::TextDecoderState>>,
+    pub(crate) next_decoder: Cell<u64>,
 }
 
 impl Shared {
@@ -231,6 +234,8 @@ impl Isolate {
             codec: config.codec,
             rng: Cell::new(rng),
             startup_error: RefCell::new(None),
+            decoders: RefCell::new(std::collections::HashMap::new()),
+            next_decoder: Cell::new(1),
         });
 
         let setup_budget = Budget::new(

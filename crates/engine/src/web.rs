@@ -106,6 +106,74 @@ fn wtf8_to_utf8(bytes: &mut [u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The most `TextDecoder`s an isolate may hold (their state lives on the
+/// host side).
+pub(crate) const MAX_DECODERS: usize = 10_000;
+
+/// One `TextDecoder`: its encoding, options, and the streaming decoder
+/// between `decode(..., {stream: true})` calls.
+pub(crate) struct TextDecoderState {
+    encoding: &'static encoding_rs::Encoding,
+    fatal: bool,
+    ignore_bom: bool,
+    decoder: Option<encoding_rs::Decoder>,
+}
+
+impl TextDecoderState {
+    /// `None` for labels the Encoding Standard does not know, and for the
+    /// replacement encoding, which `TextDecoder` refuses.
+    pub(crate) fn open(label: &str, fatal: bool, ignore_bom: bool) -> Option<Self> {
+        let encoding = encoding_rs::Encoding::for_label(label.trim().as_bytes())?;
+        if encoding == encoding_rs::REPLACEMENT {
+            return None;
+        }
+        Some(Self {
+            encoding,
+            fatal,
+            ignore_bom,
+            decoder: None,
+        })
+    }
+
+    /// The encoding's name as `TextDecoder.encoding` spells it.
+    pub(crate) fn name(&self) -> String {
+        self.encoding.name().to_ascii_lowercase()
+    }
+
+    /// Decodes a chunk; `Err` when `fatal` and the input is malformed.
+    pub(crate) fn decode(&mut self, bytes: &[u8], stream: bool) -> Result<String, ()> {
+        let (encoding, ignore_bom) = (self.encoding, self.ignore_bom);
+        let decoder = self.decoder.get_or_insert_with(|| {
+            if ignore_bom {
+                encoding.new_decoder_without_bom_handling()
+            } else {
+                encoding.new_decoder_with_bom_removal()
+            }
+        });
+        let last = !stream;
+        let mut out = String::new();
+        let result = if self.fatal {
+            let capacity = decoder
+                .max_utf8_buffer_length_without_replacement(bytes.len())
+                .ok_or(())?;
+            out.reserve(capacity);
+            match decoder.decode_to_string_without_replacement(bytes, &mut out, last) {
+                (encoding_rs::DecoderResult::InputEmpty, _) => Ok(()),
+                _ => Err(()),
+            }
+        } else {
+            let capacity = decoder.max_utf8_buffer_length(bytes.len()).ok_or(())?;
+            out.reserve(capacity);
+            let _ = decoder.decode_to_string(bytes, &mut out, last);
+            Ok(())
+        };
+        if last || result.is_err() {
+            self.decoder = None;
+        }
+        result.map(|()| out)
+    }
+}
+
 /// A short description of a thrown non-error value.
 pub(crate) fn describe(value: &Value) -> String {
     match value {

@@ -506,27 +506,43 @@
       return { read, written: n };
     }
   }
-  const UTF8_LABELS = ["unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "utf-8", "utf8", "x-unicode20utf8"];
+  // Decoding (all encodings of the Encoding Standard, streaming) is done by
+  // `encoding_rs`; the decoder's state between chunks lives on the host.
+  const kDecoder = Symbol("decoder");
   class TextDecoder {
-    constructor(label = "utf-8", options = {}) {
-      const l = StringCtor(label).trim().toLowerCase();
-      if (!UTF8_LABELS.includes(l)) throw new RangeErrorCtor(`Failed to construct 'TextDecoder': The encoding label provided ('${label}') is invalid.`);
-      this.fatal = !!options?.fatal;
-      this.ignoreBOM = !!options?.ignoreBOM;
+    constructor(label = "utf-8", options = undefined) {
+      if (options !== undefined && options !== null && typeof options !== "object") {
+        throw new TypeErrorCtor("Failed to construct 'TextDecoder': The provided value is not of type 'TextDecoderOptions'.");
+      }
+      const fatal = !!options?.fatal;
+      const ignoreBOM = !!options?.ignoreBOM;
+      const opened = host.decoderOpen(StringCtor(label), fatal, ignoreBOM);
+      if (opened === null) throw new RangeErrorCtor(`Failed to construct 'TextDecoder': The encoding label provided ('${label}') is invalid.`);
+      this[kDecoder] = { id: opened[0], encoding: opened[1], fatal, ignoreBOM };
     }
     get encoding() {
-      return "utf-8";
+      return this[kDecoder].encoding;
     }
-    decode(input = undefined) {
-      if (input === undefined) return "";
+    get fatal() {
+      return this[kDecoder].fatal;
+    }
+    get ignoreBOM() {
+      return this[kDecoder].ignoreBOM;
+    }
+    decode(input = undefined, options = undefined) {
+      const state = this[kDecoder];
+      if (state === undefined) throw new TypeErrorCtor("Illegal invocation");
       let bytes;
-      if (input instanceof ArrayBufferCtor) bytes = new Uint8ArrayCtor(input);
+      if (input === undefined || input === null) bytes = new Uint8ArrayCtor(0);
+      else if (input instanceof ArrayBufferCtor) bytes = new Uint8ArrayCtor(input);
       else if (ArrayBufferIsView(input)) bytes = new Uint8ArrayCtor(input.buffer, input.byteOffset, input.byteLength);
       else throw new TypeErrorCtor("Failed to execute 'decode' on 'TextDecoder': parameter 1 is not of type 'ArrayBuffer or ArrayBufferView'.");
-      return host.utf8Decode(bytes, this.fatal, this.ignoreBOM);
+      return host.decoderDecode(state.id, bytes, !!options?.stream);
+    }
+    get [Symbol.toStringTag]() {
+      return "TextDecoder";
     }
   }
-
 
   // ---- Event, CustomEvent, EventTarget (DOM Standard, without a tree: every
   // dispatch is at the target)
