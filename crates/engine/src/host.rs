@@ -391,7 +391,8 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         let input = string_arg(&ctx, &args, 0)?;
         let list = Array::new(ctx.clone())?;
         for (i, (k, v)) in
-            url::form_urlencoded::parse(input.trim_start_matches('?').as_bytes()).enumerate()
+            url::form_urlencoded::parse(input.strip_prefix('?').unwrap_or(&input).as_bytes())
+                .enumerate()
         {
             let pair = Array::new(ctx.clone())?;
             pair.set(0, k.as_ref())?;

@@ -22,6 +22,37 @@
   const ArrayPrototypeSlice = Array.prototype.slice;
   const { op, then, setTimeout, reportError } = internals;
   const push = (a, v) => (a[a.length] = v);
+  const ObjectCreate = Object.create;
+  const ObjectGetPrototypeOf = Object.getPrototypeOf;
+
+  // WebIDL pair iterators: live (an index into the current pairs, read at
+  // each step), with `X Iterator.prototype` inheriting %IteratorPrototype%.
+  const IteratorPrototype = ObjectGetPrototypeOf(ObjectGetPrototypeOf([][Symbol.iterator]()));
+  function pairIterator(tag, pairsOf) {
+    const kState = Symbol(`${tag} iterator`);
+    const prototype = ObjectCreate(IteratorPrototype, {
+      next: {
+        value: function next() {
+          const state = this?.[kState];
+          if (state === undefined) throw new TypeErrorCtor(`next() called on an object that is not a ${tag} iterator`);
+          const pairs = pairsOf(state.target);
+          if (state.index >= pairs.length) return { value: undefined, done: true };
+          const pair = pairs[state.index++];
+          const value = state.kind === "key" ? pair[0] : state.kind === "value" ? pair[1] : [pair[0], pair[1]];
+          return { value, done: false };
+        },
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      },
+      [Symbol.toStringTag]: { value: `${tag} Iterator`, configurable: true },
+    });
+    return (target, kind) => {
+      const iterator = ObjectCreate(prototype);
+      iterator[kState] = { target, kind, index: 0 };
+      return iterator;
+    };
+  }
 
   const kGuard = Symbol("guard");
   const kList = Symbol("list");
@@ -52,17 +83,14 @@
     constructor(init = undefined) {
       this[kList] = [];
       this[kGuard] = "none";
-      if (init === undefined || init === null) return;
-      if (init instanceof Headers) {
-        const list = init[kList];
-        for (let i = 0; i < list.length; i++) push(this[kList], [list[i][0], list[i][1]]);
-      } else if (typeof init === "object" && typeof init[SymbolIterator] === "function") {
+      if (init === undefined) return;
+      if (init !== null && typeof init === "object" && typeof init[SymbolIterator] === "function") {
         for (const pair of init) {
           const p = [...pair];
           if (p.length !== 2) throw new TypeErrorCtor("Headers constructor: expected name/value pair to be length 2, found " + p.length + ".");
           this.append(p[0], p[1]);
         }
-      } else if (typeof init === "object") {
+      } else if (init !== null && typeof init === "object") {
         for (const k of Object.keys(init)) this.append(k, init[k]);
       } else {
         throw new TypeErrorCtor("Failed to construct 'Headers': The provided value is not of type '(record<ByteString, ByteString> or sequence<sequence<ByteString>>)'.");
@@ -121,29 +149,36 @@
     forEach(callback, thisArg = undefined) {
       for (const [k, v] of this) ReflectApply(callback, thisArg, [v, k, this]);
     }
-    *entries() {
-      const names = [];
-      const list = this[kList];
-      for (let i = 0; i < list.length; i++) if (!names.includes(list[i][0])) push(names, list[i][0]);
-      ReflectApply(ArrayPrototypeSort, names, []);
-      for (const name of names) {
-        if (name === "set-cookie") for (const v of this.getSetCookie()) yield [name, v];
-        else yield [name, this.get(name)];
-      }
+    entries() {
+      return headersIterator(this, "key+value");
     }
-    *keys() {
-      for (const [k] of this.entries()) yield k;
+    keys() {
+      return headersIterator(this, "key");
     }
-    *values() {
-      for (const [, v] of this.entries()) yield v;
+    values() {
+      return headersIterator(this, "value");
     }
     [SymbolIterator]() {
-      return this.entries();
+      return headersIterator(this, "key+value");
     }
     get [Symbol.toStringTag]() {
       return "Headers";
     }
   }
+  // The "sort and combine" list the iterators walk.
+  function sortedAndCombined(headers) {
+    const names = [];
+    const list = headers[kList];
+    for (let i = 0; i < list.length; i++) if (!names.includes(list[i][0])) push(names, list[i][0]);
+    ReflectApply(ArrayPrototypeSort, names, []);
+    const out = [];
+    for (const name of names) {
+      if (name === "set-cookie") for (const v of headers.getSetCookie()) push(out, [name, v]);
+      else push(out, [name, headers.get(name)]);
+    }
+    return out;
+  }
+  const headersIterator = pairIterator("Headers", sortedAndCombined);
   const headerPairs = (h) => ReflectApply(ArrayPrototypeSlice, h[kList], []).map((p) => [p[0], p[1]]);
   const immutableHeaders = (pairs) => {
     const h = new Headers();
@@ -459,19 +494,23 @@
       update(this);
     }
     forEach(callback, thisArg = undefined) {
-      for (const [k, v] of this[kList]) ReflectApply(callback, thisArg, [v, k, this]);
+      // Live: entries appended or removed by the callback are seen.
+      for (let i = 0; i < this[kList].length; i++) {
+        const pair = this[kList][i];
+        ReflectApply(callback, thisArg, [pair[1], pair[0], this]);
+      }
     }
-    *entries() {
-      for (const p of this[kList]) yield [p[0], p[1]];
+    entries() {
+      return searchParamsIterator(this, "key+value");
     }
-    *keys() {
-      for (const p of this[kList]) yield p[0];
+    keys() {
+      return searchParamsIterator(this, "key");
     }
-    *values() {
-      for (const p of this[kList]) yield p[1];
+    values() {
+      return searchParamsIterator(this, "value");
     }
     [SymbolIterator]() {
-      return this.entries();
+      return searchParamsIterator(this, "key+value");
     }
     toString() {
       return host.formSerialize(this[kList]);
@@ -480,6 +519,7 @@
       return "URLSearchParams";
     }
   }
+  const searchParamsIterator = pairIterator("URLSearchParams", (params) => params[kList]);
   function update(params) {
     const url = params[kUrl];
     if (url === null) return;
