@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use isola_conformance::expectations;
 use isola_conformance::frontmatter::{self, Meta};
 use isola_engine::conformance::{Failure, Outcome, Phase, Realm};
 
@@ -35,7 +36,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let excluded: BTreeSet<String> = read_list(&manifest.join(EXCLUDED)).into_iter().collect();
+    let excluded: BTreeSet<String> = expectations::read(&manifest.join(EXCLUDED));
     println!(
         "test262: features excluded (QuickJS-ng lacks them or isola leaves them out): {}",
         excluded.iter().cloned().collect::<Vec<_>>().join(", ")
@@ -124,65 +125,14 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let expected_path = manifest.join(EXPECTED);
-    if std::env::var_os("ISOLA_TEST262_BLESS").is_some() {
-        let mut text = String::from(
-            "# test262 runs isola is known to fail: `<path> <mode>  # reason`.\n# Regenerate with ISOLA_TEST262_BLESS=1 after reviewing the changes.\n",
-        );
-        for (id, reason) in &failures {
-            let reason: String = reason
-                .chars()
-                .take(120)
-                .map(|c| if c == '\n' { ' ' } else { c })
-                .collect();
-            text.push_str(&format!("{id}  # {reason}\n"));
-        }
-        if let Err(e) = std::fs::write(&expected_path, text) {
-            eprintln!("test262: cannot write {}: {e}", expected_path.display());
-            return ExitCode::FAILURE;
-        }
-        println!("test262: wrote {} expected failures", failures.len());
-        return ExitCode::SUCCESS;
-    }
-    let expected: BTreeSet<String> = read_list(&expected_path).into_iter().collect();
-    let unexpected: Vec<_> = failures
-        .iter()
-        .filter(|(id, _)| !expected.contains(*id))
-        .collect();
-    let fixed: Vec<_> = expected
-        .iter()
-        .filter(|id| !failures.contains_key(*id))
-        .collect();
-    for (id, reason) in &unexpected {
-        println!("UNEXPECTED FAILURE {id}: {reason}");
-    }
-    for id in &fixed {
-        println!("NOW PASSES (remove from {EXPECTED}): {id}");
-    }
-    // Known failures are expected outcomes; only surprises count as failed.
-    println!(
-        "test262: {} known failures (listed in {EXPECTED})",
-        failures.len() - unexpected.len()
-    );
-    println!(
-        "{} passed, {} failed",
+    let bless = std::env::var_os("ISOLA_TEST262_BLESS").is_some();
+    expectations::finish(
+        "test262",
+        &manifest.join(EXPECTED),
+        &failures,
         passed,
-        unexpected.len() + fixed.len()
-    );
-    if unexpected.is_empty() && fixed.is_empty() {
-        println!(
-            "test262: matches {EXPECTED} ({} known failures)",
-            expected.len()
-        );
-        ExitCode::SUCCESS
-    } else {
-        println!(
-            "test262: {} unexpected failures, {} known failures now pass",
-            unexpected.len(),
-            fixed.len()
-        );
-        ExitCode::FAILURE
-    }
+        bless,
+    )
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -408,15 +358,6 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(path);
         }
     }
-}
-
-fn read_list(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| l.split("  #").next().unwrap_or("").trim().to_owned())
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect()
 }
 
 /// Unpacks the suite once into the target directory.

@@ -9,10 +9,11 @@
 //! `wpt/expected-failures.txt`; the run fails on a new failure and on a
 //! listed subtest that passes. `ISOLA_WPT_BLESS=1` rewrites the list.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use isola_conformance::expectations;
 use isola_engine::conformance::Realm;
 use isola_engine::{ErrorValue, HttpRequest, HttpResponse, OpResult};
 
@@ -92,69 +93,12 @@ fn main() -> ExitCode {
     for (dir, (ok, all)) in &per_dir {
         println!("wpt:   {dir}: {ok}/{all}");
     }
-    let failures: BTreeMap<&String, &String> = results
-        .iter()
-        .filter_map(|(id, r)| r.as_ref().err().map(|e| (id, e)))
+    let failures: BTreeMap<String, String> = results
+        .into_iter()
+        .filter_map(|(id, r)| r.err().map(|e| (id, e)))
         .collect();
-
-    let expected_path = manifest.join(EXPECTED);
-    if std::env::var_os("ISOLA_WPT_BLESS").is_some() {
-        let mut text = String::from(
-            "# web-platform-tests subtests isola is known to fail: `<file> :: <subtest>  # reason`.\n# Regenerate with ISOLA_WPT_BLESS=1 after reviewing the changes.\n",
-        );
-        for (id, reason) in &failures {
-            let reason: String = reason
-                .chars()
-                .take(100)
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
-            text.push_str(&format!("{id}  # {reason}\n"));
-        }
-        if let Err(e) = std::fs::write(&expected_path, text) {
-            eprintln!("wpt: cannot write {}: {e}", expected_path.display());
-            return ExitCode::FAILURE;
-        }
-        println!("wpt: wrote {} expected failures", failures.len());
-        return ExitCode::SUCCESS;
-    }
-    let expected: BTreeSet<String> = std::fs::read_to_string(&expected_path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| l.split("  # ").next().unwrap_or("").trim_end().to_owned())
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect();
-    let unexpected: Vec<_> = failures
-        .iter()
-        .filter(|(id, _)| !expected.contains(id.as_str()))
-        .collect();
-    let fixed: Vec<_> = expected
-        .iter()
-        .filter(|id| results.get(*id).is_some_and(Result::is_ok))
-        .collect();
-    let vanished: Vec<_> = expected
-        .iter()
-        .filter(|id| !results.contains_key(*id))
-        .collect();
-    for (id, reason) in &unexpected {
-        println!("UNEXPECTED FAILURE {id}: {reason}");
-    }
-    for id in fixed.iter().chain(vanished.iter()) {
-        println!("NOW PASSES OR GONE (remove from {EXPECTED}): {id}");
-    }
-    println!(
-        "wpt: {} known failures (listed in {EXPECTED})",
-        failures.len() - unexpected.len()
-    );
-    println!(
-        "{} passed, {} failed",
-        passed,
-        unexpected.len() + fixed.len() + vanished.len()
-    );
-    if unexpected.is_empty() && fixed.is_empty() && vanished.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    let bless = std::env::var_os("ISOLA_WPT_BLESS").is_some();
+    expectations::finish("wpt", &manifest.join(EXPECTED), &failures, passed, bless)
 }
 
 /// Subtest names may hold newlines and control characters.
