@@ -28,12 +28,9 @@
   const ObjectKeys = Object.keys;
   const ObjectPrototype = Object.prototype;
   const ReflectApply = Reflect.apply;
-  const ReflectConstruct = Reflect.construct;
   const PromiseCtor = Promise;
   const PromisePrototypeThen = Promise.prototype.then;
   const PromiseResolve = Promise.resolve.bind(Promise);
-  const PromiseAllSettled = Promise.allSettled.bind(Promise);
-  const ProxyCtor = Proxy;
   const MapCtor = Map;
   const MapPrototypeGet = Map.prototype.get;
   const MapPrototypeSet = Map.prototype.set;
@@ -46,7 +43,6 @@
   const ArrayPrototypePush = Array.prototype.push;
   const ArrayPrototypeJoin = Array.prototype.join;
   const ArrayPrototypeSplice = Array.prototype.splice;
-  const ArrayPrototypeMap = Array.prototype.map;
   const StringCtor = String;
   const StringPrototypeSlice = String.prototype.slice;
   const StringPrototypeReplace = String.prototype.replace;
@@ -56,7 +52,6 @@
   const DateNow = Date.now;
   const ErrorCtor = Error;
   const TypeErrorCtor = TypeError;
-  const RangeErrorCtor = RangeError;
   const RegExpCtor = RegExp;
   const RegExpSource = ObjectGetOwnPropertyDescriptor(RegExp.prototype, "source").get;
   const RegExpFlags = ObjectGetOwnPropertyDescriptor(RegExp.prototype, "flags").get;
@@ -71,10 +66,8 @@
   const Uint8ArrayCtor = Uint8Array;
   const DataViewCtor = DataView;
   const JSONStringify = JSON.stringify;
-  const SymbolCtor = Symbol;
   const SymbolPrototypeToString = Symbol.prototype.toString;
   const MathMin = Math.min;
-  const NumberIsFinite = Number.isFinite;
 
   const call = (fn, self, ...args) => ReflectApply(fn, self, args);
   const then = (p, onOk, onErr) => ReflectApply(PromisePrototypeThen, p, [onOk, onErr]);

@@ -7,7 +7,6 @@
   "use strict";
   const ObjectDefineProperty = Object.defineProperty;
   const ReflectApply = Reflect.apply;
-  const ArrayIsArray = Array.isArray;
   const StringCtor = String;
   const TypeErrorCtor = TypeError;
   const RangeErrorCtor = RangeError;
