@@ -365,6 +365,32 @@ enum Class {
     Plain,
 }
 
+/// QuickJS-ng's class id for `DOMException` (not in its public header):
+/// read once per process from a scratch context. `u32::MAX` if that fails,
+/// which only makes DOMExceptions clone as plain objects.
+fn dom_exception_class() -> u32 {
+    static CLASS: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *CLASS.get_or_init(|| {
+        let probe = || -> rquickjs::Result<u32> {
+            let runtime = rquickjs::Runtime::new()?;
+            let context = rquickjs::Context::full(&runtime)?;
+            context.with(|ctx| {
+                let value: JsValue = ctx.eval("new DOMException()")?;
+                // SAFETY: `value` is live for this closure; this reads its class id.
+                Ok(unsafe { qjs::JS_GetClassID(value.as_raw()) })
+            })
+        };
+        probe().unwrap_or(u32::MAX)
+    })
+}
+
+/// Whether `value` is a `DOMException` (by class id, not prototype).
+pub(crate) fn is_dom_exception(value: &JsValue<'_>) -> bool {
+    // SAFETY: `value` is live; this reads its class id.
+    let class = unsafe { qjs::JS_GetClassID(value.as_raw()) };
+    class == dom_exception_class()
+}
+
 /// # Safety
 /// `raw` must be a live value.
 unsafe fn classify(raw: qjs::JSValue) -> Class {
@@ -381,7 +407,7 @@ unsafe fn classify(raw: qjs::JSValue) -> Class {
             Class::Map
         } else if qjs::JS_IsSet(raw) {
             Class::Set
-        } else if qjs::JS_IsError(raw) {
+        } else if qjs::JS_IsError(raw) || qjs::JS_GetClassID(raw) == dom_exception_class() {
             Class::Error
         } else if qjs::JS_IsArray(raw) {
             Class::Array

@@ -9,7 +9,7 @@
 //! property, and return the value.
 #![allow(unsafe_code)]
 
-use std::ffi::c_int;
+use std::ffi::{CStr, c_int};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
 
@@ -18,40 +18,45 @@ use rquickjs::{Ctx, Function, Object, Value as JsValue, qjs};
 use crate::glue;
 
 /// Function globals, by magic number.
-const FUNCTIONS: [&str; 10] = [
-    "setTimeout",
-    "setInterval",
-    "clearTimeout",
-    "clearInterval",
-    "queueMicrotask",
-    "structuredClone",
-    "atob",
-    "btoa",
-    "fetch",
-    "reportError",
+const FUNCTIONS: [(&CStr, u8); 10] = [
+    (c"setTimeout", 1),
+    (c"setInterval", 1),
+    (c"clearTimeout", 0),
+    (c"clearInterval", 0),
+    (c"queueMicrotask", 1),
+    (c"structuredClone", 1),
+    (c"atob", 1),
+    (c"btoa", 1),
+    (c"fetch", 1),
+    (c"reportError", 1),
 ];
 
-/// Value globals, by magic number; the first four come from extras, the
-/// rest (classes) from the Web API chunk.
-const VALUES: [&str; 16] = [
-    "console",
-    "crypto",
-    "performance",
-    "navigator",
-    "Headers",
-    "Request",
-    "Response",
-    "URL",
-    "URLSearchParams",
-    "TextEncoder",
-    "TextDecoder",
-    "Event",
-    "CustomEvent",
-    "EventTarget",
-    "AbortSignal",
-    "AbortController",
+/// Value globals, by magic number; the first five come from extras, the
+/// Web Crypto classes (the last two) from the crypto chunk, the rest from
+/// the Web API chunk.
+const VALUES: [&CStr; 19] = [
+    c"console",
+    c"crypto",
+    c"performance",
+    c"navigator",
+    c"QuotaExceededError",
+    c"Headers",
+    c"Request",
+    c"Response",
+    c"URL",
+    c"URLSearchParams",
+    c"TextEncoder",
+    c"TextDecoder",
+    c"Event",
+    c"CustomEvent",
+    c"EventTarget",
+    c"AbortSignal",
+    c"AbortController",
+    c"CryptoKey",
+    c"SubtleCrypto",
 ];
-const FIRST_WEB_VALUE: usize = 4;
+const FIRST_WEB_VALUE: usize = 5;
+const FIRST_CRYPTO_VALUE: usize = 17;
 
 /// `writable | configurable`, not enumerable, as Web IDL globals are.
 const FLAGS: u8 = (qjs::JS_PROP_WRITABLE | qjs::JS_PROP_CONFIGURABLE) as u8;
@@ -103,34 +108,25 @@ const fn value(name: &'static std::ffi::CStr, magic: i16) -> qjs::JSCFunctionLis
     }
 }
 
-static GLOBALS: List<26> = List([
-    function(c"setTimeout", 1, 0),
-    function(c"setInterval", 1, 1),
-    function(c"clearTimeout", 0, 2),
-    function(c"clearInterval", 0, 3),
-    function(c"queueMicrotask", 1, 4),
-    function(c"structuredClone", 1, 5),
-    function(c"atob", 1, 6),
-    function(c"btoa", 1, 7),
-    function(c"fetch", 1, 8),
-    function(c"reportError", 1, 9),
-    value(c"console", 0),
-    value(c"crypto", 1),
-    value(c"performance", 2),
-    value(c"navigator", 3),
-    value(c"Headers", 4),
-    value(c"Request", 5),
-    value(c"Response", 6),
-    value(c"URL", 7),
-    value(c"URLSearchParams", 8),
-    value(c"TextEncoder", 9),
-    value(c"TextDecoder", 10),
-    value(c"Event", 11),
-    value(c"CustomEvent", 12),
-    value(c"EventTarget", 13),
-    value(c"AbortSignal", 14),
-    value(c"AbortController", 15),
-]);
+const GLOBAL_COUNT: usize = FUNCTIONS.len() + VALUES.len();
+
+static GLOBALS: List<GLOBAL_COUNT> = List(entries());
+
+#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+const fn entries() -> [qjs::JSCFunctionListEntry; GLOBAL_COUNT] {
+    let mut out = [value(c"", 0); GLOBAL_COUNT];
+    let mut i = 0;
+    while i < FUNCTIONS.len() {
+        out[i] = function(FUNCTIONS[i].0, FUNCTIONS[i].1, i as i16);
+        i += 1;
+    }
+    let mut j = 0;
+    while j < VALUES.len() {
+        out[FUNCTIONS.len() + j] = value(VALUES[j], j as i16);
+        j += 1;
+    }
+    out
+}
 
 /// Installs the lazy globals on the global object.
 pub(crate) fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
@@ -138,9 +134,10 @@ pub(crate) fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     // QuickJS aborts the process if a lazily initialised property already
     // exists, and QuickJS-ng defines some of these names itself
     // (`queueMicrotask`): remove ours' namesakes first.
-    for name in FUNCTIONS.iter().chain(VALUES.iter()) {
-        if global.contains_key(*name)? {
-            global.remove(*name)?;
+    for name in FUNCTIONS.iter().map(|(name, _)| name).chain(VALUES.iter()) {
+        let name = name.to_str().map_err(|_| rquickjs::Error::Unknown)?;
+        if global.contains_key(name)? {
+            global.remove(name)?;
         }
     }
     // SAFETY: `GLOBALS` is static, so it outlives every context (QuickJS
@@ -204,7 +201,7 @@ unsafe extern "C" fn call_function(
             let name = usize::try_from(magic)
                 .ok()
                 .and_then(|m| FUNCTIONS.get(m))
-                .copied()
+                .and_then(|(name, _)| name.to_str().ok())
                 .unwrap_or("");
             let globals: Object = glue::extras(ctx)?.get("globals")?;
             let target: Function = globals.get(name)?;
@@ -225,9 +222,14 @@ unsafe extern "C" fn call_function(
 
 fn lookup<'js>(ctx: &Ctx<'js>, magic: c_int) -> rquickjs::Result<(&'static str, JsValue<'js>)> {
     let index = usize::try_from(magic).unwrap_or(usize::MAX);
-    let name = VALUES.get(index).copied().ok_or(rquickjs::Error::Unknown)?;
+    let name = VALUES
+        .get(index)
+        .and_then(|name| name.to_str().ok())
+        .ok_or(rquickjs::Error::Unknown)?;
     let value = if index < FIRST_WEB_VALUE {
         glue::extras(ctx)?.get::<_, Object>("globals")?.get(name)?
+    } else if index >= FIRST_CRYPTO_VALUE {
+        glue::crypto(ctx)?.get(name)?
     } else {
         glue::web(ctx)?.get(name)?
     };
@@ -280,7 +282,10 @@ unsafe extern "C" fn set_value(
     unsafe {
         trampoline(ctx, |ctx| {
             let index = usize::try_from(magic).unwrap_or(usize::MAX);
-            let name = VALUES.get(index).copied().ok_or(rquickjs::Error::Unknown)?;
+            let name = VALUES
+                .get(index)
+                .and_then(|name| name.to_str().ok())
+                .ok_or(rquickjs::Error::Unknown)?;
             let value =
                 JsValue::from_raw(ctx.clone(), qjs::JS_DupValue(ctx.as_raw().as_ptr(), value));
             define_data(ctx, name, value)?;

@@ -77,7 +77,7 @@ fn next_id(cell: &std::cell::Cell<u64>) -> u64 {
 /// The host table's names, in index order. The glue calls by index: the
 /// `OP` constant of `glue/bindings.js` and `HOST_NAMES` in `glue/extras.js`
 /// must match (a unit test checks).
-pub(crate) const HOST_FUNCTIONS: [&str; 19] = [
+pub(crate) const HOST_FUNCTIONS: [&str; 21] = [
     "op",
     "timer",
     "cancelTimer",
@@ -97,6 +97,8 @@ pub(crate) const HOST_FUNCTIONS: [&str; 19] = [
     "require",
     "decoderOpen",
     "decoderDecode",
+    "loadCrypto",
+    "subtle",
 ];
 
 /// Builds the host dispatcher handed to the glue, and replaces
@@ -468,6 +470,25 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         }
     });
 
+    define(&mut table, "loadCrypto", move |ctx, args| {
+        let factory = crate::bytecode::crypto(&ctx)?;
+        factory.call((arg(&args, 0).cloned(),))
+    });
+
+    let s = shared.clone();
+    define(&mut table, "subtle", move |ctx, args| {
+        let op = string_arg(&ctx, &args, 0)?;
+        let params = arg(&args, 1)
+            .cloned()
+            .unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
+        let params = read_value(&ctx, &s, &params).map_err(|e| clone_error_to_js(&ctx, &e))?;
+        match crate::subtle::run(&op, params) {
+            Ok(value) => codec::write(&ctx, &value),
+            Err(e) if e.name == "TypeError" => Err(Exception::throw_type(&ctx, &e.message)),
+            Err(e) => Err(dom_exception(&ctx, e.name, &e.message)),
+        }
+    });
+
     debug_assert_eq!(table.names, HOST_FUNCTIONS, "host table out of order");
     let fns = table.fns;
     let dispatch = Function::new(
@@ -580,7 +601,7 @@ pub(crate) fn error_value<'js>(
     // is named by its constructor.
     // SAFETY: reading the class id of a live value.
     #[allow(unsafe_code)]
-    let is_error = unsafe { qjs::JS_IsError(thrown.as_raw()) };
+    let is_error = unsafe { qjs::JS_IsError(thrown.as_raw()) } || codec::is_dom_exception(thrown);
     if let (false, Some(object)) = (is_error, thrown.as_object()) {
         let constructor = object
             .get::<_, Object>("constructor")

@@ -24,6 +24,7 @@ mod limits;
 mod modules;
 mod ops;
 mod source;
+mod subtle;
 mod typescript;
 mod value;
 mod web;

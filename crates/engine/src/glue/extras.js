@@ -10,7 +10,7 @@
   const HOST_NAMES = [
     "op", "timer", "cancelTimer", "log", "clone", "btoa", "atob", "getRandomValues", "randomUUID",
     "utf8Encode", "utf8Decode", "urlParse", "urlSet", "formParse", "formSerialize", "loadWeb", "require",
-    "decoderOpen", "decoderDecode",
+    "decoderOpen", "decoderDecode", "loadCrypto", "subtle",
   ];
   const host = { __proto__: null };
   for (let i = 0; i < HOST_NAMES.length; i++) {
@@ -264,6 +264,16 @@
   hidden(crypto, "randomUUID", function randomUUID() {
     return host.randomUUID();
   });
+  let cryptoChunk;
+  const loadCrypto = () => (cryptoChunk ??= host.loadCrypto(host));
+  ObjectDefineProperty(crypto, "subtle", {
+    __proto__: null,
+    get: function subtle() {
+      return loadCrypto().subtle;
+    },
+    enumerable: true,
+    configurable: true,
+  });
 
   // ---- Web APIs (web.js) and fetch
   let web;
@@ -391,10 +401,37 @@
     Float16Array: typeof Float16Array === "function" ? Float16Array : Uint8Array,
   };
   const errorCtors = { __proto__: null, Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };
+  // WebIDL's QuotaExceededError: a DOMException with optional figures.
+  class QuotaExceededError extends DOMException {
+    #quota;
+    #requested;
+    constructor(message = "", options = undefined) {
+      super(message, "QuotaExceededError");
+      const quota = options?.quota;
+      const requested = options?.requested;
+      this.#quota = quota === undefined ? null : quotaNumber(quota, "quota");
+      this.#requested = requested === undefined ? null : quotaNumber(requested, "requested");
+      if (this.#quota !== null && this.#requested !== null && this.#requested < this.#quota) {
+        throw new RangeError("requested must not be less than quota");
+      }
+    }
+    get quota() {
+      return this.#quota;
+    }
+    get requested() {
+      return this.#requested;
+    }
+  }
+  function quotaNumber(value, what) {
+    const n = +value;
+    if (!(n >= 0) || n === Infinity) throw new RangeError(`${what} must be a finite, non-negative number`);
+    return n;
+  }
   function makeError(name, message, stack) {
     const Ctor = errorCtors[name];
     let e;
     if (Ctor !== undefined) e = new Ctor(message);
+    else if (name === "QuotaExceededError") e = new QuotaExceededError(message);
     else if (typeof DOMException === "function" && name.endsWith("Error") && name !== "AggregateError") e = new DOMException(message, name);
     else {
       e = new ErrorCtor(message);
@@ -409,11 +446,13 @@
   globals.performance = performance;
   globals.navigator = navigator;
   globals.crypto = crypto;
+  globals.QuotaExceededError = QuotaExceededError;
 
   return {
     __proto__: null,
     globals,
     loadWeb,
+    loadCrypto,
     makeRequest,
     responseParts,
     fireTimer,

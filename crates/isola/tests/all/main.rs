@@ -14,3 +14,4 @@ mod loader;
 mod modules;
 mod outbound;
 mod web;
+mod webcrypto;
