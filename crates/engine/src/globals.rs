@@ -34,7 +34,7 @@ const FUNCTIONS: [(&CStr, u8); 10] = [
 /// Value globals, by magic number; the first five come from extras, the
 /// Web Crypto classes (the last two) from the crypto chunk, the rest from
 /// the Web API chunk.
-const VALUES: [&CStr; 19] = [
+const VALUES: [&CStr; 22] = [
     c"console",
     c"crypto",
     c"performance",
@@ -52,11 +52,34 @@ const VALUES: [&CStr; 19] = [
     c"EventTarget",
     c"AbortSignal",
     c"AbortController",
+    c"Blob",
+    c"File",
+    c"FormData",
     c"CryptoKey",
     c"SubtleCrypto",
 ];
-const FIRST_WEB_VALUE: usize = 5;
-const FIRST_CRYPTO_VALUE: usize = 17;
+const FIRST_WEB_VALUE: usize = value_index(c"Headers");
+const FIRST_CRYPTO_VALUE: usize = value_index(c"CryptoKey");
+
+/// The position of `name` in `VALUES` (a compile error if absent).
+const fn value_index(name: &CStr) -> usize {
+    let wanted = name.to_bytes();
+    let mut i = 0;
+    while i < VALUES.len() {
+        let candidate = VALUES[i].to_bytes();
+        if candidate.len() == wanted.len() {
+            let mut j = 0;
+            while j < wanted.len() && candidate[j] == wanted[j] {
+                j += 1;
+            }
+            if j == wanted.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a value global")
+}
 
 /// `writable | configurable`, not enumerable, as Web IDL globals are.
 const FLAGS: u8 = (qjs::JS_PROP_WRITABLE | qjs::JS_PROP_CONFIGURABLE) as u8;

@@ -77,7 +77,7 @@ fn next_id(cell: &std::cell::Cell<u64>) -> u64 {
 /// The host table's names, in index order. The glue calls by index: the
 /// `OP` constant of `glue/bindings.js` and `HOST_NAMES` in `glue/extras.js`
 /// must match (a unit test checks).
-pub(crate) const HOST_FUNCTIONS: [&str; 21] = [
+pub(crate) const HOST_FUNCTIONS: [&str; 22] = [
     "op",
     "timer",
     "cancelTimer",
@@ -99,6 +99,7 @@ pub(crate) const HOST_FUNCTIONS: [&str; 21] = [
     "decoderDecode",
     "loadCrypto",
     "subtle",
+    "multipartParse",
 ];
 
 /// Builds the host dispatcher handed to the glue, and replaces
@@ -487,6 +488,31 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             Err(e) if e.name == "TypeError" => Err(Exception::throw_type(&ctx, &e.message)),
             Err(e) => Err(dom_exception(&ctx, e.name, &e.message)),
         }
+    });
+
+    define(&mut table, "multipartParse", move |ctx, args| {
+        let body = bytes_arg(&args, 0).unwrap_or_default();
+        let content_type = string_arg(&ctx, &args, 1)?;
+        let parts = crate::multipart::boundary(&content_type)
+            .and_then(|boundary| crate::multipart::parse(&body, &boundary));
+        let Some(parts) = parts else {
+            return Ok(JsValue::new_null(ctx));
+        };
+        let list = Array::new(ctx.clone())?;
+        for (i, part) in parts.into_iter().enumerate() {
+            let entry = Array::new(ctx.clone())?;
+            entry.set(0, part.name)?;
+            match part.filename {
+                Some(filename) => {
+                    entry.set(1, TypedArray::<u8>::new(ctx.clone(), part.body)?)?;
+                    entry.set(2, filename)?;
+                    entry.set(3, part.content_type)?;
+                }
+                None => entry.set(1, String::from_utf8_lossy(&part.body).into_owned())?,
+            }
+            list.set(i, entry)?;
+        }
+        Ok(list.into_value())
     });
 
     debug_assert_eq!(table.names, HOST_FUNCTIONS, "host table out of order");

@@ -22,6 +22,7 @@ mod host;
 mod isolate;
 mod limits;
 mod modules;
+mod multipart;
 mod ops;
 mod source;
 mod subtle;

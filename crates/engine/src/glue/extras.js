@@ -10,7 +10,7 @@
   const HOST_NAMES = [
     "op", "timer", "cancelTimer", "log", "clone", "btoa", "atob", "getRandomValues", "randomUUID",
     "utf8Encode", "utf8Decode", "urlParse", "urlSet", "formParse", "formSerialize", "loadWeb", "require",
-    "decoderOpen", "decoderDecode", "loadCrypto", "subtle",
+    "decoderOpen", "decoderDecode", "loadCrypto", "subtle", "multipartParse",
   ];
   const host = { __proto__: null };
   for (let i = 0; i < HOST_NAMES.length; i++) {

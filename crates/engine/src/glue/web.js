@@ -23,6 +23,10 @@
   const push = (a, v) => (a[a.length] = v);
   const ObjectCreate = Object.create;
   const ObjectGetPrototypeOf = Object.getPrototypeOf;
+  const MathTrunc = Math.trunc;
+  const MathMin = Math.min;
+  const MathMax = Math.max;
+  const DateNow = Date.now;
 
   // WebIDL pair iterators: live (an index into the current pairs, read at
   // each step), with `X Iterator.prototype` inheriting %IteratorPrototype%.
@@ -55,8 +59,6 @@
 
   const kGuard = Symbol("guard");
   const kList = Symbol("list");
-  const kBody = Symbol("body");
-  const kUsed = Symbol("bodyUsed");
 
   // ---- Headers
   const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -186,36 +188,322 @@
     return h;
   };
 
-  // ---- bodies
+  // ---- Blob and File (bytes held in a private field; never mutated)
+  const CONTENT_TYPE_OK = /^[\x20-\x7e]*$/;
+  const normalizeBlobType = (type) => (CONTENT_TYPE_OK.test(type) ? type.toLowerCase() : "");
+  let blobBytes;
+  // The bytes of a BufferSource, copied (a later write by the guest must not
+  // change a Blob or a body).
+  function copyBufferSource(value) {
+    if (value instanceof ArrayBufferCtor) return new Uint8ArrayCtor(ReflectApply(ArrayBufferCtor.prototype.slice, value, [0]));
+    if (ArrayBufferIsView(value)) return new Uint8ArrayCtor(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
+    return undefined;
+  }
+  function concatBytes(chunks) {
+    let length = 0;
+    for (let i = 0; i < chunks.length; i++) length += chunks[i].length;
+    const out = new Uint8ArrayCtor(length);
+    let offset = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      out.set(chunks[i], offset);
+      offset += chunks[i].length;
+    }
+    return out;
+  }
+  class Blob {
+    #bytes;
+    #type;
+    constructor(blobParts = undefined, options = undefined) {
+      if (options !== undefined && options !== null && typeof options !== "object" && typeof options !== "function") {
+        throw new TypeErrorCtor("Failed to construct 'Blob': The provided value is not of type 'BlobPropertyBag'.");
+      }
+      const endings = options?.endings === undefined ? "transparent" : StringCtor(options.endings);
+      if (endings !== "transparent" && endings !== "native") {
+        throw new TypeErrorCtor(`Failed to construct 'Blob': The provided value '${endings}' is not a valid enum value of type EndingType.`);
+      }
+      const type = options?.type === undefined ? "" : normalizeBlobType(StringCtor(options.type));
+      const chunks = [];
+      if (blobParts !== undefined) {
+        if (blobParts === null || typeof blobParts !== "object" || typeof blobParts[SymbolIterator] !== "function") {
+          throw new TypeErrorCtor("Failed to construct 'Blob': The provided value cannot be converted to a sequence.");
+        }
+        for (const part of blobParts) {
+          const own = blobBytes(part);
+          if (own !== undefined) {
+            push(chunks, own);
+            continue;
+          }
+          const copied = copyBufferSource(part);
+          if (copied !== undefined) {
+            push(chunks, copied);
+            continue;
+          }
+          let text = StringCtor(part);
+          if (endings === "native") text = text.replace(/\r\n|\r/g, "\n");
+          push(chunks, host.utf8Encode(text));
+        }
+      }
+      this.#bytes = concatBytes(chunks);
+      this.#type = type;
+    }
+    get size() {
+      return this.#bytes.length;
+    }
+    get type() {
+      return this.#type;
+    }
+    slice(start = undefined, end = undefined, contentType = undefined) {
+      const size = this.#bytes.length;
+      const clamp = (value, fallback) => {
+        if (value === undefined) return fallback;
+        let n = MathTrunc(+value) || 0;
+        if (n < 0) n = MathMax(size + n, 0);
+        return MathMin(n, size);
+      };
+      const from = clamp(start, 0);
+      const to = clamp(end, size);
+      const blob = new Blob();
+      blob.#bytes = this.#bytes.slice(from, MathMax(from, to));
+      blob.#type = contentType === undefined ? "" : normalizeBlobType(StringCtor(contentType));
+      return blob;
+    }
+    text() {
+      try {
+        return PromiseCtor.resolve(host.utf8Decode(this.#bytes, false, false));
+      } catch (e) {
+        return PromiseCtor.reject(e);
+      }
+    }
+    arrayBuffer() {
+      return PromiseCtor.resolve(this.#bytes.slice().buffer);
+    }
+    bytes() {
+      return PromiseCtor.resolve(this.#bytes.slice());
+    }
+    get [Symbol.toStringTag]() {
+      return "Blob";
+    }
+    static {
+      blobBytes = (value) => (value !== null && typeof value === "object" && #bytes in value ? value.#bytes : undefined);
+    }
+  }
+  let fileParts;
+  class File extends Blob {
+    #name;
+    #lastModified;
+    constructor(fileBits, fileName, options = undefined) {
+      if (arguments.length < 2) throw new TypeErrorCtor(`Failed to construct 'File': 2 arguments required, but only ${arguments.length} present.`);
+      super(fileBits, options);
+      this.#name = StringCtor(fileName);
+      const lastModified = options?.lastModified;
+      this.#lastModified = lastModified === undefined ? DateNow() : MathTrunc(+lastModified) || 0;
+    }
+    get name() {
+      return this.#name;
+    }
+    get lastModified() {
+      return this.#lastModified;
+    }
+    get webkitRelativePath() {
+      return "";
+    }
+    get [Symbol.toStringTag]() {
+      return "File";
+    }
+    static {
+      fileParts = (value) => (value !== null && typeof value === "object" && #name in value ? value.#name : undefined);
+    }
+  }
+  const isBlob = (value) => blobBytes(value) !== undefined;
+
+  // ---- FormData
+  let formEntries;
+  // An entry value: a string, or a File (a Blob is wrapped in a File named
+  // "blob", or `filename`), as the XHR spec's "create an entry" says.
+  function formValue(value, filename, argc, method) {
+    if (isBlob(value)) {
+      const name = filename !== undefined ? StringCtor(filename) : fileParts(value) ?? "blob";
+      if (fileParts(value) !== undefined && filename === undefined) return value;
+      return new File([value], name, { type: value.type, lastModified: fileParts(value) !== undefined ? value.lastModified : undefined });
+    }
+    if (argc > 2) throw new TypeErrorCtor(`Failed to execute '${method}' on 'FormData': parameter 2 is not of type 'Blob'.`);
+    return StringCtor(value);
+  }
+  class FormData {
+    #entries = [];
+    constructor(form = undefined, submitter = undefined) {
+      if (form !== undefined) throw new TypeErrorCtor("Failed to construct 'FormData': forms are not supported in workers; construct an empty FormData.");
+    }
+    append(name, value, filename = undefined) {
+      if (arguments.length < 2) throw new TypeErrorCtor(`Failed to execute 'append' on 'FormData': 2 arguments required, but only ${arguments.length} present.`);
+      push(this.#entries, [StringCtor(name), formValue(value, filename, arguments.length, "append")]);
+    }
+    set(name, value, filename = undefined) {
+      if (arguments.length < 2) throw new TypeErrorCtor(`Failed to execute 'set' on 'FormData': 2 arguments required, but only ${arguments.length} present.`);
+      name = StringCtor(name);
+      const entry = [name, formValue(value, filename, arguments.length, "set")];
+      const out = [];
+      let placed = false;
+      for (const e of this.#entries) {
+        if (e[0] !== name) push(out, e);
+        else if (!placed) {
+          push(out, entry);
+          placed = true;
+        }
+      }
+      if (!placed) push(out, entry);
+      this.#entries = out;
+    }
+    delete(name) {
+      name = StringCtor(name);
+      this.#entries = this.#entries.filter((e) => e[0] !== name);
+    }
+    get(name) {
+      name = StringCtor(name);
+      const found = this.#entries.find((e) => e[0] === name);
+      return found === undefined ? null : found[1];
+    }
+    getAll(name) {
+      name = StringCtor(name);
+      return this.#entries.filter((e) => e[0] === name).map((e) => e[1]);
+    }
+    has(name) {
+      name = StringCtor(name);
+      return this.#entries.some((e) => e[0] === name);
+    }
+    forEach(callback, thisArg = undefined) {
+      if (typeof callback !== "function") throw new TypeErrorCtor("Failed to execute 'forEach' on 'FormData': The callback provided as parameter 1 is not a function.");
+      for (let i = 0; i < this.#entries.length; i++) {
+        const e = this.#entries[i];
+        ReflectApply(callback, thisArg, [e[1], e[0], this]);
+      }
+    }
+    entries() {
+      return formDataIterator(this, "key+value");
+    }
+    keys() {
+      return formDataIterator(this, "key");
+    }
+    values() {
+      return formDataIterator(this, "value");
+    }
+    [SymbolIterator]() {
+      return formDataIterator(this, "key+value");
+    }
+    get [Symbol.toStringTag]() {
+      return "FormData";
+    }
+    static {
+      formEntries = (value) => (value !== null && typeof value === "object" && #entries in value ? value.#entries : undefined);
+    }
+  }
+  const formDataIterator = pairIterator("FormData", (form) => formEntries(form));
+
+  // multipart/form-data, as the HTML spec serializes it.
+  const escapeFormName = (name) => name.replace(/\r\n|\r|\n/g, "\r\n").replace(/\n/g, "%0A").replace(/\r/g, "%0D").replace(/"/g, "%22");
+  const escapeFileName = (name) => name.replace(/\n/g, "%0A").replace(/\r/g, "%0D").replace(/"/g, "%22");
+  function serializeMultipart(entries) {
+    const random = host.getRandomValues(new Uint8ArrayCtor(12));
+    let boundary = "----isola-formdata-";
+    for (let i = 0; i < random.length; i++) boundary += (random[i] & 0x0f).toString(16) + (random[i] >> 4).toString(16);
+    const chunks = [];
+    for (const [name, value] of entries) {
+      let head = `--${boundary}\r\nContent-Disposition: form-data; name="${escapeFormName(name)}"`;
+      if (typeof value === "string") {
+        push(chunks, host.utf8Encode(`${head}\r\n\r\n${value.replace(/\r\n|\r|\n/g, "\r\n")}\r\n`));
+      } else {
+        head += `; filename="${escapeFileName(fileParts(value))}"\r\nContent-Type: ${value.type || "application/octet-stream"}\r\n\r\n`;
+        push(chunks, host.utf8Encode(head));
+        push(chunks, blobBytes(value));
+        push(chunks, host.utf8Encode("\r\n"));
+      }
+    }
+    push(chunks, host.utf8Encode(`--${boundary}--\r\n`));
+    return [concatBytes(chunks), `multipart/form-data; boundary=${boundary}`];
+  }
+
+  // ---- bodies: bytes (Uint8Array) or null, with a used flag
   function extractBody(body, headers) {
     if (body === undefined || body === null) return null;
+    const setType = (type) => {
+      if (type !== "" && !headers.has("content-type")) headers.set("content-type", type);
+    };
     if (typeof body === "string") {
-      if (!headers.has("content-type")) headers.set("content-type", "text/plain;charset=UTF-8");
+      setType("text/plain;charset=UTF-8");
       return host.utf8Encode(body);
     }
-    if (body instanceof ArrayBufferCtor) return new Uint8ArrayCtor(body.slice(0));
-    if (ArrayBufferIsView(body)) return new Uint8ArrayCtor(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
+    const copied = copyBufferSource(body);
+    if (copied !== undefined) return copied;
+    const blob = blobBytes(body);
+    if (blob !== undefined) {
+      setType(body.type);
+      return blob;
+    }
     if (body instanceof URLSearchParams) {
-      if (!headers.has("content-type")) headers.set("content-type", "application/x-www-form-urlencoded;charset=UTF-8");
+      setType("application/x-www-form-urlencoded;charset=UTF-8");
       return host.utf8Encode(body.toString());
     }
-    throw new TypeErrorCtor("isola does not support this body type yet: pass a string, ArrayBuffer, ArrayBufferView or URLSearchParams.");
+    const entries = formEntries(body);
+    if (entries !== undefined) {
+      const [bytes, type] = serializeMultipart(entries);
+      setType(type);
+      return bytes;
+    }
+    if (isStream(body)) throw new TypeErrorCtor("isola does not support ReadableStream bodies yet: read the stream into bytes first.");
+    setType("text/plain;charset=UTF-8");
+    return host.utf8Encode(StringCtor(body));
+  }
+  const isStream = (value) => typeof ReadableStream === "function" && value instanceof ReadableStream;
+
+  let requestState;
+  let responseState;
+  function bodyState(self) {
+    const state = requestState(self) ?? responseState(self);
+    if (state === undefined) throw new TypeErrorCtor("Illegal invocation");
+    return state;
   }
   function consume(self) {
-    if (self[kUsed]) return PromiseCtor.reject(new TypeErrorCtor("Body has already been used. It can only be used once. Use tee() first if you need to read it twice."));
-    self[kUsed] = true;
-    const b = self[kBody];
-    return PromiseCtor.resolve(b === null ? new Uint8ArrayCtor(0) : b);
+    let state;
+    try {
+      state = bodyState(self);
+    } catch (e) {
+      return PromiseCtor.reject(e);
+    }
+    if (state.used) return PromiseCtor.reject(new TypeErrorCtor("Body has already been used. It can only be used once. Use tee() first if you need to read it twice."));
+    state.used = true;
+    return PromiseCtor.resolve(state.body === null ? new Uint8ArrayCtor(0) : state.body);
+  }
+  const mimeEssence = (type) => (type ?? "").split(";")[0].trim().toLowerCase();
+  function parseFormData(bytes, contentType) {
+    const essence = mimeEssence(contentType);
+    const form = new FormData();
+    if (essence === "multipart/form-data") {
+      const parts = host.multipartParse(bytes, contentType);
+      if (parts === null) throw new TypeErrorCtor("Failed to parse body as FormData.");
+      for (const [name, value, filename, type] of parts) {
+        if (filename === undefined) form.append(name, value);
+        else form.append(name, new File([value], filename, { type }));
+      }
+      return form;
+    }
+    if (essence === "application/x-www-form-urlencoded") {
+      for (const [name, value] of host.formParse(host.utf8Decode(bytes, false, false))) form.append(name, value);
+      return form;
+    }
+    throw new TypeErrorCtor("Failed to parse body as FormData: the Content-Type is neither multipart/form-data nor application/x-www-form-urlencoded.");
   }
   const BodyMixin = {
+    get body() {
+      return null;
+    },
     get bodyUsed() {
-      return this[kUsed];
+      return bodyState(this).used;
     },
     arrayBuffer() {
-      return then(consume(this), (b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+      return then(consume(this), (b) => b.slice().buffer);
     },
     bytes() {
-      return then(consume(this), (b) => new Uint8ArrayCtor(b));
+      return then(consume(this), (b) => b.slice());
     },
     text() {
       return then(consume(this), (b) => host.utf8Decode(b, false, false));
@@ -223,140 +511,215 @@
     json() {
       return then(consume(this), (b) => JSONParse(host.utf8Decode(b, false, false)));
     },
+    blob() {
+      const headers = this.headers;
+      return then(consume(this), (b) => new Blob([b], { type: headers.get("content-type") ?? "" }));
+    },
+    formData() {
+      const headers = this.headers;
+      return then(consume(this), (b) => parseFormData(b, headers.get("content-type")));
+    },
   };
   function mixBody(Class) {
     for (const key of Object.getOwnPropertyNames(BodyMixin)) {
-      ObjectDefineProperty(Class.prototype, key, { __proto__: null, ...Object.getOwnPropertyDescriptor(BodyMixin, key), enumerable: false });
+      ObjectDefineProperty(Class.prototype, key, { __proto__: null, ...Object.getOwnPropertyDescriptor(BodyMixin, key), enumerable: true });
     }
   }
 
   // ---- Request
-  const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
+  const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PATCH", "PUT"];
+  const FORBIDDEN_METHODS = ["CONNECT", "TRACE", "TRACK"];
+  const REDIRECTS = ["follow", "error", "manual"];
   class Request {
-    constructor(input, init = {}) {
-      if (init === null || (typeof init !== "object" && typeof init !== "undefined")) throw new TypeErrorCtor("Failed to construct 'Request': The provided value is not of type 'RequestInit'.");
+    #state;
+    constructor(input, init = undefined) {
+      if (arguments.length < 1) throw new TypeErrorCtor("Failed to construct 'Request': 1 argument required, but only 0 present.");
+      if (init !== undefined && init !== null && typeof init !== "object" && typeof init !== "function") {
+        throw new TypeErrorCtor("Failed to construct 'Request': The provided value is not of type 'RequestInit'.");
+      }
       init ??= {};
+      const source = requestState(input);
       let url;
       let method = "GET";
       let headers;
       let body = null;
-      if (input instanceof Request) {
-        url = input.url;
-        method = input.method;
-        headers = new Headers(input.headers);
-        if (input[kBody] !== null) {
-          if (input[kUsed]) throw new TypeErrorCtor("Cannot construct a Request with a Request object that has already been used.");
-          body = input[kBody];
+      let redirect = "follow";
+      let signal = null;
+      if (source !== undefined) {
+        url = source.url;
+        method = source.method;
+        headers = source.headers;
+        redirect = source.redirect;
+        signal = source.signal;
+        if (source.body !== null) {
+          if (source.used) throw new TypeErrorCtor("Cannot construct a Request with a Request object that has already been used.");
+          body = source.body;
         }
       } else {
         const parsed = host.urlParse(StringCtor(input), undefined);
-        if (parsed === null) throw new TypeErrorCtor(`Invalid URL: ${StringCtor(input)}`);
+        if (parsed === null) throw new TypeErrorCtor(`Failed to construct 'Request': Invalid URL: ${StringCtor(input)}`);
         url = parsed[0];
-        headers = new Headers();
+        if (parsed[3] !== "" || parsed[4] !== "") throw new TypeErrorCtor(`Failed to construct 'Request': Request cannot be constructed from a URL that includes credentials: ${url}`);
       }
       if (init.method !== undefined) {
         method = StringCtor(init.method);
-        if (!TOKEN.test(method)) throw new TypeErrorCtor(`Invalid HTTP method: ${method}`);
+        if (!TOKEN.test(method)) throw new TypeErrorCtor(`Failed to construct 'Request': '${method}' is not a valid HTTP method.`);
         const upper = method.toUpperCase();
-        if (METHODS.includes(upper) || upper === "PATCH") method = upper === "PATCH" ? "PATCH" : upper;
+        if (FORBIDDEN_METHODS.includes(upper)) throw new TypeErrorCtor(`Failed to construct 'Request': '${method}' HTTP method is unsupported.`);
+        if (METHODS.includes(upper) && upper !== "PATCH") method = upper;
       }
-      if (init.headers !== undefined) headers = new Headers(init.headers);
+      if (init.redirect !== undefined) {
+        redirect = StringCtor(init.redirect);
+        if (!REDIRECTS.includes(redirect)) throw new TypeErrorCtor(`Failed to construct 'Request': The provided value '${redirect}' is not a valid enum value of type RequestRedirect.`);
+      }
+      if (init.signal !== undefined) {
+        if (init.signal !== null && !(init.signal instanceof AbortSignal)) throw new TypeErrorCtor("Failed to construct 'Request': member signal is not of type AbortSignal.");
+        signal = init.signal;
+      }
+      const ownHeaders = new Headers(init.headers !== undefined ? init.headers : headers);
       if (init.body !== undefined && init.body !== null) {
-        if (method === "GET" || method === "HEAD") throw new TypeErrorCtor("Request with a GET or HEAD method cannot have a body.");
-        body = extractBody(init.body, headers);
+        if (method === "GET" || method === "HEAD") throw new TypeErrorCtor("Failed to construct 'Request': Request with GET/HEAD method cannot have body.");
+        body = extractBody(init.body, ownHeaders);
+      } else if (init.body === null && source === undefined) {
+        body = null;
       }
-      this.method = method;
-      this.url = url;
-      this.headers = headers;
-      this.redirect = init.redirect ?? "follow";
-      this.signal = init.signal ?? null;
-      this[kBody] = body;
-      this[kUsed] = false;
+      if (body !== null && (method === "GET" || method === "HEAD")) throw new TypeErrorCtor("Failed to construct 'Request': Request with GET/HEAD method cannot have body.");
+      if (source !== undefined && source.body !== null && init.body === undefined) source.used = true;
+      this.#state = { url, method, headers: ownHeaders, redirect, signal: signal ?? new AbortController().signal, body, used: false };
     }
-    get body() {
-      return null;
+    get method() {
+      return this.#state.method;
+    }
+    get url() {
+      return this.#state.url;
+    }
+    get headers() {
+      return this.#state.headers;
+    }
+    get redirect() {
+      return this.#state.redirect;
+    }
+    get signal() {
+      return this.#state.signal;
+    }
+    get keepalive() {
+      return false;
+    }
+    get integrity() {
+      return "";
     }
     clone() {
-      if (this[kUsed]) throw new TypeErrorCtor("Body has already been used. It can only be used once.");
-      return new Request(this);
+      const state = this.#state;
+      if (state.used) throw new TypeErrorCtor("Failed to execute 'clone' on 'Request': Request body is already used");
+      const copy = new Request(state.url, { method: state.method, headers: state.headers, redirect: state.redirect, signal: state.signal });
+      requestState(copy).body = state.body;
+      return copy;
     }
     get [Symbol.toStringTag]() {
       return "Request";
+    }
+    static {
+      requestState = (value) => (value !== null && typeof value === "object" && #state in value ? value.#state : undefined);
     }
   }
   mixBody(Request);
 
   // ---- Response
   const NULL_BODY = [101, 103, 204, 205, 304];
+  const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
   class Response {
-    constructor(body = null, init = {}) {
+    #state;
+    constructor(body = null, init = undefined) {
+      if (init !== undefined && init !== null && typeof init !== "object" && typeof init !== "function") {
+        throw new TypeErrorCtor("Failed to construct 'Response': The provided value is not of type 'ResponseInit'.");
+      }
       init ??= {};
       const status = init.status === undefined ? 200 : +init.status;
       if (!(status >= 200 && status <= 599) || status % 1 !== 0) throw new RangeErrorCtor(`Failed to construct 'Response': The status provided (${init.status}) is outside the range [200, 599].`);
+      const statusText = init.statusText === undefined ? "" : StringCtor(init.statusText);
+      if (!REASON_PHRASE.test(statusText)) throw new TypeErrorCtor("Failed to construct 'Response': Invalid statusText");
       const headers = new Headers(init.headers);
       const bytes = extractBody(body, headers);
-      if (bytes !== null && NULL_BODY.includes(status)) throw new TypeErrorCtor("Response with null body status cannot have body");
-      this.status = status;
-      this.statusText = init.statusText === undefined ? "" : StringCtor(init.statusText);
-      this.headers = headers;
-      this.type = "default";
-      this.url = "";
-      this.redirected = false;
-      this[kBody] = bytes;
-      this[kUsed] = false;
+      if (bytes !== null && NULL_BODY.includes(status)) throw new TypeErrorCtor("Failed to construct 'Response': Response with null body status cannot have body");
+      this.#state = { status, statusText, headers, type: "default", url: "", redirected: false, body: bytes, used: false };
+    }
+    get status() {
+      return this.#state.status;
+    }
+    get statusText() {
+      return this.#state.statusText;
+    }
+    get headers() {
+      return this.#state.headers;
+    }
+    get type() {
+      return this.#state.type;
+    }
+    get url() {
+      return this.#state.url;
+    }
+    get redirected() {
+      return this.#state.redirected;
     }
     get ok() {
-      return this.status >= 200 && this.status <= 299;
-    }
-    get body() {
-      return null;
+      return this.#state.status >= 200 && this.#state.status <= 299;
     }
     clone() {
-      if (this[kUsed]) throw new TypeErrorCtor("Body has already been used. It can only be used once.");
-      const r = new Response(null, { status: this.status, statusText: this.statusText, headers: this.headers });
-      r[kBody] = this[kBody];
-      r.url = this.url;
-      return r;
+      const state = this.#state;
+      if (state.used) throw new TypeErrorCtor("Failed to execute 'clone' on 'Response': Response body is already used");
+      const copy = new Response(null);
+      copy.#state = { ...state, headers: new Headers(state.headers), used: false };
+      if (state.headers[kGuard] === "immutable") copy.#state.headers[kGuard] = "immutable";
+      return copy;
     }
-    static json(data, init = {}) {
+    static json(data, init = undefined) {
       const text = JSONStringify(data);
-      if (text === undefined) throw new TypeErrorCtor("The data is not JSON serializable");
+      if (text === undefined) throw new TypeErrorCtor("Failed to execute 'json' on 'Response': The data is not JSON serializable");
       const headers = new Headers(init?.headers);
       if (!headers.has("content-type")) headers.set("content-type", "application/json");
-      return new Response(text, { ...init, headers });
+      return new Response(text, { status: init?.status, statusText: init?.statusText, headers });
     }
     static redirect(url, status = 302) {
-      if (![301, 302, 303, 307, 308].includes(status)) throw new RangeErrorCtor("Invalid status code");
+      status = +status;
+      if (![301, 302, 303, 307, 308].includes(status)) throw new RangeErrorCtor(`Failed to execute 'redirect' on 'Response': Invalid status code ${status}`);
       const parsed = host.urlParse(StringCtor(url), undefined);
-      if (parsed === null) throw new TypeErrorCtor(`Invalid URL: ${StringCtor(url)}`);
-      return new Response(null, { status, headers: { location: parsed[0] } });
+      if (parsed === null) throw new TypeErrorCtor(`Failed to execute 'redirect' on 'Response': Invalid URL: ${StringCtor(url)}`);
+      const response = new Response(null, { status, headers: { location: parsed[0] } });
+      response.#state.headers[kGuard] = "immutable";
+      return response;
     }
     static error() {
-      const r = new Response(null, { status: 200 });
-      r.status = 0;
-      r.type = "error";
-      return r;
+      const response = new Response(null);
+      response.#state.status = 0;
+      response.#state.type = "error";
+      response.#state.headers[kGuard] = "immutable";
+      return response;
     }
     get [Symbol.toStringTag]() {
       return "Response";
     }
+    static {
+      responseState = (value) => (value !== null && typeof value === "object" && #state in value ? value.#state : undefined);
+    }
   }
   mixBody(Response);
   function makeResponse(status, statusText, headers, body, url) {
-    const r = new Response(null, { status: 200 });
-    r.status = status;
-    r.statusText = statusText;
-    r.headers = immutableHeaders(headers);
-    r[kBody] = body;
-    r.url = url;
-    return r;
+    const response = new Response(null);
+    const state = responseState(response);
+    state.status = status;
+    state.statusText = statusText;
+    state.headers = immutableHeaders(headers);
+    state.body = body;
+    state.url = url;
+    return response;
   }
   function responseParts(value) {
-    if (!(value instanceof Response)) throw new TypeErrorCtor("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
-    return then(consume(value), (body) => [value.status, value.statusText, headerPairs(value.headers), body]);
+    const state = responseState(value);
+    if (state === undefined) throw new TypeErrorCtor("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
+    return then(consume(value), (body) => [state.status, state.statusText, headerPairs(state.headers), body]);
   }
   function bodyBytes(request) {
-    if (request[kBody] === null) return PromiseCtor.resolve(undefined);
+    if (requestState(request).body === null) return PromiseCtor.resolve(undefined);
     return consume(request);
   }
 
@@ -788,6 +1151,9 @@
     Headers,
     Request,
     Response,
+    Blob,
+    File,
+    FormData,
     URL,
     URLSearchParams,
     TextEncoder,
