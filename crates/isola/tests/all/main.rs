@@ -9,6 +9,7 @@ mod console;
 mod entrypoints;
 mod env;
 mod escapes;
+mod fetch_api;
 mod limits;
 mod loader;
 mod modules;
