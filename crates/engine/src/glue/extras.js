@@ -282,7 +282,7 @@
     try {
       const w = loadWeb();
       const request = new w.Request(input, init);
-      return then(w.bodyBytes(request), (body) => op("fetch", request.method, request.url, w.headerPairs(request.headers), body));
+      return w.startFetch(request, (method, url, headers, body) => op("fetch", method, url, headers, body));
     } catch (e) {
       return PromiseCtor.reject(e);
     }

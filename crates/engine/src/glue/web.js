@@ -722,6 +722,27 @@
     if (requestState(request).body === null) return PromiseCtor.resolve(undefined);
     return consume(request);
   }
+  // fetch(): `send(method, url, headerPairs, body)` starts the host op. An
+  // abort of the request's signal rejects with its reason at once (the host
+  // side may still finish; its answer is dropped).
+  function startFetch(request, send) {
+    const state = requestState(request);
+    const signal = state.signal;
+    if (signal.aborted) return PromiseCtor.reject(signal.reason);
+    return new PromiseCtor((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      const settle = (f) => (value) => {
+        signal.removeEventListener("abort", onAbort);
+        f(value);
+      };
+      then(
+        then(bodyBytes(request), (body) => send(state.method, state.url, headerPairs(state.headers), body)),
+        settle(resolve),
+        settle(reject),
+      );
+    });
+  }
 
   // ---- URL and URLSearchParams (parsing by the `url` crate)
   const kParts = Symbol("parts");
@@ -1160,6 +1181,7 @@
     TextDecoder,
     headerPairs,
     bodyBytes,
+    startFetch,
     makeResponse,
     responseParts,
   };

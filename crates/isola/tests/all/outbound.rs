@@ -76,3 +76,25 @@ fn header_injection_is_refused_before_the_host_sees_it() {
         json!(["TypeError", "TypeError", "TypeError"])
     );
 }
+
+#[test]
+fn fetch_rejects_when_its_signal_aborts() {
+    // The upstream answers after 200 ms; the guest aborts after 10 ms.
+    let handler = outbound_fn(|_request| async move {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        Ok(HttpResponse::new(200, "late"))
+    });
+    let code = esm(r#"export default { async go() {
+        const early = await fetch("https://e.test/", { signal: AbortSignal.abort(new Error("before")) }).catch((e) => e.message);
+        const controller = new AbortController();
+        setTimeout(() => controller.abort(), 10);
+        const during = await fetch("https://e.test/", { signal: controller.signal }).catch((e) => e.name);
+        const timeout = await fetch("https://e.test/", { signal: AbortSignal.timeout(10) }).catch((e) => e.name);
+        const finished = await (await fetch("https://e.test/")).text();
+        return { early, during, timeout, finished } } }"#)
+    .global_outbound(Outbound::Handler(handler));
+    assert_eq!(
+        returned(call(code, "go", Value::Null)),
+        json!({"early": "before", "during": "AbortError", "timeout": "TimeoutError", "finished": "late"})
+    );
+}
