@@ -8,6 +8,9 @@
   const ObjectDefineProperty = Object.defineProperty;
   const ReflectApply = Reflect.apply;
   const StringCtor = String;
+  const StringPrototypeToWellFormed = String.prototype.toWellFormed;
+  // WebIDL USVString: lone surrogates become U+FFFD.
+  const usv = (value) => ReflectApply(StringPrototypeToWellFormed, StringCtor(value), []);
   const TypeErrorCtor = TypeError;
   const RangeErrorCtor = RangeError;
   const Uint8ArrayCtor = Uint8Array;
@@ -23,6 +26,7 @@
   const push = (a, v) => (a[a.length] = v);
   const ObjectCreate = Object.create;
   const ObjectGetPrototypeOf = Object.getPrototypeOf;
+  const ObjectHasOwn = Object.hasOwn;
   const MathTrunc = Math.trunc;
   const MathMin = Math.min;
   const MathMax = Math.max;
@@ -294,7 +298,7 @@
     constructor(fileBits, fileName, options = undefined) {
       if (arguments.length < 2) throw new TypeErrorCtor(`Failed to construct 'File': 2 arguments required, but only ${arguments.length} present.`);
       super(fileBits, options);
-      this.#name = StringCtor(fileName);
+      this.#name = usv(fileName);
       const lastModified = options?.lastModified;
       this.#lastModified = lastModified === undefined ? DateNow() : MathTrunc(+lastModified) || 0;
     }
@@ -322,12 +326,12 @@
   // "blob", or `filename`), as the XHR spec's "create an entry" says.
   function formValue(value, filename, argc, method) {
     if (isBlob(value)) {
-      const name = filename !== undefined ? StringCtor(filename) : fileParts(value) ?? "blob";
+      const name = filename !== undefined ? usv(filename) : fileParts(value) ?? "blob";
       if (fileParts(value) !== undefined && filename === undefined) return value;
       return new File([value], name, { type: value.type, lastModified: fileParts(value) !== undefined ? value.lastModified : undefined });
     }
     if (argc > 2) throw new TypeErrorCtor(`Failed to execute '${method}' on 'FormData': parameter 2 is not of type 'Blob'.`);
-    return StringCtor(value);
+    return usv(value);
   }
   class FormData {
     #entries = [];
@@ -336,11 +340,11 @@
     }
     append(name, value, filename = undefined) {
       if (arguments.length < 2) throw new TypeErrorCtor(`Failed to execute 'append' on 'FormData': 2 arguments required, but only ${arguments.length} present.`);
-      push(this.#entries, [StringCtor(name), formValue(value, filename, arguments.length, "append")]);
+      push(this.#entries, [usv(name), formValue(value, filename, arguments.length, "append")]);
     }
     set(name, value, filename = undefined) {
       if (arguments.length < 2) throw new TypeErrorCtor(`Failed to execute 'set' on 'FormData': 2 arguments required, but only ${arguments.length} present.`);
-      name = StringCtor(name);
+      name = usv(name);
       const entry = [name, formValue(value, filename, arguments.length, "set")];
       const out = [];
       let placed = false;
@@ -355,20 +359,20 @@
       this.#entries = out;
     }
     delete(name) {
-      name = StringCtor(name);
+      name = usv(name);
       this.#entries = this.#entries.filter((e) => e[0] !== name);
     }
     get(name) {
-      name = StringCtor(name);
+      name = usv(name);
       const found = this.#entries.find((e) => e[0] === name);
       return found === undefined ? null : found[1];
     }
     getAll(name) {
-      name = StringCtor(name);
+      name = usv(name);
       return this.#entries.filter((e) => e[0] === name).map((e) => e[1]);
     }
     has(name) {
-      name = StringCtor(name);
+      name = usv(name);
       return this.#entries.some((e) => e[0] === name);
     }
     forEach(callback, thisArg = undefined) {
@@ -818,43 +822,51 @@
           for (const pair of init) {
             const p = [...pair];
             if (p.length !== 2) throw new TypeErrorCtor("Each query pair must be an iterable [name, value] tuple");
-            push(this[kList], [StringCtor(p[0]), StringCtor(p[1])]);
+            push(this[kList], [usv(p[0]), usv(p[1])]);
           }
         } else {
-          for (const k of Object.keys(init)) push(this[kList], [k, StringCtor(init[k])]);
+          // record<USVString, USVString>: keys that become equal once made
+          // well-formed keep the first position and the last value.
+          for (const k of Object.keys(init)) {
+            const key = usv(k);
+            const value = usv(init[k]);
+            const existing = this[kList].find((p) => p[0] === key);
+            if (existing === undefined) push(this[kList], [key, value]);
+            else existing[1] = value;
+          }
         }
       } else {
-        this[kList] = host.formParse(StringCtor(init));
+        this[kList] = host.formParse(usv(init));
       }
     }
     get size() {
       return this[kList].length;
     }
     append(name, value) {
-      push(this[kList], [StringCtor(name), StringCtor(value)]);
+      push(this[kList], [usv(name), usv(value)]);
       update(this);
     }
     delete(name, value = undefined) {
-      name = StringCtor(name);
-      this[kList] = this[kList].filter((p) => !(p[0] === name && (value === undefined || p[1] === StringCtor(value))));
+      name = usv(name);
+      this[kList] = this[kList].filter((p) => !(p[0] === name && (value === undefined || p[1] === usv(value))));
       update(this);
     }
     get(name) {
-      name = StringCtor(name);
+      name = usv(name);
       const found = this[kList].find((p) => p[0] === name);
       return found === undefined ? null : found[1];
     }
     getAll(name) {
-      name = StringCtor(name);
+      name = usv(name);
       return this[kList].filter((p) => p[0] === name).map((p) => p[1]);
     }
     has(name, value = undefined) {
-      name = StringCtor(name);
-      return this[kList].some((p) => p[0] === name && (value === undefined || p[1] === StringCtor(value)));
+      name = usv(name);
+      return this[kList].some((p) => p[0] === name && (value === undefined || p[1] === usv(value)));
     }
     set(name, value) {
-      name = StringCtor(name);
-      value = StringCtor(value);
+      name = usv(name);
+      value = usv(value);
       const out = [];
       let placed = false;
       for (const p of this[kList]) {
@@ -1005,7 +1017,7 @@
     get cancelBubble() { return this[kEvent].stop; }
     set cancelBubble(value) { if (value) this[kEvent].stop = true; }
     get timeStamp() { return this[kEvent].timeStamp; }
-    get isTrusted() { return false; }
+    get isTrusted() { return this[kEvent].trusted === true; }
     composedPath() { return this[kEvent].currentTarget ? [this[kEvent].currentTarget] : []; }
     stopPropagation() { this[kEvent].stop = true; }
     stopImmediatePropagation() { this[kEvent].stop = true; this[kEvent].stopImmediate = true; }
@@ -1145,20 +1157,28 @@
     }
     get [Symbol.toStringTag]() { return "AbortSignal"; }
   }
+  function controllerSignal(controller) {
+    if (controller === null || typeof controller !== "object" || !ObjectHasOwn(controller, kSignal)) {
+      throw new TypeErrorCtor("Illegal invocation: not an AbortController");
+    }
+    return controller[kSignal];
+  }
   function signalAbort(signal, reason) {
     const state = signal[kAbort];
     if (state.aborted) return;
     state.aborted = true;
     state.reason = reason === undefined ? new DOMException("signal is aborted without reason", "AbortError") : reason;
-    signal.dispatchEvent(new Event("abort"));
+    const event = new Event("abort");
+    event[kEvent].trusted = true;
+    signal.dispatchEvent(event);
   }
   const kSignal = Symbol("signal");
   class AbortController {
     constructor() {
       this[kSignal] = new AbortSignal(kCreate);
     }
-    get signal() { return this[kSignal]; }
-    abort(reason = undefined) { signalAbort(this[kSignal], reason); }
+    get signal() { return controllerSignal(this); }
+    abort(reason = undefined) { signalAbort(controllerSignal(this), reason); }
     get [Symbol.toStringTag]() { return "AbortController"; }
   }
 
