@@ -128,12 +128,17 @@ impl Egress {
         let method = request::method(&request.method)?;
         let headers = request::headers(request.headers)?;
         let url = Url::parse(&request.url).map_err(|_| EgressError::InvalidUrl)?;
+        // The semaphore is never closed, so `acquire` cannot fail; if it
+        // ever did, refusing is the safe answer.
         let _slot = self
             .inner
             .slots
             .acquire()
             .await
-            .map_err(|_| EgressError::InvalidUrl)?;
+            .map_err(|_| EgressError::Http {
+                host: String::new(),
+                reason: "egress is shut down".to_owned(),
+            })?;
         let mut hop = Hop {
             url,
             method,

@@ -322,7 +322,7 @@ impl HostPattern {
     pub(crate) fn parse(pattern: &str) -> Result<Self, PolicyError> {
         let invalid = || PolicyError::HostPattern(pattern.to_owned());
         if let Some(suffix) = pattern.strip_prefix("*.") {
-            return match Host::parse(suffix).ok().and_then(|h| HostKey::of(h)) {
+            return match Host::parse(suffix).ok().and_then(HostKey::of) {
                 Some(HostKey::Domain(d)) => Ok(HostPattern::Subdomains(d)),
                 _ => Err(invalid()),
             };
