@@ -76,6 +76,7 @@ impl Reply {
 #[derive(Default)]
 struct Stats {
     connections: AtomicUsize,
+    open: AtomicUsize,
     active: AtomicUsize,
     max_active: AtomicUsize,
     bytes_sent: AtomicUsize,
@@ -151,15 +152,20 @@ impl Server {
 }
 
 async fn handle(mut socket: tokio::net::TcpStream, route: Route, stats: Arc<Stats>) {
-    let active = stats.active.fetch_add(1, Ordering::SeqCst) + 1;
-    stats.max_active.fetch_max(active, Ordering::SeqCst);
+    stats.open.fetch_add(1, Ordering::SeqCst);
     if let Some(seen) = read_request(&mut socket).await {
+        // `active` spans only the time the client is surely still waiting
+        // (request read, reply not yet written), so `max_active` never
+        // overcounts fetches in flight.
+        let active = stats.active.fetch_add(1, Ordering::SeqCst) + 1;
+        stats.max_active.fetch_max(active, Ordering::SeqCst);
         stats.seen.lock().expect("lock").push(seen.clone());
         let reply = route(&seen);
         tokio::time::sleep(reply.delay).await;
+        stats.active.fetch_sub(1, Ordering::SeqCst);
         let _ = write_reply(&mut socket, &reply, &stats).await;
     }
-    stats.active.fetch_sub(1, Ordering::SeqCst);
+    stats.open.fetch_sub(1, Ordering::SeqCst);
 }
 
 async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Seen> {
@@ -1134,7 +1140,7 @@ fn a_response_over_the_byte_cap_fails_without_being_buffered() {
     assert_eq!(refused(&out[1]), message);
     // The stream stopped when egress hung up: far less than was on offer.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while server.stats.active.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+    while server.stats.open.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
     let sent = server.stats.bytes_sent.load(Ordering::SeqCst);
