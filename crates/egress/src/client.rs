@@ -20,11 +20,15 @@ use crate::policy::{HostKey, Target};
 use crate::redirect::is_redirect;
 
 /// The TLS client configuration every fetch shares: the ring provider,
-/// TLS 1.2 and 1.3, the Mozilla roots from `webpki-roots`, HTTP/1.1 only.
-pub(crate) fn tls_config() -> Result<Arc<ClientConfig>, rustls::Error> {
-    let roots = rustls::RootCertStore {
+/// TLS 1.2 and 1.3, the Mozilla roots from `webpki-roots` plus the
+/// operator's `extra_roots` (DER), HTTP/1.1 only.
+pub(crate) fn tls_config(extra_roots: &[Vec<u8>]) -> Result<Arc<ClientConfig>, rustls::Error> {
+    let mut roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    for der in extra_roots {
+        roots.add(rustls::pki_types::CertificateDer::from(der.as_slice()))?;
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?

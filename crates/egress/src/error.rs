@@ -81,7 +81,8 @@ pub enum PolicyError {
     /// control character (the value itself is not repeated here).
     #[error("injected header {0:?} has an invalid name or value")]
     InjectedHeader(String),
-    /// The TLS client could not be set up.
+    /// The TLS client could not be set up (e.g. an extra root certificate
+    /// is not a valid DER certificate).
     #[error("TLS could not be set up: {0}")]
     Tls(String),
     /// A cap is zero.

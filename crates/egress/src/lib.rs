@@ -78,7 +78,8 @@ impl Egress {
     /// Validates `policy` and sets up TLS.
     pub fn new(policy: EgressPolicy) -> Result<Self, PolicyError> {
         let rules = policy.compile()?;
-        let tls = client::tls_config().map_err(|e| PolicyError::Tls(e.to_string()))?;
+        let tls =
+            client::tls_config(&rules.extra_roots).map_err(|e| PolicyError::Tls(e.to_string()))?;
         let slots = Semaphore::new(rules.max_concurrent_fetches);
         Ok(Self {
             inner: Arc::new(Inner { rules, tls, slots }),
@@ -342,7 +343,9 @@ mod tests {
 
     #[test]
     fn tls_config_builds_with_ring() {
-        let config = client::tls_config().expect("TLS config");
+        let config = client::tls_config(&[]).expect("TLS config");
         assert_eq!(config.alpn_protocols, vec![b"http/1.1".to_vec()]);
+        let bad = Egress::new(EgressPolicy::new().add_root_certificate(b"not DER".to_vec()));
+        assert!(matches!(bad, Err(PolicyError::Tls(_))), "{bad:?}");
     }
 }

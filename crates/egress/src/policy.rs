@@ -76,6 +76,7 @@ pub struct EgressPolicy {
     connect_timeout: Duration,
     max_redirects: u32,
     resolver: Arc<dyn Resolve>,
+    extra_roots: Vec<Vec<u8>>,
 }
 
 impl Default for EgressPolicy {
@@ -103,6 +104,7 @@ impl fmt::Debug for EgressPolicy {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_redirects", &self.max_redirects)
+            .field("extra_roots", &self.extra_roots.len())
             .finish_non_exhaustive()
     }
 }
@@ -123,6 +125,7 @@ impl EgressPolicy {
             connect_timeout: Duration::from_secs(10),
             max_redirects: 20,
             resolver: Arc::new(SystemResolver),
+            extra_roots: Vec::new(),
         }
     }
 
@@ -153,8 +156,8 @@ impl EgressPolicy {
     /// `internal.corp`. With `port: Some(p)` the opt-in holds only on port
     /// `p`, which is then allowed for this host even if not listed with
     /// [`allow_port`](Self::allow_port); with `None`, on the allowed ports.
-    /// The name is also allowed if an allow-list is set. It must be a
-    /// domain name: IP literals are rejected by [`crate::Egress::new`].
+    /// Where the opt-in holds, the name needs no allow-list entry. It must
+    /// be a domain name: IP literals are rejected by [`crate::Egress::new`].
     #[must_use]
     pub fn allow_private_host(mut self, name: impl Into<String>, port: Option<u16>) -> Self {
         self.private_hosts.push((name.into(), port));
@@ -227,6 +230,15 @@ impl EgressPolicy {
         self
     }
 
+    /// Trusts a root certificate (DER) besides the Mozilla roots of
+    /// `webpki-roots`, e.g. the private CA of an opted-in internal service.
+    /// It is trusted for every host the policy lets through.
+    #[must_use]
+    pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.extra_roots.push(der.into());
+        self
+    }
+
     pub(crate) fn compile(self) -> Result<Rules, PolicyError> {
         let patterns = |list: Vec<String>| -> Result<Vec<HostPattern>, PolicyError> {
             list.into_iter().map(|p| HostPattern::parse(&p)).collect()
@@ -276,6 +288,7 @@ impl EgressPolicy {
             connect_timeout: self.connect_timeout,
             max_redirects: self.max_redirects,
             resolver: self.resolver,
+            extra_roots: self.extra_roots,
         })
     }
 }
@@ -365,6 +378,7 @@ pub(crate) struct Rules {
     pub(crate) connect_timeout: Duration,
     pub(crate) max_redirects: u32,
     pub(crate) resolver: Arc<dyn Resolve>,
+    pub(crate) extra_roots: Vec<Vec<u8>>,
 }
 
 impl fmt::Debug for Rules {
@@ -420,14 +434,14 @@ impl Rules {
                 .collect::<Vec<_>>(),
             HostKey::Ip(_) => Vec::new(),
         };
-        let opted_in = !private.is_empty();
-        if !opted_in && !self.allow.is_empty() && !self.allow.iter().any(|p| p.matches(&host)) {
-            return Err(EgressError::HostNotAllowed(name));
-        }
-        let private_ok = private.iter().any(|p| p.is_none_or(|p| p == port));
         let port_ok = private.contains(&Some(port)) || self.ports.contains(&port);
         if port == 0 || !port_ok {
             return Err(EgressError::Port { host: name, port });
+        }
+        // An opt-in that holds on this port is also an allow-list entry.
+        let private_ok = private.iter().any(|p| p.is_none_or(|p| p == port));
+        if !private_ok && !self.allow.is_empty() && !self.allow.iter().any(|p| p.matches(&host)) {
+            return Err(EgressError::HostNotAllowed(name));
         }
         Ok(Target {
             host,
@@ -588,8 +602,13 @@ mod tests {
         assert!(t.private_ok);
         let e = check(&r, "http://upstream.test:8124/").expect_err("other port");
         assert!(e.contains("port 8124 is not allowed"), "{e}");
-        let t = check(&r, "http://upstream.test/").map(|t| t.private_ok);
-        assert_eq!(t, Ok(false));
+        // On another allowed port the opt-in does not hold, and the name is
+        // not on the allow-list.
+        let e = check(&r, "http://upstream.test/").expect_err("not opted in on 80");
+        assert!(e.contains("not on the allow-list"), "{e}");
+        let open = rules(EgressPolicy::new().allow_private_host("upstream.test", Some(8123)));
+        let t = check(&open, "http://upstream.test/").map(|t| t.private_ok);
+        assert_eq!(t.ok(), Some(false));
         assert!(check(&r, "https://internal.corp/").expect("ok").private_ok);
         assert!(
             !check(&r, "https://api.example.com/")

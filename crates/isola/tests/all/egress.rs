@@ -101,6 +101,18 @@ impl Drop for Server {
 
 impl Server {
     fn start(route: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Server {
+        Server::start_with(route, None)
+    }
+
+    /// A server that speaks HTTPS with `tls`.
+    fn start_tls(route: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Server {
+        Server::start_with(route, Some(test_tls_acceptor()))
+    }
+
+    fn start_with(
+        route: impl Fn(&Seen) -> Reply + Send + Sync + 'static,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> Server {
         let route: Route = Arc::new(route);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
@@ -117,7 +129,15 @@ impl Server {
                             continue;
                         };
                         server_stats.connections.fetch_add(1, Ordering::SeqCst);
-                        tokio::spawn(handle(socket, route.clone(), server_stats.clone()));
+                        let (route, stats) = (route.clone(), server_stats.clone());
+                        match tls.clone() {
+                            None => drop(tokio::spawn(handle(socket, route, stats))),
+                            Some(tls) => drop(tokio::spawn(async move {
+                                if let Ok(socket) = tls.accept(socket).await {
+                                    handle(socket, route, stats).await;
+                                }
+                            })),
+                        }
                     }
                 };
                 tokio::select! {
@@ -151,7 +171,7 @@ impl Server {
     }
 }
 
-async fn handle(mut socket: tokio::net::TcpStream, route: Route, stats: Arc<Stats>) {
+async fn handle<S: Io>(mut socket: S, route: Route, stats: Arc<Stats>) {
     stats.open.fetch_add(1, Ordering::SeqCst);
     if let Some(seen) = read_request(&mut socket).await {
         // `active` spans only the time the client is surely still waiting
@@ -168,7 +188,10 @@ async fn handle(mut socket: tokio::net::TcpStream, route: Route, stats: Arc<Stat
     stats.open.fetch_sub(1, Ordering::SeqCst);
 }
 
-async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Seen> {
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+async fn read_request(socket: &mut impl Io) -> Option<Seen> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -211,11 +234,7 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Seen> {
     })
 }
 
-async fn write_reply(
-    socket: &mut tokio::net::TcpStream,
-    reply: &Reply,
-    stats: &Stats,
-) -> io::Result<()> {
+async fn write_reply(socket: &mut impl Io, reply: &Reply, stats: &Stats) -> io::Result<()> {
     let mut head = format!("HTTP/1.1 {} {}\r\n", reply.status, reply.reason);
     for (n, v) in &reply.headers {
         head.push_str(&format!("{n}: {v}\r\n"));
@@ -1060,6 +1079,82 @@ fn https_to_a_plain_server_fails_in_the_tls_handshake() {
         "{got}"
     );
     assert_happy_path(&egress, &server);
+}
+
+// ---- TLS -------------------------------------------------------------------------
+
+/// A test CA and a certificate for `upstream.test` it signed (ECDSA P-256,
+/// valid 2000–2100), made once with `openssl ca`; test-only keys.
+const TEST_CA: &[u8] = include_bytes!("egress_tls/ca.pem");
+const UPSTREAM_CERT: &[u8] = include_bytes!("egress_tls/upstream.pem");
+const UPSTREAM_KEY: &[u8] = include_bytes!("egress_tls/upstream.key");
+
+fn test_ca_der() -> Vec<u8> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    CertificateDer::from_pem_slice(TEST_CA)
+        .expect("CA PEM")
+        .to_vec()
+}
+
+fn test_tls_acceptor() -> tokio_rustls::TlsAcceptor {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let cert = CertificateDer::from_pem_slice(UPSTREAM_CERT).expect("cert PEM");
+    let key = PrivateKeyDer::from_pem_slice(UPSTREAM_KEY).expect("key PEM");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .expect("server config");
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+#[test]
+fn https_verifies_the_certificate_against_the_host_name() {
+    let server = Server::start_tls(|seen| Reply::ok(format!("tls {}", seen.target)));
+    let dns = Arc::new(TestDns::default());
+    let port = server.port();
+    let trusting = egress(
+        policy(&server, &dns)
+            .allow_private_host("other.test", Some(port))
+            .add_root_certificate(test_ca_der()),
+    );
+    let out = guest_fetch(
+        &trusting,
+        json!([
+            format!("https://upstream.test:{port}/secure"),
+            format!("https://other.test:{port}/")
+        ]),
+    );
+    assert_eq!(out[0]["status"], json!(200), "{out:?}");
+    assert_eq!(out[0]["body"], json!("tls /secure"));
+    // Same server, same address, but the name is not on the certificate.
+    let wrong_name = refused(&out[1]);
+    assert!(
+        wrong_name
+            .starts_with("TypeError: fetch to other.test failed: TLS: invalid peer certificate"),
+        "{wrong_name}"
+    );
+    // Without the operator's root, only the public roots are trusted.
+    let default_roots = egress(policy(&server, &dns));
+    let out = guest_fetch(
+        &default_roots,
+        json!([format!("https://upstream.test:{port}/")]),
+    );
+    let untrusted = refused(&out[0]);
+    assert!(
+        untrusted
+            .starts_with("TypeError: fetch to upstream.test failed: TLS: invalid peer certificate"),
+        "{untrusted}"
+    );
+    assert_eq!(
+        server.seen().len(),
+        1,
+        "only the verified fetch got through"
+    );
 }
 
 // ---- proxy variables ----------------------------------------------------------------
