@@ -56,6 +56,10 @@ pub(crate) enum EgressError {
     TooManyRedirects(u32),
     #[error("fetch to {0} failed: the redirect location is not a valid URL")]
     BadRedirect(String),
+    #[error("fetch to {0} refused: the redirect location carries an injected credential {POLICY}")]
+    CredentialInRedirect(String),
+    #[error("fetch failed: egress is shut down")]
+    ShutDown,
 }
 
 impl From<EgressError> for ErrorValue {

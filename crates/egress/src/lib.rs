@@ -136,10 +136,7 @@ impl Egress {
             .slots
             .acquire()
             .await
-            .map_err(|_| EgressError::Http {
-                host: String::new(),
-                reason: "egress is shut down".to_owned(),
-            })?;
+            .map_err(|_| EgressError::ShutDown)?;
         let mut hop = Hop {
             url,
             method,
@@ -166,6 +163,14 @@ impl Egress {
             if let Some(location) = &received.location {
                 if redirects == rules.max_redirects {
                     return Err(EgressError::TooManyRedirects(rules.max_redirects));
+                }
+                // An upstream that reflects the credential into the next URL
+                // would hand it to whichever host that URL names.
+                if secrets_sent
+                    .iter()
+                    .any(|secret| !secret.is_empty() && location.contains(secret))
+                {
+                    return Err(EgressError::CredentialInRedirect(target.host.to_string()));
                 }
                 redirects += 1;
                 hop.follow(received.status, location)?;

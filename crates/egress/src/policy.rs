@@ -169,7 +169,8 @@ impl EgressPolicy {
     /// name), for credentials the guest must not see. It is never sent after
     /// a redirect has crossed to another origin (scheme, host or port), and
     /// a response that echoes the value verbatim has it replaced by
-    /// `[redacted]` in headers and body before the guest sees it. That is a
+    /// `[redacted]` in headers and body before the guest sees it (a redirect
+    /// whose location carries it is refused). That is a
     /// backstop, not a guarantee: an upstream can echo it transformed, so
     /// inject secrets only for hosts you trust with them. It is sent over
     /// plain `http:` too if the policy lets that URL through.

@@ -829,6 +829,13 @@ fn injected_credentials_reach_the_upstream_but_never_the_guest() {
         match seen.target.as_str() {
             "/away" => Reply::redirect(302, &format!("http://other.test:{port}/echo")),
             "/same" => Reply::redirect(302, "/echo"),
+            "/reflect" => Reply::redirect(
+                302,
+                &format!(
+                    "http://other.test:{port}/echo?token={}",
+                    seen.header("authorization").unwrap_or_default()
+                ),
+            ),
             _ => {
                 // An upstream that echoes what it got, as many test APIs do.
                 let mut text = String::new();
@@ -855,10 +862,12 @@ fn injected_credentials_reach_the_upstream_but_never_the_guest() {
     let code = esm(r#"export default { async go(urls) {
         const out = [];
         for (const url of urls) {
-            const r = await fetch(url, { headers: { authorization: "Bearer guest-guess", "x-trace": "t1" } });
-            const text = await r.text();
-            console.log(text, r.headers.get("x-echo-authorization"));
-            out.push({ text, echoed: r.headers.get("x-echo-authorization"), length: r.headers.get("content-length") });
+            try {
+                const r = await fetch(url, { headers: { authorization: "Bearer guest-guess", "x-trace": "t1" } });
+                const text = await r.text();
+                console.log(text, r.headers.get("x-echo-authorization"));
+                out.push({ text, echoed: r.headers.get("x-echo-authorization"), length: r.headers.get("content-length") });
+            } catch (e) { console.log(e.message); out.push(`${e.name}: ${e.message}`) }
         }
         return out } }"#)
     .global_outbound(Outbound::Allow(egress.clone()));
@@ -868,7 +877,8 @@ fn injected_credentials_reach_the_upstream_but_never_the_guest() {
         Value::from(json!([
             server.url("/echo"),
             server.url("/same"),
-            server.url("/away")
+            server.url("/away"),
+            server.url("/reflect")
         ])),
     );
     let shown = format!("{:?} {:?}", run.outcome, run.logs);
@@ -897,6 +907,18 @@ fn injected_credentials_reach_the_upstream_but_never_the_guest() {
     );
     assert_eq!(away.header("x-trace"), Some("t1"));
     assert_eq!(out[2]["echoed"], json!(null));
+    // An upstream that reflects the credential into a redirect is not followed.
+    assert_eq!(
+        out[3],
+        json!(
+            "TypeError: fetch to upstream.test refused: the redirect location carries an injected credential (isola egress policy)"
+        )
+    );
+    assert_eq!(
+        echo.seen().len(),
+        1,
+        "the reflected credential was followed"
+    );
     assert_next_sandbox_works();
 }
 
