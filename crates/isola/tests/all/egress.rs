@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use isola::egress::{Egress, EgressPolicy, Resolve, resolve_fn};
-use isola::{HttpRequest, Outbound, Value, WorkerCode};
+use isola::{HttpRequest, Limits, Outbound, Outcome, Value, WorkerCode};
 use serde_json::{Value as Json, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -78,6 +78,7 @@ struct Stats {
     connections: AtomicUsize,
     open: AtomicUsize,
     active: AtomicUsize,
+    hangups: AtomicUsize,
     max_active: AtomicUsize,
     bytes_sent: AtomicUsize,
     seen: Mutex<Vec<Seen>>,
@@ -181,9 +182,19 @@ async fn handle<S: Io>(mut socket: S, route: Route, stats: Arc<Stats>) {
         stats.max_active.fetch_max(active, Ordering::SeqCst);
         stats.seen.lock().expect("lock").push(seen.clone());
         let reply = route(&seen);
-        tokio::time::sleep(reply.delay).await;
+        // While delaying, notice a client that hangs up (it sends nothing
+        // more after its request, so a read ends only at EOF or an error).
+        let mut byte = [0u8; 1];
+        let hung_up = tokio::select! {
+            () = tokio::time::sleep(reply.delay) => false,
+            _ = socket.read(&mut byte) => true,
+        };
         stats.active.fetch_sub(1, Ordering::SeqCst);
-        let _ = write_reply(&mut socket, &reply, &stats).await;
+        if hung_up {
+            stats.hangups.fetch_add(1, Ordering::SeqCst);
+        } else {
+            let _ = write_reply(&mut socket, &reply, &stats).await;
+        }
     }
     stats.open.fetch_sub(1, Ordering::SeqCst);
 }
@@ -1288,7 +1299,53 @@ fn a_slow_upstream_hits_the_time_cap() {
         "{:?}",
         started.elapsed()
     );
+    assert_eq!(
+        wait_for_hangups(&server, 1),
+        1,
+        "the slow connection stayed open"
+    );
     assert_happy_path(&egress, &server);
+}
+
+/// Waits up to 5 s for the server to see `n` clients hang up.
+fn wait_for_hangups(server: &Server, n: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let seen = server.stats.hangups.load(Ordering::SeqCst);
+        if seen >= n || Instant::now() > deadline {
+            return seen;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_fetch_in_flight_ends_with_its_sandbox() {
+    let server = Server::start(|seen| {
+        let mut r = Reply::ok("happy");
+        if seen.target == "/slow" {
+            r.delay = Duration::from_secs(20);
+        }
+        r
+    });
+    let dns = Arc::new(TestDns::default());
+    let egress = egress(policy(&server, &dns));
+    let code = esm(r#"export default { async go(url) { return (await fetch(url)).status } }"#)
+        .global_outbound(Outbound::Allow(egress.clone()))
+        .limits(Limits {
+            wall_ms: 300,
+            ..Limits::default()
+        });
+    let run = call(code, "go", Value::from(server.url("/slow")));
+    assert!(
+        matches!(run.outcome, Outcome::WallLimit),
+        "{:?}",
+        run.outcome
+    );
+    // The isolate was discarded and its fetch dropped: the connection closed.
+    assert_eq!(wait_for_hangups(&server, 1), 1);
+    assert_happy_path(&egress, &server);
+    assert_next_sandbox_works();
 }
 
 #[test]
