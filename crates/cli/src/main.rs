@@ -4,8 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use isola::egress::{Egress, EgressPolicy};
 use isola::{
-    Config, HttpRequest, Limits, Loader, Module, Outcome, OutcomeKind, Run, Value, WorkerCode,
+    Config, HttpRequest, Limits, Loader, Module, Outbound, Outcome, OutcomeKind, Run, Value,
+    WorkerCode,
 };
 
 #[derive(Parser)]
@@ -60,6 +62,11 @@ struct RunArgs {
     /// Wall-clock limit in milliseconds.
     #[arg(long, value_name = "N")]
     timeout_ms: Option<u64>,
+    /// Let the guest's fetch() reach this host over the network (repeatable;
+    /// `*.example.com` matches subdomains). Ports 80 and 443 only; private
+    /// and loopback addresses stay refused. Without it fetch() is blocked.
+    #[arg(long = "allow-net", value_name = "HOST")]
+    allow_net: Vec<String>,
     /// Print one JSON object: {"outcome", "result"|"error", "logs", "stats"}.
     #[arg(long)]
     json: bool,
@@ -205,6 +212,14 @@ fn prepare(args: &RunArgs) -> Result<(WorkerCode, Call), String> {
         }),
         _ => return Err("pass --call METHOD or --fetch URL".into()),
     };
+    if !args.allow_net.is_empty() {
+        let policy = args
+            .allow_net
+            .iter()
+            .fold(EgressPolicy::new(), |policy, host| policy.allow_host(host));
+        let egress = Egress::new(policy).map_err(|e| format!("--allow-net: {e}"))?;
+        code = code.global_outbound(Outbound::Allow(egress));
+    }
     Ok((code, call))
 }
 

@@ -19,10 +19,16 @@
 //! ```
 //!
 //! The layers: `isola-engine` (one isolate; no I/O, effects leave as data),
-//! `isola-runtime` (executor threads, the loader, bindings, outbound), and
-//! this facade.
+//! `isola-runtime` (executor threads, the loader, bindings, outbound),
+//! `isola-egress` (network fetches under a policy, re-exported as
+//! [`egress`]), and this facade.
 
 pub use isola_runtime::*;
+
+/// Real network egress under a policy, for [`Outbound::Allow`].
+pub mod egress {
+    pub use isola_egress::*;
+}
 
 /// The engine layer, for hosts that drive isolates themselves.
 pub mod engine {

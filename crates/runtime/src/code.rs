@@ -22,6 +22,11 @@ pub enum Outbound {
     /// Every `fetch()` is delivered to this handler as a request; its
     /// response is what the guest sees.
     Handler(Arc<dyn OutboundHandler>),
+    /// `fetch()` goes to the network, under the [`isola_egress::Egress`]'s
+    /// policy (allow-lists, SSRF guard, pinned addresses, redirects
+    /// re-checked, injected credentials, caps). Refusals and failures
+    /// reject with a `TypeError`.
+    Allow(isola_egress::Egress),
 }
 
 impl fmt::Debug for Outbound {
@@ -29,6 +34,7 @@ impl fmt::Debug for Outbound {
         match self {
             Outbound::Blocked => f.write_str("Blocked"),
             Outbound::Handler(_) => f.write_str("Handler(..)"),
+            Outbound::Allow(egress) => f.debug_tuple("Allow").field(egress).finish(),
         }
     }
 }

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::FutureExt as _;
 use isola_engine::{
-    Budget, CallKind, CallResult, CallSpec, Effect, ErrorValue, Isolate, IsolateConfig,
-    IsolateError, LogEntry, OpRequest, OpResult, Termination, TimerId, Value,
+    Budget, CallKind, CallResult, CallSpec, Effect, ErrorValue, HttpResponse, Isolate,
+    IsolateConfig, IsolateError, LogEntry, OpRequest, OpResult, Termination, TimerId, Value,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
@@ -376,19 +376,11 @@ impl Driver {
                 ))),
                 Outbound::Handler(handler) => {
                     let handler = handler.clone();
-                    Box::pin(async move {
-                        match AssertUnwindSafe(handler.fetch(request))
-                            .catch_unwind()
-                            .await
-                        {
-                            Ok(Ok(response)) => OpResult::Response(response),
-                            Ok(Err(e)) => OpResult::Error(e),
-                            Err(_) => {
-                                tracing::error!("outbound handler panicked");
-                                OpResult::Error(ErrorValue::new("TypeError", "fetch failed"))
-                            }
-                        }
-                    })
+                    Box::pin(async move { guarded_fetch(handler.fetch(request)).await })
+                }
+                Outbound::Allow(egress) => {
+                    let egress = egress.clone();
+                    Box::pin(async move { guarded_fetch(egress.fetch(request)).await })
                 }
             },
         };
@@ -435,6 +427,21 @@ impl Driver {
         }
         self.isolate = None;
         self.memory.store(0, Ordering::Relaxed);
+    }
+}
+
+/// A host fetch as the guest's op result; a panic in it rejects the
+/// guest's `fetch` instead of taking the executor down.
+async fn guarded_fetch(
+    fetch: impl std::future::Future<Output = Result<HttpResponse, ErrorValue>>,
+) -> OpResult {
+    match AssertUnwindSafe(fetch).catch_unwind().await {
+        Ok(Ok(response)) => OpResult::Response(response),
+        Ok(Err(e)) => OpResult::Error(e),
+        Err(_) => {
+            tracing::error!("outbound fetch panicked");
+            OpResult::Error(ErrorValue::new("TypeError", "fetch failed"))
+        }
     }
 }
 

@@ -25,6 +25,8 @@ impl Executor {
             .spawn(move || {
                 let runtime = match tokio::runtime::Builder::new_current_thread()
                     .enable_time()
+                    // Outbound::Allow fetches use sockets on this thread.
+                    .enable_io()
                     .build()
                 {
                     Ok(rt) => rt,

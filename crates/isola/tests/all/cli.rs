@@ -181,3 +181,57 @@ fn modules_env_entrypoints_and_fetch_from_the_command_line() {
     assert_eq!(report["result"]["status"], 203);
     assert_eq!(report["result"]["body"], "GET /path pro");
 }
+
+#[test]
+fn allow_net_lets_fetch_out_under_the_egress_policy() {
+    let module = temp_module(
+        "net.js",
+        r#"export default { async go(url) { try { await fetch(url); return "sent" } catch (e) { return `${e.name}: ${e.message}` } } }"#,
+    );
+    let go = |url: &str, allow: &[&str]| {
+        let arg = serde_json::to_string(url).expect("json");
+        let mut args = vec![
+            "run",
+            module.as_str(),
+            "--call",
+            "go",
+            "--arg",
+            arg.as_str(),
+        ];
+        for host in allow {
+            args.extend(["--allow-net", host]);
+        }
+        let out = run(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("json")
+    };
+    // Without the flag fetch is blocked; with it, the policy decides (no
+    // test here reaches the network).
+    let blocked = go("http://example.com/", &[]);
+    assert!(
+        blocked
+            .as_str()
+            .is_some_and(|s| s.contains("not permitted to access the internet")),
+        "{blocked}"
+    );
+    assert_eq!(
+        go("http://example.org/", &["example.com"]),
+        "TypeError: fetch to example.org refused: the host is not on the allow-list (isola egress policy)"
+    );
+    assert_eq!(
+        go("http://127.0.0.1/", &["127.0.0.1"]),
+        "TypeError: fetch to 127.0.0.1 refused: it is a loopback address (isola egress policy)"
+    );
+    assert_eq!(
+        go("http://example.com:22/", &["example.com"]),
+        "TypeError: fetch to example.com refused: port 22 is not allowed (isola egress policy)"
+    );
+    let bad = run(&["run", module.as_str(), "--call", "go", "--allow-net", "a b"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--allow-net: invalid host pattern"));
+}

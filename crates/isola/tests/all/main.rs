@@ -6,6 +6,7 @@ mod async_work;
 mod cli;
 mod codec;
 mod console;
+mod egress;
 mod entrypoints;
 mod env;
 mod escapes;
