@@ -207,8 +207,7 @@ fn prepare(args: &RunArgs) -> Result<(WorkerCode, Call), String> {
         (None, Some(url)) => Call::Fetch(HttpRequest {
             method: "GET".into(),
             url: url.clone(),
-            headers: Vec::new(),
-            body: None,
+            ..HttpRequest::default()
         }),
         _ => return Err("pass --call METHOD or --fetch URL".into()),
     };

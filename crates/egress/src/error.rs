@@ -58,6 +58,10 @@ pub(crate) enum EgressError {
     BadRedirect(String),
     #[error("fetch to {0} refused: the redirect location carries an injected credential {POLICY}")]
     CredentialInRedirect(String),
+    #[error(
+        "fetch to {0} failed: the response is a redirect and the request's redirect mode is \"error\""
+    )]
+    RedirectRefused(String),
     #[error("fetch failed: egress is shut down")]
     ShutDown,
 }

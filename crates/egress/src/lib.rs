@@ -38,7 +38,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use isola_engine::{ErrorValue, HttpRequest, HttpResponse};
+use isola_engine::{ErrorValue, HttpRequest, HttpResponse, RedirectMode};
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 use url::Url;
@@ -128,6 +128,7 @@ impl Egress {
         // connection.
         let method = request::method(&request.method)?;
         let headers = request::headers(request.headers)?;
+        let mode = request.redirect;
         let url = Url::parse(&request.url).map_err(|_| EgressError::InvalidUrl)?;
         // The semaphore is never closed, so `acquire` cannot fail; if it
         // ever did, refusing is the safe answer.
@@ -161,6 +162,15 @@ impl Egress {
             };
             let received = client::exchange(&destination, request).await?;
             if let Some(location) = &received.location {
+                match mode {
+                    RedirectMode::Follow => {}
+                    RedirectMode::Error => {
+                        return Err(EgressError::RedirectRefused(target.host.to_string()));
+                    }
+                    // The redirect itself goes back to the guest (its body
+                    // is not read), as workerd does for `redirect: "manual"`.
+                    RedirectMode::Manual => return Ok(redact(received, &secrets_sent)),
+                }
                 if redirects == rules.max_redirects {
                     return Err(EgressError::TooManyRedirects(rules.max_redirects));
                 }

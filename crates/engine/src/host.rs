@@ -11,7 +11,7 @@ use rquickjs::{Array, Ctx, Exception, Function, Object, TypedArray, Value as JsV
 use crate::codec::{self, CloneError};
 use crate::isolate::{HostArgs, Shared, clone_error_to_js, read_value};
 use crate::modules;
-use crate::ops::{Effect, HttpRequest, HttpResponse, LogLevel, OpRequest};
+use crate::ops::{Effect, HttpRequest, HttpResponse, LogLevel, OpRequest, RedirectMode};
 use crate::value::{ErrorValue, Value};
 
 /// The largest buffer `crypto.getRandomValues` fills, per the Web Crypto spec.
@@ -157,6 +157,11 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                 let url = string_arg(&ctx, &args, 2)?;
                 let headers = header_list(&ctx, arg(&args, 3))?;
                 let body = bytes_arg(&args, 4);
+                let redirect = arg(&args, 5)
+                    .and_then(|v| v.as_string())
+                    .and_then(|s| s.to_string().ok())
+                    .and_then(|s| RedirectMode::from_name(&s))
+                    .unwrap_or_default();
                 if body.as_ref().is_some_and(|b| b.len() > s.codec.max_bytes) {
                     return Err(clone_error_to_js(
                         &ctx,
@@ -168,6 +173,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                     url,
                     headers,
                     body,
+                    redirect,
                 })
             }
             _ => return Err(Exception::throw_type(&ctx, "isola: unknown op")),

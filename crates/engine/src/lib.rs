@@ -35,7 +35,7 @@ pub use isolate::{EnvEntry, Isolate, IsolateConfig, IsolateError};
 pub use limits::{Budget, Termination, release_freed_memory};
 pub use ops::{
     CallId, CallKind, CallResult, CallSpec, Effect, HttpRequest, HttpResponse, LogEntry, LogLevel,
-    OpId, OpRequest, OpResult, TimerId,
+    OpId, OpRequest, OpResult, RedirectMode, TimerId,
 };
 pub use source::{
     CodeError, KNOWN_COMPATIBILITY_FLAGS, MAX_CODE_BYTES, ModuleSpec, NEWEST_COMPATIBILITY_DATE,

@@ -15,6 +15,31 @@ pub type CallId = u64;
 /// Identifies one timer of one isolate.
 pub type TimerId = u64;
 
+/// What a `fetch` does when the response is a redirect (`RequestInit.redirect`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RedirectMode {
+    /// Follow redirects (the default).
+    #[default]
+    Follow,
+    /// Fail the fetch on a redirect.
+    Error,
+    /// Hand the redirect response itself to the guest.
+    Manual,
+}
+
+impl RedirectMode {
+    /// The mode named as `RequestInit.redirect` names it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "follow" => Some(Self::Follow),
+            "error" => Some(Self::Error),
+            "manual" => Some(Self::Manual),
+            _ => None,
+        }
+    }
+}
+
 /// An HTTP request as data (what a guest `fetch` sends, or what a `fetch`
 /// handler receives).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -27,6 +52,9 @@ pub struct HttpRequest {
     pub headers: Vec<(String, String)>,
     /// The body, if any.
     pub body: Option<Vec<u8>>,
+    /// What to do with redirects (outbound requests; ignored on inbound).
+    #[serde(default)]
+    pub redirect: RedirectMode,
 }
 
 /// An HTTP response as data.

@@ -23,6 +23,6 @@ pub use outcome::{Outcome, OutcomeKind, Run, Stats};
 pub use worker::{Entrypoint, Worker};
 
 pub use isola_engine::{
-    ErrorValue, HttpRequest, HttpResponse, LogEntry, LogLevel, ModuleSpec as Module,
+    ErrorValue, HttpRequest, HttpResponse, LogEntry, LogLevel, ModuleSpec as Module, RedirectMode,
     TypedArrayKind, Value,
 };

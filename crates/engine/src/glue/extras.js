@@ -17,7 +17,7 @@
     const index = i;
     host[HOST_NAMES[i]] = (a, b, c, d, e) => hostCall(index, a, b, c, d, e);
   }
-  const op = (kind, a, b, c, d) => hostCall(0, kind, a, b, c, d);
+  const op = (kind, a, b, c, d, e) => hostCall(0, kind, a, b, c, d, e);
   const globals = { __proto__: null };
   const G = globalThis;
   const ObjectCreate = Object.create;
@@ -282,7 +282,7 @@
     try {
       const w = loadWeb();
       const request = new w.Request(input, init);
-      return w.startFetch(request, (method, url, headers, body) => op("fetch", method, url, headers, body));
+      return w.startFetch(request, (method, url, headers, body, redirect) => op("fetch", method, url, headers, body, redirect));
     } catch (e) {
       return PromiseCtor.reject(e);
     }

@@ -741,7 +741,7 @@
         f(value);
       };
       then(
-        then(bodyBytes(request), (body) => send(state.method, state.url, headerPairs(state.headers), body)),
+        then(bodyBytes(request), (body) => send(state.method, state.url, headerPairs(state.headers), body, state.redirect)),
         settle(resolve),
         settle(reject),
       );

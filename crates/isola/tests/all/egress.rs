@@ -827,6 +827,38 @@ fn redirects_follow_the_fetch_standard_and_drop_credentials_across_origins() {
     assert_eq!(cross.header("x-trace"), Some("t"));
 }
 
+#[test]
+fn redirect_modes_manual_and_error_stop_at_the_first_hop() {
+    let server = Server::start(|seen| match seen.target.as_str() {
+        "/moved" => Reply::redirect(307, "/echo"),
+        _ => Reply::ok("followed".to_owned()),
+    });
+    let dns = Arc::new(TestDns::default());
+    let egress = egress(policy(&server, &dns));
+    let with = |mode: &str| json!({ "url": server.url("/moved"), "init": { "redirect": mode } });
+    let out = guest_fetch(
+        &egress,
+        json!([with("manual"), with("error"), with("follow")]),
+    );
+    assert_eq!(out[0]["status"], json!(307), "{out:?}");
+    assert!(
+        out[0]["headers"]
+            .as_array()
+            .is_some_and(|h| h.contains(&json!(["location", "/echo"]))),
+        "{out:?}"
+    );
+    assert_eq!(
+        out[1],
+        json!(format!(
+            "TypeError: fetch to upstream.test failed: the response is a redirect and the request's redirect mode is \"error\""
+        ))
+    );
+    assert_eq!(out[2]["body"], json!("followed"), "{out:?}");
+    // manual and error never reached /echo; follow did once.
+    let targets: Vec<String> = server.seen().iter().map(|s| s.target.clone()).collect();
+    assert_eq!(targets, ["/moved", "/moved", "/moved", "/echo"]);
+}
+
 // ---- credentials the guest never sees ----------------------------------------------
 
 #[test]
@@ -999,7 +1031,7 @@ fn header_and_method_injection_is_refused_before_any_connection() {
             .into_iter()
             .map(|(n, v)| (n.into(), v.into()))
             .collect(),
-        body: None,
+        ..Default::default()
     };
     let cases = [
         (

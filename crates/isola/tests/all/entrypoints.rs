@@ -55,6 +55,7 @@ fn fetch_handler_receives_a_request() {
         url: "https://example.com/path?q=1".into(),
         headers: vec![("x-in".into(), "yes".into())],
         body: Some(b"payload".to_vec()),
+        ..Default::default()
     };
     let run = runtime().block_on(w.entrypoint(None).fetch(request));
     let Outcome::Responded(response) = run.outcome else {
