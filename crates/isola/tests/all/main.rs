@@ -13,5 +13,6 @@ mod limits;
 mod loader;
 mod modules;
 mod outbound;
+mod streams;
 mod web;
 mod webcrypto;
