@@ -363,33 +363,37 @@ mod tests {
         for format in [Format::Gzip, Format::Deflate, Format::DeflateRaw] {
             for size in [1000, 42_858, 300_000] {
                 let pieces: Vec<&[u8]> = data.chunks(size).collect();
-                let packed = run(format, true, usize::MAX, &pieces).unwrap();
+                let packed = run(format, true, usize::MAX, &pieces).expect("no error");
                 for size in [3, 1000, 23_077, packed.len()] {
                     let pieces: Vec<&[u8]> = packed.chunks(size).collect();
                     let unpacked = run(format, false, usize::MAX, &pieces);
                     assert_eq!(unpacked.as_deref(), Ok(&data[..]), "{format:?} {size}");
                 }
             }
-            let empty = run(format, true, usize::MAX, &[]).unwrap();
-            assert_eq!(run(format, false, usize::MAX, &[&empty]).unwrap(), b"");
+            let empty = run(format, true, usize::MAX, &[]).expect("no error");
+            assert_eq!(
+                run(format, false, usize::MAX, &[&empty]).expect("no error"),
+                b""
+            );
         }
     }
 
     #[test]
     fn bad_streams_are_errors() {
-        let packed = run(Format::Gzip, true, usize::MAX, &[b"hello hello hello"]).unwrap();
+        let packed =
+            run(Format::Gzip, true, usize::MAX, &[b"hello hello hello"]).expect("no error");
         let truncated = run(
             Format::Gzip,
             false,
             usize::MAX,
             &[&packed[..packed.len() - 3]],
         );
-        assert!(truncated.unwrap_err().contains("ended"));
+        assert!(truncated.expect_err("an error").contains("ended"));
         let mut trailing = packed.clone();
         trailing.push(0);
         assert!(
             run(Format::Gzip, false, usize::MAX, &[&trailing])
-                .unwrap_err()
+                .expect_err("an error")
                 .contains("after the end")
         );
         let mut corrupt = packed.clone();
@@ -403,12 +407,12 @@ mod tests {
     #[test]
     fn decompression_stops_at_the_cap() {
         let zeros = vec![0u8; 1 << 20];
-        let packed = run(Format::DeflateRaw, true, usize::MAX, &[&zeros]).unwrap();
+        let packed = run(Format::DeflateRaw, true, usize::MAX, &[&zeros]).expect("no error");
         assert!(packed.len() < 4096);
-        let err = run(Format::DeflateRaw, false, 100_000, &[&packed]).unwrap_err();
+        let err = run(Format::DeflateRaw, false, 100_000, &[&packed]).expect_err("an error");
         assert!(err.contains("100000 bytes"), "{err}");
         assert_eq!(
-            run(Format::DeflateRaw, false, 1 << 20, &[&packed]).unwrap(),
+            run(Format::DeflateRaw, false, 1 << 20, &[&packed]).expect("no error"),
             zeros
         );
     }
@@ -432,8 +436,14 @@ mod tests {
             b'y',
         ];
         header.extend_from_slice(b"name\0comment\0\x00\x00");
-        assert_eq!(gzip_header_len(&header).unwrap(), Some(header.len()));
-        assert_eq!(gzip_header_len(&header[..header.len() - 1]).unwrap(), None);
-        assert_eq!(gzip_header_len(&header[..15]).unwrap(), None);
+        assert_eq!(
+            gzip_header_len(&header).expect("no error"),
+            Some(header.len())
+        );
+        assert_eq!(
+            gzip_header_len(&header[..header.len() - 1]).expect("no error"),
+            None
+        );
+        assert_eq!(gzip_header_len(&header[..15]).expect("no error"), None);
     }
 }
