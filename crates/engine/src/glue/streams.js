@@ -15,7 +15,6 @@
 (function (host, internals) {
   "use strict";
   const ObjectDefineProperty = Object.defineProperty;
-  const ObjectCreate = Object.create;
   const ObjectGetPrototypeOf = Object.getPrototypeOf;
   const ObjectSetPrototypeOf = Object.setPrototypeOf;
   const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
@@ -27,7 +26,6 @@
   const TypeErrorCtor = TypeError;
   const RangeErrorCtor = RangeError;
   const NumberIsNaN = Number.isNaN;
-  const NumberIsInteger = Number.isInteger;
   const MathMin = Math.min;
   const MathTrunc = Math.trunc;
   const SymbolAsyncIterator = Symbol.asyncIterator;
@@ -3101,9 +3099,9 @@
     readableStreamDefaultReaderRead(reader, readRequest);
     return result.promise;
   }
-  // A byte stream that yields a copy of `bytes` and closes.
+  // A byte stream that yields a copy of `bytes` (a BufferSource) and closes.
   function streamFromBytes(bytes) {
-    const copy = new Uint8ArrayCtor(bytes);
+    const copy = new Uint8ArrayCtor(bufferSourceBytes(bytes, "bytes"));
     let stream;
     const startAlgorithm = () => {
       if (call(TypedArrayByteLength, copy) > 0) readableByteStreamControllerEnqueue(stream.controller, copy);
