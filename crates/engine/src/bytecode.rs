@@ -17,12 +17,14 @@ const BINDINGS: &str = include_str!("glue/bindings.js");
 const EXTRAS: &str = include_str!("glue/extras.js");
 const WEB: &str = include_str!("glue/web.js");
 const CRYPTO: &str = include_str!("glue/crypto.js");
+const STREAMS: &str = include_str!("glue/streams.js");
 
 /// File names of the glue scripts, as stack traces would show them.
 const BINDINGS_NAME: &str = "isola:bindings";
 const EXTRAS_NAME: &str = "isola:extras";
 const WEB_NAME: &str = "isola:web";
 const CRYPTO_NAME: &str = "isola:crypto";
+const STREAMS_NAME: &str = "isola:streams";
 
 fn compile(name: &str, factory_source: &str) -> Result<Vec<u8>, String> {
     let runtime = Runtime::new().map_err(|e| e.to_string())?;
@@ -128,4 +130,9 @@ pub(crate) fn web<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
 pub(crate) fn crypto<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
     static CELL: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
     load(ctx, cached(&CELL, CRYPTO_NAME, CRYPTO)?)
+}
+
+pub(crate) fn streams<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
+    static CELL: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
+    load(ctx, cached(&CELL, STREAMS_NAME, STREAMS)?)
 }

@@ -32,9 +32,10 @@ const FUNCTIONS: [(&CStr, u8); 10] = [
 ];
 
 /// Value globals, by magic number; the first five come from extras, the
-/// Web Crypto classes (the last two) from the crypto chunk, the rest from
+/// Web Crypto classes (the next two) from the crypto chunk, the Streams
+/// classes (from `ReadableStream` on) from the streams chunk, the rest from
 /// the Web API chunk.
-const VALUES: [&CStr; 22] = [
+const VALUES: [&CStr; 39] = [
     c"console",
     c"crypto",
     c"performance",
@@ -57,9 +58,27 @@ const VALUES: [&CStr; 22] = [
     c"FormData",
     c"CryptoKey",
     c"SubtleCrypto",
+    c"ReadableStream",
+    c"ReadableStreamDefaultReader",
+    c"ReadableStreamBYOBReader",
+    c"ReadableStreamDefaultController",
+    c"ReadableByteStreamController",
+    c"ReadableStreamBYOBRequest",
+    c"WritableStream",
+    c"WritableStreamDefaultWriter",
+    c"WritableStreamDefaultController",
+    c"TransformStream",
+    c"TransformStreamDefaultController",
+    c"ByteLengthQueuingStrategy",
+    c"CountQueuingStrategy",
+    c"TextEncoderStream",
+    c"TextDecoderStream",
+    c"CompressionStream",
+    c"DecompressionStream",
 ];
 const FIRST_WEB_VALUE: usize = value_index(c"Headers");
 const FIRST_CRYPTO_VALUE: usize = value_index(c"CryptoKey");
+const FIRST_STREAMS_VALUE: usize = value_index(c"ReadableStream");
 
 /// The position of `name` in `VALUES` (a compile error if absent).
 const fn value_index(name: &CStr) -> usize {
@@ -251,6 +270,8 @@ fn lookup<'js>(ctx: &Ctx<'js>, magic: c_int) -> rquickjs::Result<(&'static str, 
         .ok_or(rquickjs::Error::Unknown)?;
     let value = if index < FIRST_WEB_VALUE {
         glue::extras(ctx)?.get::<_, Object>("globals")?.get(name)?
+    } else if index >= FIRST_STREAMS_VALUE {
+        glue::streams(ctx)?.get(name)?
     } else if index >= FIRST_CRYPTO_VALUE {
         glue::crypto(ctx)?.get(name)?
     } else {

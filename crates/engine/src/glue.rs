@@ -83,6 +83,12 @@ pub(crate) fn crypto<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     load.call(())
 }
 
+/// The Streams chunk (loaded and cached by extras).
+pub(crate) fn streams<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    let load: Function = extras(ctx)?.get("loadStreams")?;
+    load.call(())
+}
+
 /// A function exported by the extras chunk.
 pub(crate) fn extras_fn<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Function<'js>> {
     extras(ctx)?.get(name)

@@ -77,7 +77,7 @@ fn next_id(cell: &std::cell::Cell<u64>) -> u64 {
 /// The host table's names, in index order. The glue calls by index: the
 /// `OP` constant of `glue/bindings.js` and `HOST_NAMES` in `glue/extras.js`
 /// must match (a unit test checks).
-pub(crate) const HOST_FUNCTIONS: [&str; 22] = [
+pub(crate) const HOST_FUNCTIONS: [&str; 27] = [
     "op",
     "timer",
     "cancelTimer",
@@ -100,6 +100,11 @@ pub(crate) const HOST_FUNCTIONS: [&str; 22] = [
     "loadCrypto",
     "subtle",
     "multipartParse",
+    "loadStreams",
+    "compressionOpen",
+    "compressionWrite",
+    "compressionFinish",
+    "compressionClose",
 ];
 
 /// Builds the host dispatcher handed to the glue, and replaces
@@ -521,6 +526,51 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         Ok(list.into_value())
     });
 
+    define(&mut table, "loadStreams", move |ctx, args| {
+        let factory = crate::bytecode::streams(&ctx)?;
+        factory.call((arg(&args, 0).cloned(), arg(&args, 1).cloned()))
+    });
+
+    let s = shared.clone();
+    define(&mut table, "compressionOpen", move |ctx, args| {
+        let format = string_arg(&ctx, &args, 0)?;
+        let compress = arg(&args, 1).and_then(JsValue::as_bool).unwrap_or(false);
+        let Some(format) = crate::compression::Format::parse(&format) else {
+            return Err(Exception::throw_type(
+                &ctx,
+                &format!("Unsupported compression format: '{format}'"),
+            ));
+        };
+        let cap = crate::compression::decompressed_cap(s.memory.limit());
+        let state = crate::compression::CodecState::new(format, compress, cap);
+        let Some(id) = s.codecs.borrow_mut().open(state) else {
+            return Err(Exception::throw_range(
+                &ctx,
+                "Too many open CompressionStreams and DecompressionStreams in this isolate.",
+            ));
+        };
+        #[allow(clippy::cast_precision_loss)]
+        Ok(JsValue::new_number(ctx, id as f64))
+    });
+
+    let s = shared.clone();
+    define(&mut table, "compressionWrite", move |ctx, args| {
+        let chunk = arg(&args, 1).is_some_and(|v| !v.is_undefined());
+        let bytes = if chunk { bytes_arg(&args, 1) } else { None };
+        codec_pull(&ctx, &s, id_arg(&args, 0), bytes, false)
+    });
+
+    let s = shared.clone();
+    define(&mut table, "compressionFinish", move |ctx, args| {
+        codec_pull(&ctx, &s, id_arg(&args, 0), None, true)
+    });
+
+    let s = shared.clone();
+    define(&mut table, "compressionClose", move |ctx, args| {
+        s.codecs.borrow_mut().close(id_arg(&args, 0));
+        Ok(JsValue::new_undefined(ctx))
+    });
+
     debug_assert_eq!(table.names, HOST_FUNCTIONS, "host table out of order");
     let fns = table.fns;
     let dispatch = Function::new(
@@ -531,6 +581,35 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         },
     )?;
     Ok(dispatch)
+}
+
+/// Feeds `bytes` (if any) to a compression state and returns its next
+/// output slice, or null when it has none; the state is freed when it
+/// fails or, with `finish`, has nothing more.
+fn codec_pull<'js>(
+    ctx: &Ctx<'js>,
+    shared: &Shared,
+    id: u64,
+    bytes: Option<Vec<u8>>,
+    finish: bool,
+) -> rquickjs::Result<JsValue<'js>> {
+    let mut codecs = shared.codecs.borrow_mut();
+    let Some(state) = codecs.get_mut(id) else {
+        return Err(Exception::throw_type(ctx, "The stream is closed"));
+    };
+    if let Some(bytes) = bytes {
+        state.push(&bytes);
+    }
+    let result = state.pull(finish);
+    if result.is_err() || (finish && matches!(result, Ok(None))) {
+        codecs.close(id);
+    }
+    drop(codecs);
+    match result {
+        Ok(Some(out)) => Ok(TypedArray::<u8>::new(ctx.clone(), out)?.into_value()),
+        Ok(None) => Ok(JsValue::new_null(ctx.clone())),
+        Err(message) => Err(Exception::throw_type(ctx, &message)),
+    }
 }
 
 fn string_array<'js>(ctx: &Ctx<'js>, parts: &[String]) -> rquickjs::Result<JsValue<'js>> {

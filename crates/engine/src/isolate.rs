@@ -100,6 +100,10 @@ pub(crate) struct Shared {
     /// `TextDecoder` states by id.
     pub(crate) decoders: RefCell<std::collections::HashMap<u64, crate::web::TextDecoderState>>,
     pub(crate) next_decoder: Cell<u64>,
+    /// The heap meter (its limit bounds decompression output).
+    pub(crate) memory: Rc<MemoryMeter>,
+    /// `CompressionStream` / `DecompressionStream` states.
+    pub(crate) codecs: RefCell<crate::compression::CodecStates>,
 }
 
 impl Shared {
@@ -236,6 +240,8 @@ impl Isolate {
             startup_error: RefCell::new(None),
             decoders: RefCell::new(std::collections::HashMap::new()),
             next_decoder: Cell::new(1),
+            memory: watchdog.memory.clone(),
+            codecs: RefCell::new(crate::compression::CodecStates::default()),
         });
 
         let setup_budget = Budget::new(

@@ -13,6 +13,7 @@
 mod alloc;
 mod bytecode;
 mod codec;
+mod compression;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod dispatch;

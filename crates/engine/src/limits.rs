@@ -81,6 +81,10 @@ impl MemoryMeter {
         self.limit.set(limit);
     }
 
+    pub(crate) fn limit(&self) -> usize {
+        self.limit.get()
+    }
+
     pub(crate) fn used(&self) -> usize {
         self.used.get()
     }

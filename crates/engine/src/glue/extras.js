@@ -11,6 +11,7 @@
     "op", "timer", "cancelTimer", "log", "clone", "btoa", "atob", "getRandomValues", "randomUUID",
     "utf8Encode", "utf8Decode", "urlParse", "urlSet", "formParse", "formSerialize", "loadWeb", "require",
     "decoderOpen", "decoderDecode", "loadCrypto", "subtle", "multipartParse",
+    "loadStreams", "compressionOpen", "compressionWrite", "compressionFinish", "compressionClose",
   ];
   const host = { __proto__: null };
   for (let i = 0; i < HOST_NAMES.length; i++) {
@@ -278,6 +279,8 @@
   // ---- Web APIs (web.js) and fetch
   let web;
   const loadWeb = () => (web ??= host.loadWeb(host, { op, then, hidden, inspect, setTimeout: globals.setTimeout, reportError: reportErrorImpl }));
+  let streamsChunk;
+  const loadStreams = () => (streamsChunk ??= host.loadStreams(host, { loadWeb }));
   globals.fetch = function fetch(input, init) {
     try {
       const w = loadWeb();
@@ -453,6 +456,7 @@
     globals,
     loadWeb,
     loadCrypto,
+    loadStreams,
     makeRequest,
     responseParts,
     fireTimer,

@@ -15,5 +15,6 @@ mod limits;
 mod loader;
 mod modules;
 mod outbound;
+mod streams;
 mod web;
 mod webcrypto;
