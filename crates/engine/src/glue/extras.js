@@ -278,7 +278,7 @@
 
   // ---- Web APIs (web.js) and fetch
   let web;
-  const loadWeb = () => (web ??= host.loadWeb(host, { op, then, hidden, inspect, setTimeout: globals.setTimeout, reportError: reportErrorImpl }));
+  const loadWeb = () => (web ??= host.loadWeb(host, { op, then, hidden, inspect, setTimeout: globals.setTimeout, reportError: reportErrorImpl, loadStreams: () => loadStreams() }));
   let streamsChunk;
   const loadStreams = () => (streamsChunk ??= host.loadStreams(host, { loadWeb }));
   globals.fetch = function fetch(input, init) {

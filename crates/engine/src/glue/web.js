@@ -284,6 +284,9 @@
     bytes() {
       return PromiseCtor.resolve(this.#bytes.slice());
     }
+    stream() {
+      return streams().streamFromBytes(this.#bytes);
+    }
     get [Symbol.toStringTag]() {
       return "Blob";
     }
@@ -453,11 +456,27 @@
       setType(type);
       return bytes;
     }
-    if (isStream(body)) throw new TypeErrorCtor("isola does not support ReadableStream bodies yet: read the stream into bytes first.");
+    if (isStream(body)) {
+      const s = streams();
+      if (s.isReadableStreamLocked(body) || s.isReadableStreamDisturbed(body)) throw new TypeErrorCtor("The ReadableStream body is locked or has been read from.");
+      return body;
+    }
     setType("text/plain;charset=UTF-8");
     return host.utf8Encode(StringCtor(body));
   }
-  const isStream = (value) => typeof ReadableStream === "function" && value instanceof ReadableStream;
+  // A body is null, bytes (a Uint8Array of our own) or a ReadableStream.
+  const streams = () => internals.loadStreams();
+  const isStream = (value) => value !== null && typeof value === "object" && !(value instanceof Uint8ArrayCtor) && streams().isReadableStream(value);
+  const isBytes = (body) => body instanceof Uint8ArrayCtor;
+  const bodyUsed = (state) => state.used || (state.body !== null && !isBytes(state.body) && streams().isReadableStreamDisturbed(state.body));
+  // A clone's body: the same bytes, or one branch of a tee (the original
+  // keeps the other).
+  function cloneBody(state) {
+    if (state.body === null || isBytes(state.body)) return state.body;
+    const [mine, theirs] = state.body.tee();
+    state.body = mine;
+    return theirs;
+  }
 
   let requestState;
   let responseState;
@@ -473,7 +492,12 @@
     } catch (e) {
       return PromiseCtor.reject(e);
     }
-    if (state.used) return PromiseCtor.reject(new TypeErrorCtor("Body has already been used. It can only be used once. Use tee() first if you need to read it twice."));
+    if (bodyUsed(state)) return PromiseCtor.reject(new TypeErrorCtor("Body has already been used. It can only be used once. Use tee() first if you need to read it twice."));
+    if (state.body !== null && !isBytes(state.body)) {
+      if (streams().isReadableStreamLocked(state.body)) return PromiseCtor.reject(new TypeErrorCtor("The body's ReadableStream is locked."));
+      state.used = true;
+      return streams().readAllBytes(state.body);
+    }
     state.used = true;
     return PromiseCtor.resolve(state.body === null ? new Uint8ArrayCtor(0) : state.body);
   }
@@ -498,10 +522,17 @@
   }
   const BodyMixin = {
     get body() {
-      return null;
+      const state = bodyState(this);
+      if (state.body === null) return null;
+      if (isBytes(state.body)) {
+        // From now on the stream is the body; bytes already consumed make
+        // an empty, disturbed-looking stream rather than a second copy.
+        state.body = streams().streamFromBytes(state.used ? new Uint8ArrayCtor(0) : state.body);
+      }
+      return state.body;
     },
     get bodyUsed() {
-      return bodyState(this).used;
+      return bodyUsed(bodyState(this));
     },
     arrayBuffer() {
       return then(consume(this), (b) => b.slice().buffer);
@@ -588,7 +619,10 @@
         body = null;
       }
       if (body !== null && (method === "GET" || method === "HEAD")) throw new TypeErrorCtor("Failed to construct 'Request': Request with GET/HEAD method cannot have body.");
-      if (source !== undefined && source.body !== null && init.body === undefined) source.used = true;
+      if (source !== undefined && source.body !== null && init.body === undefined) {
+        if (bodyUsed(source)) throw new TypeErrorCtor("Cannot construct a Request with a Request object that has already been used.");
+        source.used = true;
+      }
       this.#state = { url, method, headers: ownHeaders, redirect, signal: signal ?? new AbortController().signal, body, used: false };
     }
     get method() {
@@ -614,9 +648,9 @@
     }
     clone() {
       const state = this.#state;
-      if (state.used) throw new TypeErrorCtor("Failed to execute 'clone' on 'Request': Request body is already used");
+      if (bodyUsed(state)) throw new TypeErrorCtor("Failed to execute 'clone' on 'Request': Request body is already used");
       const copy = new Request(state.url, { method: state.method, headers: state.headers, redirect: state.redirect, signal: state.signal });
-      requestState(copy).body = state.body;
+      requestState(copy).body = cloneBody(state);
       return copy;
     }
     get [Symbol.toStringTag]() {
@@ -670,9 +704,9 @@
     }
     clone() {
       const state = this.#state;
-      if (state.used) throw new TypeErrorCtor("Failed to execute 'clone' on 'Response': Response body is already used");
+      if (bodyUsed(state)) throw new TypeErrorCtor("Failed to execute 'clone' on 'Response': Response body is already used");
       const copy = new Response(null);
-      copy.#state = { ...state, headers: new Headers(state.headers), used: false };
+      copy.#state = { ...state, headers: new Headers(state.headers), body: cloneBody(state), used: false };
       if (state.headers[kGuard] === "immutable") copy.#state.headers[kGuard] = "immutable";
       return copy;
     }

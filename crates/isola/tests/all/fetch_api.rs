@@ -266,3 +266,65 @@ fn structured_clone_follows_the_html_spec() {
     assert_eq!(out["refused"], json!(vec!["DataCloneError"; 3]));
     assert_eq!(out["getters"], json!(7));
 }
+
+#[test]
+fn bodies_are_readable_streams() {
+    let out = run(r#"
+        const encoder = new TextEncoder();
+        const response = new Response("hello stream");
+        const reader = response.body.getReader();
+        const chunks = [];
+        for (;;) { const { done, value } = await reader.read(); if (done) break; chunks.push(...value); }
+        const streamed = new Response(new ReadableStream({ start(c) { c.enqueue(encoder.encode("a")); c.enqueue(encoder.encode("b")); c.close(); } }));
+        const copy = streamed.clone();
+        const zipped = new Response("zip me ".repeat(100)).body.pipeThrough(new CompressionStream("gzip"));
+        const locked = new ReadableStream(); locked.getReader();
+        const request = new Request("https://e.test", { method: "POST", body: new ReadableStream({ pull(c) { c.enqueue(new Uint8Array([65])); c.close(); } }) });
+        const errored = new Response(new ReadableStream({ pull(c) { c.error(new RangeError("broken")); } }));
+        const notBytes = new Response(new ReadableStream({ start(c) { c.enqueue("text"); c.close(); } }));
+        return {
+          read: [new TextDecoder().decode(new Uint8Array(chunks)), response.bodyUsed, await rejects(response.text())],
+          tee: [await streamed.text(), await copy.text()],
+          gzip: (await new Response(new Response(zipped).body.pipeThrough(new DecompressionStream("gzip"))).text()).length,
+          blob: await new Response(new Blob(["from a blob"]).stream()).text(),
+          request: await request.text(),
+          locked: err(() => new Response(locked)),
+          errored: await rejects(errored.text()),
+          notBytes: await rejects(notBytes.text()),
+          nullBody: new Response(null).body,
+        };"#);
+    assert_eq!(out["read"], json!(["hello stream", true, "TypeError"]));
+    assert_eq!(out["tee"], json!(["ab", "ab"]));
+    assert_eq!(out["gzip"], json!(700));
+    assert_eq!(out["blob"], json!("from a blob"));
+    assert_eq!(out["request"], json!("A"));
+    assert_eq!(out["locked"], json!("TypeError"));
+    assert_eq!(out["errored"], json!("RangeError"));
+    assert_eq!(out["notBytes"], json!("TypeError"));
+    assert_eq!(out["nullBody"], json!(null));
+}
+
+#[test]
+fn a_fetch_handler_may_answer_with_a_streamed_body() {
+    let code = esm(r#"export default { async fetch(request) {
+        const { readable, writable } = new TransformStream();
+        const writer = writable.getWriter();
+        (async () => {
+          for (const part of ["one ", "two ", await request.text()]) { await writer.write(new TextEncoder().encode(part)); await new Promise((r) => setTimeout(r, 1)); }
+          await writer.close();
+        })();
+        return new Response(readable, { headers: { "content-type": "text/plain" } });
+    } }"#);
+    let request = isola::HttpRequest {
+        method: "POST".into(),
+        url: "https://example.com/".into(),
+        body: Some(b"three".to_vec()),
+        ..Default::default()
+    };
+    let worker = loader().load(code).expect("valid code");
+    let run = runtime().block_on(worker.entrypoint(None).fetch(request));
+    let isola::Outcome::Responded(response) = run.outcome else {
+        panic!("{:?}", run.outcome)
+    };
+    assert_eq!(String::from_utf8_lossy(&response.body), "one two three");
+}
