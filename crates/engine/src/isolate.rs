@@ -23,7 +23,7 @@ use crate::value::{ErrorValue, Value};
 /// The intrinsics a worker gets: everything a worker needs, nothing that
 /// reaches outside (QuickJS has no `std`/`os` here; those live in
 /// quickjs-libc, which isola does not build).
-type WorkerIntrinsics = (
+pub(crate) type WorkerIntrinsics = (
     intrinsic::Date,
     intrinsic::Eval,
     intrinsic::RegExpCompiler,
