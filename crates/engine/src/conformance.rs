@@ -255,7 +255,9 @@ impl Realm {
                 for (id, request) in ops {
                     let result = match &request {
                         OpRequest::Fetch(request) => fetch(request),
-                        OpRequest::Binding { .. } => OpResult::Error(
+                        OpRequest::Binding { .. }
+                        | OpRequest::LoadWorker { .. }
+                        | OpRequest::CallWorker { .. } => OpResult::Error(
                             crate::value::ErrorValue::new("Error", "no bindings here"),
                         ),
                     };

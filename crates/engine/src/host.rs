@@ -11,7 +11,7 @@ use rquickjs::{Array, Ctx, Exception, Function, Object, TypedArray, Value as JsV
 use crate::codec::{self, CloneError};
 use crate::isolate::{HostArgs, Shared, clone_error_to_js, read_value};
 use crate::modules;
-use crate::ops::{Effect, HttpRequest, HttpResponse, LogLevel, OpRequest, RedirectMode};
+use crate::ops::{CallKind, Effect, HttpRequest, HttpResponse, LogLevel, OpRequest, RedirectMode};
 use crate::value::{ErrorValue, Value};
 
 /// The largest buffer `crypto.getRandomValues` fills, per the Web Crypto spec.
@@ -180,6 +180,61 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                     body,
                     redirect,
                 })
+            }
+            "loadWorker" => {
+                let loader = string_arg(&ctx, &args, 1)?;
+                let name = arg(&args, 2)
+                    .and_then(|v| v.as_string())
+                    .map(crate::web::js_string)
+                    .transpose()?;
+                let code = match arg(&args, 3) {
+                    Some(v) if !v.is_undefined() => {
+                        let value =
+                            read_value(&ctx, &s, v).map_err(|e| clone_error_to_js(&ctx, &e))?;
+                        Some(
+                            crate::dynamic::read_code(&value)
+                                .map_err(|e| Exception::throw_type(&ctx, e.message()))?,
+                        )
+                    }
+                    _ => None,
+                };
+                OpRequest::LoadWorker { loader, name, code }
+            }
+            "callWorker" => {
+                let worker = id_arg(&args, 1);
+                let entrypoint = arg(&args, 2)
+                    .and_then(|v| v.as_string())
+                    .map(crate::web::js_string)
+                    .transpose()?;
+                let read = |i: usize| -> rquickjs::Result<Value> {
+                    match arg(&args, i) {
+                        Some(v) => read_value(&ctx, &s, v).map_err(|e| clone_error_to_js(&ctx, &e)),
+                        None => Ok(Value::Undefined),
+                    }
+                };
+                let props = read(3)?;
+                let limits = crate::dynamic::read_limits(Some(&read(4)?))
+                    .map_err(|e| Exception::throw_type(&ctx, e.message()))?;
+                let call = worker_call(&read(5)?)
+                    .ok_or_else(|| Exception::throw_type(&ctx, "isola: malformed worker call"))?;
+                let size = props.approx_size()
+                    + match &call {
+                        CallKind::Rpc { args, .. } => args.iter().map(Value::approx_size).sum(),
+                        CallKind::Fetch(r) => r.body.as_ref().map_or(0, Vec::len),
+                    };
+                if size > s.codec.max_bytes {
+                    return Err(clone_error_to_js(
+                        &ctx,
+                        &CloneError::TooLarge(s.codec.max_bytes),
+                    ));
+                }
+                OpRequest::CallWorker {
+                    worker,
+                    entrypoint,
+                    props,
+                    limits,
+                    call,
+                }
             }
             _ => return Err(Exception::throw_type(&ctx, "isola: unknown op")),
         };
@@ -695,6 +750,60 @@ pub(crate) fn response_to_js<'js>(
         body,
         "",
     ))
+}
+
+/// A call descriptor from the loader glue: `["rpc", method, args]` or
+/// `["fetch", method, url, [[name, value]...], body?]`.
+fn worker_call(value: &Value) -> Option<CallKind> {
+    let Value::Array(items) = value else {
+        return None;
+    };
+    let text = |i: usize| match items.get(i) {
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    match text(0)?.as_str() {
+        "rpc" => {
+            let Some(Value::Array(args)) = items.get(2) else {
+                return None;
+            };
+            Some(CallKind::Rpc {
+                method: text(1)?,
+                args: args.clone(),
+            })
+        }
+        "fetch" => {
+            let Some(Value::Array(pairs)) = items.get(3) else {
+                return None;
+            };
+            let mut headers = Vec::with_capacity(pairs.len());
+            for pair in pairs {
+                let Value::Array(pair) = pair else {
+                    return None;
+                };
+                match (pair.first(), pair.get(1)) {
+                    (Some(Value::String(k)), Some(Value::String(v))) => {
+                        headers.push((k.to_ascii_lowercase(), v.clone()));
+                    }
+                    _ => return None,
+                }
+            }
+            let body = match items.get(4) {
+                Some(Value::TypedArray { bytes, .. } | Value::ArrayBuffer(bytes)) => {
+                    Some(bytes.clone())
+                }
+                _ => None,
+            };
+            Some(CallKind::Fetch(HttpRequest {
+                method: text(1)?,
+                url: text(2)?,
+                headers,
+                body,
+                ..HttpRequest::default()
+            }))
+        }
+        _ => None,
+    }
 }
 
 /// Reads a thrown value as an [`ErrorValue`] (non-errors become `Error`

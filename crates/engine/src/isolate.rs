@@ -73,6 +73,10 @@ pub enum EnvEntry {
     Value(Value),
     /// A host binding: `env.NAME.method(...)` becomes an [`crate::OpRequest::Binding`].
     Binding,
+    /// A Worker Loader (`env.NAME.load(code)`, `env.NAME.get(name, cb)`),
+    /// whose workers are created by [`crate::OpRequest::LoadWorker`] and
+    /// called by [`crate::OpRequest::CallWorker`].
+    WorkerLoader,
 }
 
 /// Why an isolate could not be created.
@@ -269,19 +273,23 @@ impl Isolate {
                 state: RefCell::new(GlueState::default()),
             });
             crate::globals::install(&ctx)?;
-            let mut stub: Option<Function> = None;
+            let mut stubs: Option<Object> = None;
             for (name, entry) in &config.env {
-                match entry {
-                    EnvEntry::Value(v) => env.set(name.as_str(), codec::write(&ctx, v)?)?,
-                    EnvEntry::Binding => {
-                        if stub.is_none() {
-                            let factory = crate::bytecode::bindings(&ctx)?;
-                            stub = Some(factory.call((host_call.clone(),))?);
-                        }
-                        if let Some(stub) = &stub {
-                            env.set(name.as_str(), stub.call::<_, JsValue>((name.as_str(),))?)?;
-                        }
+                let kind = match entry {
+                    EnvEntry::Value(v) => {
+                        env.set(name.as_str(), codec::write(&ctx, v)?)?;
+                        continue;
                     }
+                    EnvEntry::Binding => "bindingStub",
+                    EnvEntry::WorkerLoader => "workerLoader",
+                };
+                if stubs.is_none() {
+                    let factory = crate::bytecode::bindings(&ctx)?;
+                    stubs = Some(factory.call((host_call.clone(),))?);
+                }
+                if let Some(stubs) = &stubs {
+                    let make: Function = stubs.get(kind)?;
+                    env.set(name.as_str(), make.call::<_, JsValue>((name.as_str(),))?)?;
                 }
             }
             Ok(())

@@ -17,6 +17,7 @@ mod compression;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod dispatch;
+mod dynamic;
 mod globals;
 mod glue;
 mod host;
@@ -32,6 +33,7 @@ mod value;
 mod web;
 
 pub use codec::CodecLimits;
+pub use dynamic::{DynamicCode, DynamicLimits, DynamicOutbound, read_code, read_limits};
 pub use isolate::{EnvEntry, Isolate, IsolateConfig, IsolateError};
 pub use limits::{Budget, Termination, release_freed_memory};
 pub use ops::{

@@ -104,6 +104,30 @@ pub enum OpRequest {
         /// The arguments, cloned.
         args: Vec<Value>,
     },
+    /// `env.<loader>.load(code)` or a `get(name, ...)`: answers with a
+    /// worker handle (a number), or `null` for a lookup (`code: None`) of a
+    /// name that is not cached.
+    LoadWorker {
+        /// The env name of the loader binding.
+        loader: String,
+        /// The cache name (`get`), or `None` for a fresh worker.
+        name: Option<String>,
+        /// The code, validated; `None` only asks whether `name` is cached.
+        code: Option<crate::dynamic::DynamicCode>,
+    },
+    /// A call through an entrypoint stub of a dynamic worker.
+    CallWorker {
+        /// The handle `LoadWorker` answered with.
+        worker: u64,
+        /// The named export, or `None` for the default.
+        entrypoint: Option<String>,
+        /// `ctx.props` in the callee.
+        props: Value,
+        /// `getEntrypoint(.., { limits })`.
+        limits: crate::dynamic::DynamicLimits,
+        /// The RPC method and arguments, or a fetch.
+        call: CallKind,
+    },
 }
 
 /// The answer to an [`OpRequest`].

@@ -41,7 +41,7 @@ pub const KNOWN_COMPATIBILITY_FLAGS: &[&str] = &[
 ];
 
 /// One module as the host gives it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ModuleSpec {
     /// An ES module (`{js: ...}` or a `.js` name).
     Esm(String),

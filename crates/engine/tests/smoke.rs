@@ -70,6 +70,9 @@ fn run(
                         OpRequest::Fetch(_) => {
                             OpResult::Error(ErrorValue::new("Error", "no network"))
                         }
+                        OpRequest::LoadWorker { .. } | OpRequest::CallWorker { .. } => {
+                            OpResult::Error(ErrorValue::new("Error", "no loader"))
+                        }
                     };
                     if let Err(t) = iso.complete_op(id, answer, budget()) {
                         return (Err(t), logs);

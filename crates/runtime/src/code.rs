@@ -45,7 +45,13 @@ pub(crate) const BLOCKED_MESSAGE: &str = "This worker is not permitted to access
 enum EnvItem {
     Value(Value),
     Binding(Arc<dyn Binding>),
+    /// A Worker Loader; its `get` names live in this cache namespace.
+    WorkerLoader(String),
 }
+
+/// Namespaces of loader bindings declared without an `id`: each binding
+/// gets its own name cache, as in workerd.
+static NEXT_LOADER_NAMESPACE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// A worker's code, env, outbound and limits: what `Loader::load` takes.
 ///
@@ -143,6 +149,29 @@ impl WorkerCode {
         self
     }
 
+    /// Adds a Worker Loader binding: `env.NAME.load(code)` and
+    /// `env.NAME.get(name, getCode)` create dynamic workers with
+    /// Cloudflare's JavaScript API. Its `get` cache is its own.
+    #[must_use]
+    pub fn worker_loader(self, name: impl Into<String>) -> Self {
+        let namespace = format!(
+            "loader-{}",
+            NEXT_LOADER_NAMESPACE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        self.worker_loader_with_id(name, namespace)
+    }
+
+    /// Adds a Worker Loader binding whose `get` cache is shared with every
+    /// other loader binding declared with the same `id`.
+    #[must_use]
+    pub fn worker_loader_with_id(mut self, name: impl Into<String>, id: impl Into<String>) -> Self {
+        self.env.push((
+            name.into(),
+            EnvItem::WorkerLoader(format!("id:{}", id.into())),
+        ));
+        self
+    }
+
     /// Sets where global `fetch()` goes (default [`Outbound::Blocked`]).
     #[must_use]
     pub fn global_outbound(mut self, outbound: Outbound) -> Self {
@@ -187,6 +216,7 @@ impl WorkerCode {
         }
         let mut env = Vec::with_capacity(self.env.len());
         let mut bindings = HashMap::new();
+        let mut loaders = HashMap::new();
         for (name, item) in self.env {
             match item {
                 EnvItem::Value(v) => env.push((name, EnvEntry::Value(v))),
@@ -194,12 +224,17 @@ impl WorkerCode {
                     env.push((name.clone(), EnvEntry::Binding));
                     bindings.insert(name, b);
                 }
+                EnvItem::WorkerLoader(namespace) => {
+                    env.push((name.clone(), EnvEntry::WorkerLoader));
+                    loaders.insert(name, namespace);
+                }
             }
         }
         Ok(Prepared {
             source: Arc::new(source),
             env,
             bindings,
+            loaders,
             outbound: self.outbound,
             limits: self.limits,
         })
@@ -215,6 +250,8 @@ pub(crate) struct Prepared {
     pub(crate) source: Arc<WorkerSource>,
     pub(crate) env: Vec<(String, EnvEntry)>,
     pub(crate) bindings: HashMap<String, Arc<dyn Binding>>,
+    /// Worker Loader bindings: env name → `get` cache namespace.
+    pub(crate) loaders: HashMap<String, String>,
     pub(crate) outbound: Outbound,
     pub(crate) limits: Option<Limits>,
 }

@@ -18,6 +18,7 @@ use isola_engine::{
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 
+use crate::children::Children;
 use crate::code::{BLOCKED_MESSAGE, Outbound, Prepared};
 use crate::config::Limits;
 use crate::outcome::{Outcome, Run, Stats};
@@ -42,6 +43,7 @@ pub(crate) struct Spawn {
     pub(crate) stack_bytes: usize,
     pub(crate) calls: mpsc::UnboundedReceiver<CallRequest>,
     pub(crate) memory: Arc<AtomicUsize>,
+    pub(crate) loader: crate::loader::LoaderHandle,
 }
 
 enum Completion {
@@ -79,6 +81,7 @@ struct Driver {
     timers: HashMap<TimerId, AbortHandle>,
     tasks: Vec<AbortHandle>,
     done_tx: mpsc::UnboundedSender<Completion>,
+    children: Children,
 }
 
 pub(crate) async fn drive(spawn: Spawn) {
@@ -88,6 +91,7 @@ pub(crate) async fn drive(spawn: Spawn) {
         stack_bytes,
         mut calls,
         memory,
+        loader,
     } = spawn;
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let mut driver = Driver {
@@ -102,6 +106,7 @@ pub(crate) async fn drive(spawn: Spawn) {
         timers: HashMap::new(),
         tasks: Vec::new(),
         done_tx,
+        children: Children::new(loader),
     };
     let mut open = true;
     loop {
@@ -288,7 +293,9 @@ impl Driver {
                     self.calls.remove(&call);
                 }
                 Effect::Op { id, request } => {
-                    if !self.charge_subrequest() {
+                    // Creating a dynamic worker is not a subrequest; calling one is.
+                    let free = matches!(request, OpRequest::LoadWorker { .. });
+                    if !free && !self.charge_subrequest() {
                         self.terminate_with(Outcome::SubrequestLimit);
                         return;
                     }
@@ -368,6 +375,23 @@ impl Driver {
                 None => Box::pin(std::future::ready(OpResult::Error(ErrorValue::new(
                     "TypeError",
                     format!("env.{binding} is not a binding"),
+                )))),
+            },
+            OpRequest::LoadWorker { loader, name, code } => {
+                let result = self.children.load(&self.code, &loader, name, code);
+                Box::pin(std::future::ready(result))
+            }
+            OpRequest::CallWorker {
+                worker,
+                entrypoint,
+                props,
+                limits,
+                call,
+            } => match self.children.call(worker, entrypoint, props, limits, call) {
+                Some(call) => Box::pin(call),
+                None => Box::pin(std::future::ready(OpResult::Error(ErrorValue::new(
+                    "TypeError",
+                    "isola: no such dynamic worker",
                 )))),
             },
             OpRequest::Fetch(request) => match &self.code.outbound {

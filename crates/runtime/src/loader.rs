@@ -33,6 +33,17 @@ pub struct Loader {
     inner: Arc<LoaderInner>,
 }
 
+/// A loader as its own workers' drivers hold it: weakly, so a worker
+/// creating children does not keep the loader (and its threads) alive.
+#[derive(Clone)]
+pub(crate) struct LoaderHandle(std::sync::Weak<LoaderInner>);
+
+impl LoaderHandle {
+    pub(crate) fn upgrade(&self) -> Option<Loader> {
+        self.0.upgrade().map(|inner| Loader { inner })
+    }
+}
+
 struct LoaderInner {
     config: Config,
     executors: Vec<Executor>,
@@ -92,6 +103,7 @@ impl Loader {
             stack_bytes: self.inner.config.stack_bytes,
             calls: receiver,
             memory: memory.clone(),
+            loader: LoaderHandle(Arc::downgrade(&self.inner)),
         };
         let index = self.inner.next.fetch_add(1, Ordering::Relaxed) % self.inner.executors.len();
         if !self.inner.executors[index].submit(spawn) {
@@ -131,6 +143,21 @@ impl Loader {
         );
         evict(&mut cache, self.inner.config.cache_budget_bytes, id);
         Ok(worker)
+    }
+
+    /// The worker cached under `id`, if any (marked as recently used).
+    pub(crate) fn cached(&self, id: &str) -> Option<Worker> {
+        let mut cache = self
+            .inner
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache.clock += 1;
+        let now = cache.clock;
+        cache.entries.get_mut(id).map(|entry| {
+            entry.last_used = now;
+            entry.worker.clone()
+        })
     }
 
     /// How many named workers the cache holds.

@@ -1,25 +1,40 @@
-// Binding stubs: `env.NAME` for a host binding. Every method name is a
-// function whose call becomes one host op; the promise it returns is the
-// host's answer. Loaded only by isolates whose env has bindings.
+// Capability stubs in `env`, loaded only by isolates whose env has some:
+// - `bindingStub(name)`: a host binding. Every method name is a function
+//   whose call becomes one host op; the promise it returns is the answer.
+// - `workerLoader(name)`: a Worker Loader with Cloudflare's API (`load`,
+//   `get`, `WorkerStub.getEntrypoint`); workers are created and called
+//   through host ops, so the parent never holds a child's isolate.
 (function (hostCall) {
   "use strict";
   const OP = 0; // engine/src/host.rs, HOST_FUNCTIONS
   const ObjectCreate = Object.create;
+  const ObjectFreeze = Object.freeze;
   const ProxyCtor = Proxy;
   const MapCtor = Map;
+  const PromiseCtor = Promise;
+  const StringCtor = String;
+  const TypeErrorCtor = TypeError;
   const ReflectApply = Reflect.apply;
   const MapPrototypeGet = Map.prototype.get;
   const MapPrototypeSet = Map.prototype.set;
-  return function bindingStub(name) {
+  const PromisePrototypeThen = Promise.prototype.then;
+  const then = (p, onOk, onErr) => ReflectApply(PromisePrototypeThen, p, [onOk, onErr]);
+  const op = (kind, a, b, c, d, e) => hostCall(OP, kind, a, b, c, d, e);
+
+  // A Proxy whose every string property is a function made by `method`
+  // (cached), except `then` (stubs are not thenables) and the names in
+  // `fixed`.
+  function methodProxy(method, fixed) {
     const methods = new MapCtor();
     const handler = {
       __proto__: null,
-      get(_target, method) {
-        if (typeof method !== "string" || method === "then") return undefined;
-        let fn = ReflectApply(MapPrototypeGet, methods, [method]);
+      get(_target, name) {
+        if (typeof name !== "string" || name === "then") return undefined;
+        if (fixed !== undefined && name in fixed) return fixed[name];
+        let fn = ReflectApply(MapPrototypeGet, methods, [name]);
         if (fn === undefined) {
-          fn = (...args) => hostCall(OP, "binding", name, method, args);
-          ReflectApply(MapPrototypeSet, methods, [method, fn]);
+          fn = method(name);
+          ReflectApply(MapPrototypeSet, methods, [name, fn]);
         }
         return fn;
       },
@@ -32,5 +47,85 @@
       setPrototypeOf: () => false,
     };
     return new ProxyCtor(ObjectCreate(null), handler);
+  }
+
+  function bindingStub(name) {
+    return methodProxy((method) => (...args) => op("binding", name, method, args));
+  }
+
+  // Errors from a dynamic worker carry `remote: true`, as workerd's RPC errors do.
+  const remote = (error) => {
+    if (error !== null && typeof error === "object") {
+      try {
+        error.remote = true;
+      } catch {}
+    }
+    throw error;
   };
+
+  // An entrypoint of a dynamic worker: `fetch(input, init)` and any RPC
+  // method. `start()` yields the worker's handle once it is created.
+  function entrypointStub(start, entrypoint, props, limits) {
+    const call = (descriptor) => then(then(start(), (worker) => op("callWorker", worker, entrypoint, props, limits, descriptor)), undefined, remote);
+    const fetch = function fetch(input, init = undefined) {
+      try {
+        const request = new Request(input, init);
+        return then(request.arrayBuffer(), (body) => {
+          const pairs = [];
+          for (const pair of request.headers) pairs[pairs.length] = pair;
+          const bytes = request.method === "GET" || request.method === "HEAD" ? undefined : new Uint8Array(body);
+          return call(["fetch", request.method, request.url, pairs, bytes]);
+        });
+      } catch (error) {
+        return PromiseCtor.reject(error);
+      }
+    };
+    return methodProxy((method) => (...args) => call(["rpc", method, args]), { __proto__: null, fetch });
+  }
+
+  function workerStub(start) {
+    const stub = {
+      getEntrypoint(name = undefined, options = undefined) {
+        const entrypoint = name === undefined || name === null || name === "default" ? null : StringCtor(name);
+        return entrypointStub(start, entrypoint, options?.props, options?.limits);
+      },
+      getDurableObjectClass() {
+        throw new TypeErrorCtor("isola does not support Durable Object classes of dynamic workers yet.");
+      },
+    };
+    return ObjectFreeze(stub);
+  }
+
+  function workerLoader(binding) {
+    const loader = {
+      load(code) {
+        if (arguments.length < 1) throw new TypeErrorCtor("Failed to execute 'load' on 'WorkerLoader': 1 argument required, but only 0 present.");
+        // Shape errors are thrown here, synchronously, as in workerd.
+        const created = op("loadWorker", binding, null, code);
+        // A load nobody calls must not report an unhandled rejection.
+        then(created, undefined, () => {});
+        return workerStub(() => created);
+      },
+      get(name, getCode) {
+        if (typeof getCode !== "function") throw new TypeErrorCtor("Failed to execute 'get' on 'WorkerLoader': parameter 2 is not of type 'Function'.");
+        const key = name === undefined || name === null ? null : StringCtor(name);
+        let created;
+        // The callback runs at the first call through the stub, and only on
+        // a cache miss; every error surfaces as that call's rejection.
+        const start = () =>
+          (created ??= (async () => {
+            if (key !== null) {
+              const cached = await op("loadWorker", binding, key, undefined);
+              if (cached !== null) return cached;
+            }
+            const code = await getCode();
+            return op("loadWorker", binding, key, code);
+          })());
+        return workerStub(start);
+      },
+    };
+    return ObjectFreeze(loader);
+  }
+
+  return { __proto__: null, bindingStub, workerLoader };
 });

@@ -6,6 +6,7 @@ mod async_work;
 mod cli;
 mod codec;
 mod console;
+mod dynamic;
 mod egress;
 mod entrypoints;
 mod env;

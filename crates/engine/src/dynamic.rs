@@ -1,0 +1,243 @@
+//! Worker code as a parent worker hands it to `env.LOADER.load()` or a
+//! `get()` callback: the JavaScript object read into plain data, with
+//! workerd's messages for every shape it rejects.
+
+use serde::{Deserialize, Serialize};
+
+use crate::source::{CodeError, ModuleSpec, WorkerSource};
+use crate::value::Value;
+
+/// Where a dynamic worker's global `fetch()` goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DynamicOutbound {
+    /// `globalOutbound` omitted: the parent's outbound.
+    Inherit,
+    /// `globalOutbound: null`: blocked, with workerd's message.
+    Blocked,
+}
+
+/// `limits: { cpuMs, subRequests }` of code or of `getEntrypoint`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DynamicLimits {
+    /// `cpuMs`.
+    pub cpu_ms: Option<u64>,
+    /// `subRequests`.
+    pub subrequests: Option<u32>,
+}
+
+/// A `WorkerLoaderWorkerCode` as data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DynamicCode {
+    /// `compatibilityDate` (missing is an error at load, as in workerd).
+    pub compatibility_date: Option<String>,
+    /// `compatibilityFlags`.
+    pub compatibility_flags: Vec<String>,
+    /// `mainModule`.
+    pub main_module: String,
+    /// `modules`, typed.
+    pub modules: Vec<(String, ModuleSpec)>,
+    /// `env`: its own enumerable properties, structured-cloned.
+    pub env: Vec<(String, Value)>,
+    /// `globalOutbound`.
+    pub global_outbound: DynamicOutbound,
+    /// `limits`.
+    pub limits: DynamicLimits,
+}
+
+const MODULE_KINDS: [&str; 7] = ["js", "cjs", "text", "data", "json", "py", "wasm"];
+
+fn member<'a>(members: &'a [(String, Value)], name: &str) -> Option<&'a Value> {
+    members
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !matches!(v, Value::Undefined))
+}
+
+fn type_error(message: impl Into<String>) -> CodeError {
+    CodeError::new(message)
+}
+
+fn string(value: &Value, what: &str) -> Result<String, CodeError> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        _ => Err(type_error(format!(
+            "Incorrect type for the '{what}' field on 'WorkerLoaderWorkerCode': the provided value is not of type 'string'."
+        ))),
+    }
+}
+
+fn module(name: &str, value: &Value) -> Result<ModuleSpec, CodeError> {
+    let members = match value {
+        Value::String(source) => return ModuleSpec::from_name(name, source.clone()),
+        Value::Object(members) => members,
+        _ => {
+            return Err(type_error(format!(
+                "Incorrect type for map entry '{name}': the provided value is not of type 'string or WorkerLoaderModule'."
+            )));
+        }
+    };
+    let present: Vec<&(String, Value)> = members
+        .iter()
+        .filter(|(k, v)| MODULE_KINDS.contains(&k.as_str()) && !matches!(v, Value::Undefined))
+        .collect();
+    if present.len() != 1 || members.len() != 1 {
+        return Err(type_error(format!(
+            "Each module must contain exactly one of 'js', 'cjs', 'text', 'data', 'json', 'py', or 'wasm'. Module '{name}' contained {} properties.",
+            members.len()
+        )));
+    }
+    let (kind, value) = present[0];
+    let text = |v: &Value| string(v, kind);
+    Ok(match kind.as_str() {
+        "js" => ModuleSpec::Esm(text(value)?),
+        "cjs" => ModuleSpec::CommonJs(text(value)?),
+        "text" => ModuleSpec::Text(text(value)?),
+        "py" => ModuleSpec::Python(text(value)?),
+        "json" => ModuleSpec::Json(value.to_json()),
+        "data" | "wasm" => {
+            let bytes = match value {
+                Value::ArrayBuffer(b) | Value::TypedArray { bytes: b, .. } => b.clone(),
+                _ => {
+                    return Err(type_error(format!(
+                        "Incorrect type for the '{kind}' field on 'WorkerLoaderModule': the provided value is not of type 'ArrayBuffer or ArrayBufferView'."
+                    )));
+                }
+            };
+            if kind == "data" {
+                ModuleSpec::Data(bytes)
+            } else {
+                ModuleSpec::Wasm(bytes)
+            }
+        }
+        _ => unreachable_kind(kind)?,
+    })
+}
+
+fn unreachable_kind(kind: &str) -> Result<ModuleSpec, CodeError> {
+    Err(type_error(format!("Unsupported module type: {kind}")))
+}
+
+fn number(value: &Value, what: &str) -> Result<f64, CodeError> {
+    match value {
+        Value::Number(n) if n.is_finite() && *n >= 0.0 => Ok(*n),
+        _ => Err(type_error(format!(
+            "Incorrect type for the '{what}' field on 'ResourceLimits': the provided value is not a non-negative number."
+        ))),
+    }
+}
+
+/// Reads `limits: { cpuMs, subRequests }`.
+pub fn read_limits(value: Option<&Value>) -> Result<DynamicLimits, CodeError> {
+    let Some(value) = value.filter(|v| !matches!(v, Value::Undefined | Value::Null)) else {
+        return Ok(DynamicLimits::default());
+    };
+    let Value::Object(members) = value else {
+        return Err(type_error(
+            "Incorrect type for the 'limits' field: the provided value is not of type 'ResourceLimits'.",
+        ));
+    };
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Ok(DynamicLimits {
+        cpu_ms: member(members, "cpuMs")
+            .map(|v| number(v, "cpuMs").map(|n| n.ceil() as u64))
+            .transpose()?,
+        subrequests: member(members, "subRequests")
+            .map(|v| number(v, "subRequests").map(|n| n.min(f64::from(u32::MAX)) as u32))
+            .transpose()?,
+    })
+}
+
+/// Reads and validates a `WorkerLoaderWorkerCode` object (already
+/// structured-cloned into a [`Value`]). Every error is the message workerd
+/// throws from `load()`.
+pub fn read_code(value: &Value) -> Result<DynamicCode, CodeError> {
+    let Value::Object(members) = value else {
+        return Err(type_error(
+            "Incorrect type: the provided value is not of type 'WorkerLoaderWorkerCode'.",
+        ));
+    };
+    let compatibility_date = member(members, "compatibilityDate")
+        .map(|v| string(v, "compatibilityDate"))
+        .transpose()?;
+    let compatibility_flags = match member(members, "compatibilityFlags") {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| string(v, "compatibilityFlags"))
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(type_error(
+                "Incorrect type for the 'compatibilityFlags' field on 'WorkerLoaderWorkerCode': the provided value is not of type 'Array'.",
+            ));
+        }
+    };
+    if matches!(
+        member(members, "allowExperimental"),
+        Some(Value::Bool(true))
+    ) {
+        return Err(type_error(
+            "'allowExperimental' is only allowed when the calling worker has the 'experimental' compat flag set.",
+        ));
+    }
+    let main_module = match member(members, "mainModule") {
+        Some(v) => string(v, "mainModule")?,
+        None => {
+            return Err(type_error(
+                "Required field 'mainModule' is missing from 'WorkerLoaderWorkerCode'.",
+            ));
+        }
+    };
+    let modules = match member(members, "modules") {
+        Some(Value::Object(entries)) => entries
+            .iter()
+            .map(|(name, v)| Ok((name.clone(), module(name, v)?)))
+            .collect::<Result<Vec<_>, CodeError>>()?,
+        Some(_) => {
+            return Err(type_error(
+                "Incorrect type for the 'modules' field on 'WorkerLoaderWorkerCode': the provided value is not of type 'object'.",
+            ));
+        }
+        None => {
+            return Err(type_error(
+                "Required field 'modules' is missing from 'WorkerLoaderWorkerCode'.",
+            ));
+        }
+    };
+    let env = match member(members, "env") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Object(entries)) => entries.clone(),
+        Some(_) => {
+            return Err(type_error(
+                "Incorrect type for the 'env' field on 'WorkerLoaderWorkerCode': the provided value is not of type 'object'.",
+            ));
+        }
+    };
+    let global_outbound = match members.iter().find(|(k, _)| k == "globalOutbound") {
+        None | Some((_, Value::Undefined)) => DynamicOutbound::Inherit,
+        Some((_, Value::Null)) => DynamicOutbound::Blocked,
+        Some(_) => {
+            return Err(type_error(
+                "isola does not support a Fetcher as 'globalOutbound' yet; pass null (blocked) or omit it (inherit the parent's outbound).",
+            ));
+        }
+    };
+    let limits = read_limits(member(members, "limits"))?;
+    // The same checks `Loader::load` makes (dates, flags, module names and
+    // sizes, TypeScript), so shape errors are thrown by `load()` itself.
+    WorkerSource::new(
+        compatibility_date.as_deref(),
+        &compatibility_flags,
+        &main_module,
+        modules.clone(),
+    )?;
+    Ok(DynamicCode {
+        compatibility_date,
+        compatibility_flags,
+        main_module,
+        modules,
+        env,
+        global_outbound,
+        limits,
+    })
+}

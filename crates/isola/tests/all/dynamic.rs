@@ -1,0 +1,309 @@
+//! Dynamic workers through `env.LOADER`, with Cloudflare's JavaScript API,
+//! checked against ../shared/loader-behaviour.md message for message.
+
+use isola::{HttpResponse, Outbound, Value, WorkerCode, outbound_fn};
+use serde_json::json;
+
+use crate::support::*;
+
+/// A parent worker with a Worker Loader binding; `body` is the inside of
+/// its async `go(arg)` method, with `env` and a `child(src, extra)` helper
+/// that builds code for a one-module child.
+fn parent(body: &str) -> WorkerCode {
+    esm(&format!(
+        r#"const child = (src, extra = {{}}) => ({{ compatibilityDate: "2026-03-01", mainModule: "agent.js", modules: {{ "agent.js": src }}, ...extra }});
+        const err = async (p) => {{ try {{ await p; return "resolved"; }} catch (e) {{ return `${{e.name}}: ${{e.message}}`; }} }};
+        const syncErr = (f) => {{ try {{ f(); return "ok"; }} catch (e) {{ return `${{e.name}}: ${{e.message}}`; }} }};
+        export default {{ async go(arg, env) {{ {body} }} }}"#
+    ))
+    .worker_loader("LOADER")
+}
+
+fn go(code: WorkerCode) -> serde_json::Value {
+    returned(call(code, "go", Value::Null))
+}
+
+#[test]
+fn load_then_rpc_with_props_and_shared_state_per_stub() {
+    let out = go(parent(
+        r#"
+        const src = `import { WorkerEntrypoint } from "cloudflare:workers";
+          let count = 0;
+          export default { bump(n) { count += n; return count; } };
+          export class Room extends WorkerEntrypoint { post(a, b) { return [a, b, this.ctx.props, navigator.userAgent]; } }`;
+        const w = env.LOADER.load(child(src));
+        const first = await w.getEntrypoint().bump(1);
+        const second = await w.getEntrypoint("default").bump(2);
+        const other = await env.LOADER.load(child(src)).getEntrypoint().bump(5);
+        const room = await w.getEntrypoint("Room", { props: { room: "r1" } }).post("x", 2);
+        return { first, second, other, room, thenable: typeof w.getEntrypoint().then };"#,
+    ));
+    assert_eq!(
+        out,
+        json!({"first": 1, "second": 3, "other": 5, "room": ["x", 2, {"room": "r1"}, "Cloudflare-Workers"], "thenable": "undefined"})
+    );
+}
+
+#[test]
+fn get_runs_the_callback_only_on_a_miss_and_reports_its_errors_at_the_first_call() {
+    let out = go(parent(
+        r#"
+        let runs = 0;
+        const src = `let n = 0; export default { next() { return ++n; } };`;
+        const cb = async () => { runs++; return child(src); };
+        const a = await env.LOADER.get("counter", cb).getEntrypoint().next(1);
+        const b = await env.LOADER.get("counter", cb).getEntrypoint().next(1);
+        const fresh = await env.LOADER.get(null, cb).getEntrypoint().next(1);
+        const failing = env.LOADER.get("broken", () => { throw new Error("Code loader failed!"); });
+        const rejected = await err(failing.getEntrypoint().next(1));
+        const badShape = await err(env.LOADER.get("bad", () => ({ compatibilityDate: "2026-03-01", mainModule: "a.js", modules: {} })).getEntrypoint().x());
+        return { a, b, fresh, runs, rejected, badShape };"#,
+    ));
+    assert_eq!(out["a"], json!(1));
+    assert_eq!(out["b"], json!(2), "the same name shares one isolate");
+    assert_eq!(out["fresh"], json!(1));
+    assert_eq!(
+        out["runs"],
+        json!(2),
+        "the callback ran for the miss and for null only"
+    );
+    assert_eq!(out["rejected"], json!("Error: Code loader failed!"));
+    assert_eq!(
+        out["badShape"],
+        json!("TypeError: Dynamic Worker code must contain at least one module.")
+    );
+}
+
+#[test]
+fn load_throws_shape_errors_synchronously_with_workerds_messages() {
+    let out = go(parent(
+        r#"
+        const load = (code) => syncErr(() => env.LOADER.load(code));
+        return [
+          load({ mainModule: "a.js", modules: { "a.js": "" } }),
+          load(child("", { compatibilityFlags: ["no_such_flag"] })),
+          load({ compatibilityDate: "2999-01-01", mainModule: "a.js", modules: { "a.js": "" } }),
+          load({ compatibilityDate: "2026-03-01", mainModule: "a.js", modules: {} }),
+          load({ compatibilityDate: "2026-03-01", mainModule: "a.js", modules: { "a.js": { js: "", text: "" } } }),
+          load({ compatibilityDate: "2026-03-01", mainModule: "a.txt", modules: { "a.txt": "x" } }),
+          load({ compatibilityDate: "2026-03-01", mainModule: "a.js", modules: { "a.js": "" }, allowExperimental: true }),
+          load(child("", { env: { f: () => 1 } })),
+          load(child("export default { hi() { return 1 } }")),
+        ];"#,
+    ));
+    let messages: Vec<String> = out
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+        .collect();
+    assert!(
+        messages[0].ends_with("Invalid compatibility date: undefined"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[1].ends_with("No such compatibility flag: no_such_flag"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[2].contains("This Worker requires compatibility date \"2999-01-01\", but the newest date supported by this server binary is \""),
+        "{messages:?}"
+    );
+    assert!(
+        messages[3].ends_with("Dynamic Worker code must contain at least one module."),
+        "{messages:?}"
+    );
+    assert!(
+        messages[4].ends_with("Each module must contain exactly one of 'js', 'cjs', 'text', 'data', 'json', 'py', or 'wasm'. Module 'a.js' contained 2 properties."),
+        "{messages:?}"
+    );
+    assert!(
+        messages[5].contains("Module name must end with '.js' or '.py' (or the content must be an object indicating the type explicitly). Got: a.txt."),
+        "{messages:?}"
+    );
+    assert!(
+        messages[6].ends_with("'allowExperimental' is only allowed when the calling worker has the 'experimental' compat flag set."),
+        "{messages:?}"
+    );
+    assert!(messages[7].starts_with("DataCloneError"), "{messages:?}");
+    assert_eq!(messages[8], "ok");
+}
+
+#[test]
+fn modules_of_every_kind_and_typescript() {
+    let out = go(parent(
+        r#"
+        const w = env.LOADER.load({ compatibilityDate: "2026-03-01", mainModule: "src/main.ts",
+          modules: {
+            "src/main.ts": `import cfg from "./cfg.json"; import text from "./t.txt"; import data from "./d.bin"; import lib from "./lib.cjs";
+                            export default { run(x: number): unknown { return [cfg.a, text, new Uint8Array(data)[1], lib.twice(x)]; } };`,
+            "src/cfg.json": { json: { a: [1] } },
+            "src/t.txt": { text: "hello" },
+            "src/d.bin": { data: new Uint8Array([7, 8]).buffer },
+            "src/lib.cjs": { cjs: "module.exports = { twice: (x) => x * 2 };" },
+          } });
+        return await w.getEntrypoint().run(21);"#,
+    ));
+    assert_eq!(out, json!([[1], "hello", 8, 42]));
+}
+
+#[test]
+fn startup_and_call_errors_reject_the_call() {
+    let out = go(parent(
+        r#"
+        const ok = env.LOADER.load(child(`export default { a(x) { return x } }; export class C {}; export const plain = { f(x) { throw new TypeError("child says no") } }`));
+        return {
+          syntax: await err(env.LOADER.load(child("export default {")).getEntrypoint().x(1)),
+          topLevel: await err(env.LOADER.load(child(`throw new Error("boom at top level")`)).getEntrypoint().x(1)),
+          missingMain: await err(env.LOADER.load(child("", { mainModule: "nope.js" })).getEntrypoint().x(1)),
+          noEntrypoint: await err(ok.getEntrypoint("Nope").a(1)),
+          noMethod: await err(ok.getEntrypoint().nope(1)),
+          arity: await err(ok.getEntrypoint().a(1, 2)),
+          thrown: await (async () => { try { await ok.getEntrypoint("plain").f(1); } catch (e) { return [e.name, e.message, e.remote, e instanceof TypeError]; } })(),
+          parentAlive: await ok.getEntrypoint().a("still here"),
+        };"#,
+    ));
+    assert!(
+        out["syntax"].as_str().is_some_and(|s| s
+            .starts_with("Error: Failed to start Worker:\nUncaught SyntaxError:")
+            && s.contains("at agent.js:1:")),
+        "{out}"
+    );
+    assert!(
+        out["topLevel"].as_str().is_some_and(|s| s.starts_with(
+            "Error: Failed to start Worker:\nUncaught Error: boom at top level\n  at agent.js:1:"
+        )),
+        "{out}"
+    );
+    assert_eq!(
+        out["missingMain"],
+        json!("Error: Failed to start Worker:\nUncaught Error: No such module: nope.js")
+    );
+    assert!(
+        out["noEntrypoint"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("Worker has no such entrypoint: Nope")),
+        "{out}"
+    );
+    assert_eq!(
+        out["noMethod"],
+        json!("TypeError: The RPC receiver does not implement the method \"nope\".")
+    );
+    assert!(
+        out["arity"].as_str().is_some_and(|s| s
+            .contains("Attempted to call RPC function \"a\" with the wrong number of arguments")),
+        "{out}"
+    );
+    assert_eq!(
+        out["thrown"],
+        json!(["TypeError", "child says no", true, true])
+    );
+    assert_eq!(out["parentAlive"], json!("still here"));
+}
+
+#[test]
+fn entrypoint_fetch_reaches_the_childs_fetch_handler() {
+    let out = go(parent(
+        r#"
+        const w = env.LOADER.load(child(`export default { async fetch(req, env, ctx) {
+            return new Response(req.method + " " + new URL(req.url).pathname + " " + (await req.text()) + " " + ctx.props?.who, { status: 201, headers: { "x-child": "1" } });
+          } }`));
+        const res = await w.getEntrypoint(undefined, { props: { who: "parent" } }).fetch("https://child.test/path", { method: "POST", body: "hi" });
+        return [res.status, res.headers.get("x-child"), await res.text()];"#,
+    ));
+    assert_eq!(out, json!([201, "1", "POST /path hi parent"]));
+}
+
+#[test]
+fn global_outbound_null_blocks_and_omitted_inherits_the_parents() {
+    let handler = outbound_fn(|request| async move {
+        Ok(HttpResponse::new(
+            200,
+            format!("parent outbound saw {}", request.url),
+        ))
+    });
+    let out = returned(call(
+        parent(
+            r#"
+            const src = `export default { async get() { try { return await (await fetch("https://up.test/x")).text(); } catch (e) { return e.message; } } }`;
+            return {
+              inherited: await env.LOADER.load(child(src)).getEntrypoint().get(1),
+              blocked: await env.LOADER.load(child(src, { globalOutbound: null })).getEntrypoint().get(1),
+            };"#,
+        )
+        .global_outbound(Outbound::Handler(handler)),
+        "go",
+        Value::Null,
+    ));
+    assert_eq!(
+        out["inherited"],
+        json!("parent outbound saw https://up.test/x")
+    );
+    assert_eq!(
+        out["blocked"],
+        json!(
+            "This worker is not permitted to access the internet via global functions like fetch(). It must use capabilities (such as bindings in 'env') to talk to the outside world."
+        )
+    );
+}
+
+#[test]
+fn limits_hold_lower_wins_and_the_parent_survives() {
+    let out = go(parent(
+        r#"
+        const spin = `export default { spin() { const end = Date.now() + 2000; while (Date.now() < end) {} return "done"; }, ok() { return "ok"; } }`;
+        const w = env.LOADER.load(child(spin, { limits: { cpuMs: 30 } }));
+        const code = await err(w.getEntrypoint().spin(1));
+        const entry = await err(env.LOADER.load(child(spin)).getEntrypoint(undefined, { limits: { cpuMs: 30 } }).spin(1));
+        const fetches = `export default { async many() { for (let i = 0; i < 5; i++) { try { await fetch("https://x.test/") } catch {} } return "done"; } }`;
+        const sub = await err(env.LOADER.load(child(fetches, { limits: { subRequests: 2 } })).getEntrypoint().many(1));
+        return { code, entry, sub, after: await w.getEntrypoint().ok(1) };"#,
+    ));
+    assert_eq!(out["code"], json!("Error: Worker exceeded CPU time limit."));
+    assert_eq!(
+        out["entry"],
+        json!("Error: Worker exceeded CPU time limit.")
+    );
+    assert_eq!(out["sub"], json!("Error: Too many subrequests."));
+    assert_eq!(
+        out["after"],
+        json!("ok"),
+        "a fresh isolate replaces the stopped one"
+    );
+}
+
+#[test]
+fn loaders_with_the_same_id_share_one_name_cache() {
+    let body = r#"
+        const w = env.LOADER.get("shared", () => child(`let n = 0; export default { next() { return ++n; } }`));
+        return await w.getEntrypoint().next(1);"#;
+    let with_id = |id: &str| {
+        esm(&format!(
+            r#"const child = (src) => ({{ compatibilityDate: "2026-03-01", mainModule: "agent.js", modules: {{ "agent.js": src }} }});
+            export default {{ async go(arg, env) {{ {body} }} }}"#
+        ))
+        .worker_loader_with_id("LOADER", id)
+    };
+    assert_eq!(
+        returned(call(with_id("team-a"), "go", Value::Null)),
+        json!(1)
+    );
+    assert_eq!(
+        returned(call(with_id("team-a"), "go", Value::Null)),
+        json!(2)
+    );
+    assert_eq!(
+        returned(call(with_id("team-b"), "go", Value::Null)),
+        json!(1)
+    );
+    // Without an id, each binding has its own cache.
+    let own = |_: ()| {
+        esm(&format!(
+            r#"const child = (src) => ({{ compatibilityDate: "2026-03-01", mainModule: "agent.js", modules: {{ "agent.js": src }} }});
+            export default {{ async go(arg, env) {{ {body} }} }}"#
+        ))
+        .worker_loader("LOADER")
+    };
+    assert_eq!(returned(call(own(()), "go", Value::Null)), json!(1));
+    assert_eq!(returned(call(own(()), "go", Value::Null)), json!(1));
+}

@@ -1,0 +1,151 @@
+//! Dynamic workers a worker creates through its Worker Loader bindings
+//! (`env.LOADER.load`/`get`), and the calls it makes through their
+//! entrypoint stubs. The parent's isolate only ever holds a numeric handle;
+//! the child `Worker`s live here, in the parent's driver.
+
+use std::collections::HashMap;
+
+use isola_engine::{
+    CallKind, DynamicCode, DynamicLimits, DynamicOutbound, ErrorValue, OpResult, Value,
+};
+
+use crate::code::{Outbound, Prepared, WorkerCode};
+use crate::config::Limits;
+use crate::loader::LoaderHandle;
+use crate::outcome::Outcome;
+use crate::worker::Worker;
+
+/// The children of one worker, by handle.
+pub(crate) struct Children {
+    loader: LoaderHandle,
+    workers: HashMap<u64, Worker>,
+    next: u64,
+}
+
+fn error(name: &str, message: impl Into<String>) -> OpResult {
+    OpResult::Error(ErrorValue::new(name, message))
+}
+
+/// Limits with only what `limits` sets, the rest unlimited (the loader's
+/// and the caller's own limits still apply: the lowest wins).
+fn limits_of(limits: DynamicLimits) -> Option<Limits> {
+    if limits.cpu_ms.is_none() && limits.subrequests.is_none() {
+        return None;
+    }
+    Some(Limits {
+        cpu_ms: limits.cpu_ms.unwrap_or(u64::MAX),
+        memory_bytes: usize::MAX,
+        wall_ms: u64::MAX / 4,
+        subrequests: limits.subrequests.unwrap_or(u32::MAX),
+        output_bytes: usize::MAX,
+        log_bytes: usize::MAX,
+    })
+}
+
+fn worker_code(code: DynamicCode, parent: &Prepared) -> WorkerCode {
+    let mut worker = match code.compatibility_date {
+        Some(date) => WorkerCode::new(date, code.main_module),
+        None => WorkerCode::without_compatibility_date(code.main_module),
+    }
+    .compatibility_flags(code.compatibility_flags);
+    for (name, module) in code.modules {
+        worker = worker.module(name, module);
+    }
+    for (name, value) in code.env {
+        worker = worker.env_value(name, value);
+    }
+    worker = worker.global_outbound(match code.global_outbound {
+        DynamicOutbound::Inherit => parent.outbound.clone(),
+        DynamicOutbound::Blocked => Outbound::Blocked,
+    });
+    if let Some(limits) = limits_of(code.limits) {
+        worker = worker.limits(limits);
+    }
+    worker
+}
+
+impl Children {
+    pub(crate) fn new(loader: LoaderHandle) -> Self {
+        Self {
+            loader,
+            workers: HashMap::new(),
+            next: 1,
+        }
+    }
+
+    fn adopt(&mut self, worker: Worker) -> OpResult {
+        let handle = self.next;
+        self.next += 1;
+        self.workers.insert(handle, worker);
+        #[allow(clippy::cast_precision_loss)]
+        OpResult::Value(Value::Number(handle as f64))
+    }
+
+    /// `load(code)` (`name: None`) or a `get` lookup (`code: None`) or
+    /// creation. Synchronous: creating a worker only validates its code and
+    /// hands it to an executor thread.
+    pub(crate) fn load(
+        &mut self,
+        parent: &Prepared,
+        binding: &str,
+        name: Option<String>,
+        code: Option<DynamicCode>,
+    ) -> OpResult {
+        let Some(namespace) = parent.loaders.get(binding) else {
+            return error("TypeError", format!("env.{binding} is not a Worker Loader"));
+        };
+        let Some(loader) = self.loader.upgrade() else {
+            return error("Error", "isola internal error: the loader has shut down");
+        };
+        let key = name.map(|name| format!("{namespace}\u{0}{name}"));
+        let loaded = match (key, code) {
+            (Some(key), None) => {
+                return match loader.cached(&key) {
+                    Some(worker) => self.adopt(worker),
+                    None => OpResult::Value(Value::Null),
+                };
+            }
+            (Some(key), Some(code)) => loader.get(&key, || worker_code(code, parent)),
+            (None, Some(code)) => loader.load(worker_code(code, parent)),
+            (None, None) => return error("TypeError", "isola: a fresh worker needs code"),
+        };
+        match loaded {
+            Ok(worker) => self.adopt(worker),
+            Err(e) => error("TypeError", e.to_string()),
+        }
+    }
+
+    /// A call through an entrypoint stub, as a future that outlives the
+    /// borrow of `self` (the child's driver runs it; this only waits).
+    pub(crate) fn call(
+        &self,
+        handle: u64,
+        entrypoint: Option<String>,
+        props: Value,
+        limits: DynamicLimits,
+        call: CallKind,
+    ) -> Option<impl std::future::Future<Output = OpResult> + 'static> {
+        let worker = self.workers.get(&handle)?.clone();
+        Some(async move {
+            let mut stub = worker.entrypoint(entrypoint.as_deref()).props(props);
+            if let Some(limits) = limits_of(limits) {
+                stub = stub.limits(limits);
+            }
+            let run = match call {
+                CallKind::Rpc { method, args } => stub.call_with(&method, args).await,
+                CallKind::Fetch(request) => stub.fetch(request).await,
+            };
+            match run.outcome {
+                Outcome::Returned(value) => OpResult::Value(value),
+                Outcome::Responded(response) => OpResult::Response(response),
+                Outcome::Threw(e) | Outcome::InvalidCode(e) => OpResult::Error(e),
+                other => error(
+                    "Error",
+                    other
+                        .message()
+                        .unwrap_or_else(|| "isola internal error".into()),
+                ),
+            }
+        })
+    }
+}
