@@ -107,12 +107,18 @@ impl App {
         match run.outcome {
             // The module evaluated; the made-up entrypoint does not exist.
             Outcome::Threw(_) | Outcome::Returned(_) | Outcome::Responded(_) => Ok(()),
-            Outcome::InvalidCode(e) => Err(ServeError::Code(match &e.stack {
-                Some(stack) if !stack.trim().is_empty() => {
-                    format!("{e}\n{}", stack.trim_end())
-                }
-                _ => e.to_string(),
-            })),
+            Outcome::InvalidCode(e) => {
+                // The engine's message already says where (`at file:line:col`);
+                // the stack is added only when it says more.
+                let stack = e.stack.as_deref().map_or("", str::trim);
+                Err(ServeError::Code(
+                    if stack.is_empty() || e.message.contains(stack) {
+                        e.message
+                    } else {
+                        format!("{}\n{stack}", e.message)
+                    },
+                ))
+            }
             Outcome::Internal(m) => Err(ServeError::Internal(m)),
             limit => Err(ServeError::Code(format!(
                 "Failed to start Worker: {}",
