@@ -427,3 +427,55 @@ fn a_missing_main_or_bad_config_fails_startup() {
         );
     });
 }
+
+#[test]
+fn the_example_runs_as_written_and_sigterm_stops_it_cleanly() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+
+    let mut child = crate::cli::isola()
+        .args([
+            "serve",
+            "--config",
+            "examples/serve-hello/wrangler.toml",
+            "--port",
+            "0",
+        ])
+        .env("ISOLA_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("isola serve starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("a log line before exit")
+            .expect("utf-8");
+        if let Some((_, rest)) = line.split_once("listening on http://") {
+            break rest.split_whitespace().next().expect("address").to_owned();
+        }
+    };
+    let mut stream = std::net::TcpStream::connect(&addr).expect("connects");
+    stream
+        .write_all(b"GET /?name=ada HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .expect("writes");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("reads");
+    let reply = parse(&raw);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body, r#"{"message":"hello, ada!","served":1}"#);
+
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let exit = child.wait().expect("isola serve exits");
+    assert_eq!(exit.code(), Some(0), "{rest:?}");
+    assert!(
+        rest.iter().any(|l| l.contains("signal=\"SIGTERM\"")),
+        "{rest:?}"
+    );
+}
