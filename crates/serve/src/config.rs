@@ -255,6 +255,9 @@ fn invalid(path: &str, key: &str, message: &str) -> ConfigError {
     }
 }
 
+/// A table of the config as JSON.
+type Table = Map<String, Value>;
+
 /// Reads known keys out of objects, collecting the rest.
 struct Reader<'a> {
     path: &'a str,
@@ -438,7 +441,7 @@ impl Reader<'_> {
         &self,
         root: &mut Map<String, Value>,
         key: &str,
-    ) -> Result<Vec<(String, Map<String, Value>)>, ConfigError> {
+    ) -> Result<Vec<(String, Table)>, ConfigError> {
         match root.remove(key) {
             None => Ok(Vec::new()),
             Some(Value::Array(items)) => items
