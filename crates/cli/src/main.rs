@@ -28,6 +28,33 @@ enum Command {
     /// Exit codes: 0 returned, 1 the guest threw, 2 invalid input or code,
     /// 3 a limit fired, 4 internal error.
     Run(RunArgs),
+    /// Serve a Workers app over HTTP from its wrangler config.
+    ///
+    /// Every request goes to the main module's `fetch` handler. Readiness:
+    /// `GET /__isola/healthz` answers `ok`. Stops gracefully on SIGINT or
+    /// SIGTERM. Exit codes: 0 stopped, 1 could not listen, 2 invalid config
+    /// or code (startup errors print file:line:column), 4 internal error.
+    /// Logs: `ISOLA_LOG` (default `info`).
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// The config: wrangler.toml, wrangler.json or wrangler.jsonc.
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "FILE",
+        default_value = "wrangler.toml"
+    )]
+    config: PathBuf,
+    /// The port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8787)]
+    port: u16,
+    /// The address to listen on. Loopback by default; binding a public
+    /// address exposes the worker to the network.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
 }
 
 #[derive(Args)]
@@ -78,16 +105,47 @@ const EXIT_LIMIT: u8 = 3;
 const EXIT_INTERNAL: u8 = 4;
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // `run` prints its own results, so only warnings by default; `serve`
+    // is a server, whose log is its output.
+    let default_filter = match cli.command {
+        Command::Run(_) => "warn",
+        Command::Serve(_) => "info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ISOLA_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run(args),
+        Command::Serve(args) => serve(args),
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("isola: internal error: {e}");
+            return ExitCode::from(EXIT_INTERNAL);
+        }
+    };
+    let mut options = isola_serve::ServeOptions::new(args.config);
+    options.host = args.host;
+    options.port = args.port;
+    match runtime.block_on(isola_serve::serve(&options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("isola: error: {}", inert(&e.to_string()));
+            ExitCode::from(e.exit_code())
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-fn isola() -> Command {
+pub(crate) fn isola() -> Command {
     // Cargo builds the binary for integration tests of its own package only;
     // build it through cargo so the test works from a clean checkout.
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");

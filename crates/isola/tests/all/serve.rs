@@ -1,0 +1,481 @@
+//! `isola serve`, in process: a real server on `127.0.0.1:0` and real
+//! HTTP/1.1 requests written by hand on a TCP stream.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use isola_serve::{ServeError, ServeOptions, Server};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::runtime;
+
+/// A directory with a config and modules, removed on drop.
+struct App(PathBuf);
+
+impl App {
+    fn new(tag: &str, config: &str, files: &[(&str, &str)]) -> Self {
+        let dir = std::env::temp_dir().join(format!("isola-serve-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("wrangler.toml"), config).expect("config");
+        for (name, text) in files {
+            let path = dir.join(name);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+            std::fs::write(path, text).expect("module");
+        }
+        Self(dir)
+    }
+
+    /// An app whose `src/index.ts` is `source`, one executor thread.
+    fn worker(tag: &str, source: &str) -> Self {
+        Self::with_config(tag, "", source)
+    }
+
+    fn with_config(tag: &str, extra: &str, source: &str) -> Self {
+        let config = format!(
+            "name = \"{tag}\"\nmain = \"src/index.ts\"\ncompatibility_date = \"2026-03-01\"\n{extra}\n[isola]\nthreads = 1\n"
+        );
+        Self::new(tag, &config, &[("src/index.ts", source)])
+    }
+
+    fn options(&self) -> ServeOptions {
+        let mut options = ServeOptions::new(self.0.join("wrangler.toml"));
+        options.port = 0;
+        options
+    }
+
+    async fn start(&self) -> Server {
+        isola_serve::start(&self.options())
+            .await
+            .expect("the server starts")
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends `head` (request line and headers, without the blank line) and
+/// `body` on a fresh connection that closes after the response.
+async fn send(addr: SocketAddr, head: &str, body: &[u8]) -> Reply {
+    let mut stream = TcpStream::connect(addr).await.expect("connects");
+    let request = format!("{head}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("writes");
+    stream.write_all(body).await.expect("writes the body");
+    read_reply(stream).await
+}
+
+async fn read_reply(mut stream: TcpStream) -> Reply {
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut raw))
+        .await
+        .expect("a reply in time")
+        .expect("reads");
+    parse(&raw)
+}
+
+fn parse(raw: &[u8]) -> Reply {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text.split_once("\r\n\r\n").expect("a complete response");
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().expect("status line");
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status");
+    let headers = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+async fn get(addr: SocketAddr, path: &str) -> Reply {
+    send(addr, &format!("GET {path} HTTP/1.1\r\nHost: app.test"), b"").await
+}
+
+#[test]
+fn a_get_returns_the_workers_status_headers_and_body() {
+    let app = App::worker(
+        "status",
+        "export default { async fetch(req: Request): Promise<Response> {\n  return new Response(`${req.method} ${req.url}`, { status: 201, headers: { 'x-from': 'worker', 'content-type': 'text/plain' } });\n} };\n",
+    );
+    runtime().block_on(async {
+        let server = app.start().await;
+        let reply = get(server.local_addr(), "/a/b?c=1").await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        assert_eq!(reply.header("x-from"), Some("worker"));
+        assert_eq!(reply.header("content-type"), Some("text/plain"));
+        assert_eq!(reply.body, "GET http://app.test/a/b?c=1");
+        server.shutdown_handle().shutdown();
+        server.wait().await.expect("stops");
+    });
+}
+
+#[test]
+fn vars_reach_env_and_module_state_persists_across_requests() {
+    let app = App::with_config(
+        "vars",
+        "[vars]\nGREETING = \"hello\"\nLIMITS = { n = 3 }\n",
+        "let count = 0;\nexport default { fetch(req: Request, env: any) {\n  count += 1;\n  return Response.json({ greeting: env.GREETING, n: env.LIMITS.n, count });\n} };\n",
+    );
+    runtime().block_on(async {
+        let server = app.start().await;
+        let first = get(server.local_addr(), "/").await;
+        assert_eq!(first.status, 200, "{first:?}");
+        assert_eq!(first.body, r#"{"greeting":"hello","n":3,"count":1}"#);
+        let second = get(server.local_addr(), "/").await;
+        assert_eq!(second.body, r#"{"greeting":"hello","n":3,"count":2}"#);
+    });
+}
+
+#[test]
+fn a_post_body_reaches_request_text() {
+    let app = App::worker(
+        "post",
+        "export default { async fetch(req: Request) { return new Response(`got ${(await req.text()).toUpperCase()} as ${req.headers.get('content-type')}`); } };\n",
+    );
+    runtime().block_on(async {
+        let server = app.start().await;
+        let reply = send(
+            server.local_addr(),
+            "POST /submit HTTP/1.1\r\nHost: app.test\r\nContent-Type: text/plain\r\nContent-Length: 11",
+            b"hello world",
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(reply.body, "got HELLO WORLD as text/plain");
+    });
+}
+
+#[test]
+fn modules_are_followed_from_main() {
+    let app = App::new(
+        "graph",
+        "main = \"src/index.ts\"\ncompatibility_date = \"2026-03-01\"\n[isola]\nthreads = 1\n",
+        &[
+            (
+                "src/index.ts",
+                "import { greet } from './lib/greet.ts';\nimport data from '../data.json';\nexport default { fetch() { return new Response(greet(data.who)); } };\n",
+            ),
+            (
+                "src/lib/greet.ts",
+                "import suffix from './suffix.txt';\nexport function greet(who: string): string { return `hi ${who}${suffix}`; }\n",
+            ),
+            ("src/lib/suffix.txt", "!"),
+            ("data.json", "{\"who\": \"ada\"}"),
+        ],
+    );
+    runtime().block_on(async {
+        let server = app.start().await;
+        let reply = get(server.local_addr(), "/").await;
+        assert_eq!(reply.body, "hi ada!", "{reply:?}");
+    });
+}
+
+#[test]
+fn a_throwing_parent_gives_a_bare_500() {
+    let app = App::worker(
+        "throws",
+        "export default { fetch() { throw new Error('the database password is hunter2'); } };\n",
+    );
+    runtime().block_on(async {
+        let server = app.start().await;
+        let reply = get(server.local_addr(), "/").await;
+        assert_eq!(reply.status, 500, "{reply:?}");
+        assert_eq!(reply.body, "Internal Server Error");
+        assert!(!reply.body.contains("hunter2"));
+        // The server keeps serving.
+        let health = get(server.local_addr(), "/__isola/healthz").await;
+        assert_eq!((health.status, health.body.as_str()), (200, "ok"));
+    });
+}
+
+#[test]
+fn a_limit_gives_a_bare_500_and_the_next_request_works() {
+    let app = App::with_config(
+        "limit",
+        "[limits]\ncpu_ms = 50\n",
+        "export default { fetch(req: Request) { if (req.url.endsWith('/spin')) { for (;;) {} } return new Response('fine'); } };\n",
+    );
+    runtime().block_on(async {
+        let server = app.start().await;
+        let reply = get(server.local_addr(), "/spin").await;
+        assert_eq!(
+            (reply.status, reply.body.as_str()),
+            (500, "Internal Server Error")
+        );
+        let reply = get(server.local_addr(), "/").await;
+        assert_eq!((reply.status, reply.body.as_str()), (200, "fine"));
+    });
+}
+
+#[test]
+fn a_body_over_the_cap_gets_413() {
+    let app = App::new(
+        "cap",
+        "main = \"src/index.ts\"\ncompatibility_date = \"2026-03-01\"\n[isola]\nthreads = 1\nmax_body_mb = 1\n",
+        &[(
+            "src/index.ts",
+            "export default { async fetch(req: Request) { return new Response(String((await req.arrayBuffer()).byteLength)); } };\n",
+        )],
+    );
+    runtime().block_on(async {
+        let server = app.start().await;
+        let addr = server.local_addr();
+        // Declared too large: refused before reading.
+        let reply = send(
+            addr,
+            "POST / HTTP/1.1\r\nHost: app.test\r\nContent-Length: 2097152",
+            b"",
+        )
+        .await;
+        assert_eq!(reply.status, 413, "{reply:?}");
+        // Chunked, no length: refused once the cap is passed.
+        let mut stream = TcpStream::connect(addr).await.expect("connects");
+        stream
+            .write_all(b"POST / HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("writes");
+        let chunk = vec![b'a'; 256 << 10];
+        for _ in 0..5 {
+            let header = format!("{:x}\r\n", chunk.len());
+            if stream.write_all(header.as_bytes()).await.is_err()
+                || stream.write_all(&chunk).await.is_err()
+                || stream.write_all(b"\r\n").await.is_err()
+            {
+                break;
+            }
+        }
+        let _ = stream.write_all(b"0\r\n\r\n").await;
+        let reply = read_reply(stream).await;
+        assert_eq!(reply.status, 413, "{reply:?}");
+        // Under the cap, the body arrives whole.
+        let body = vec![b'b'; 1000];
+        let reply = send(
+            addr,
+            "POST / HTTP/1.1\r\nHost: app.test\r\nContent-Length: 1000",
+            &body,
+        )
+        .await;
+        assert_eq!((reply.status, reply.body.as_str()), (200, "1000"));
+    });
+}
+
+#[test]
+fn the_health_path_is_answered_by_isola() {
+    let app = App::worker(
+        "health",
+        "export default { fetch() { return new Response('worker', { status: 404 }); } };\n",
+    );
+    runtime().block_on(async {
+        let server = app.start().await;
+        let reply = get(server.local_addr(), "/__isola/healthz").await;
+        assert_eq!((reply.status, reply.body.as_str()), (200, "ok"));
+        let reply = get(server.local_addr(), "/healthz").await;
+        assert_eq!((reply.status, reply.body.as_str()), (404, "worker"));
+    });
+}
+
+#[test]
+fn graceful_shutdown_lets_an_in_flight_request_finish() {
+    let app = App::worker(
+        "graceful",
+        "export default { async fetch() { await new Promise(r => setTimeout(r, 400)); return new Response('finished'); } };\n",
+    );
+    runtime().block_on(async {
+        let server = app.start().await;
+        let addr = server.local_addr();
+        let mut stream = TcpStream::connect(addr).await.expect("connects");
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: app.test\r\n\r\n")
+            .await
+            .expect("writes");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        server.shutdown_handle().shutdown();
+        let reply = read_reply(stream).await;
+        assert_eq!((reply.status, reply.body.as_str()), (200, "finished"));
+        tokio::time::timeout(Duration::from_secs(5), server.wait())
+            .await
+            .expect("stops after the request")
+            .expect("stops cleanly");
+        assert!(
+            TcpStream::connect(addr).await.is_err(),
+            "no new connections after shutdown"
+        );
+    });
+}
+
+#[test]
+fn slow_headers_are_cut_off() {
+    let app = App::worker(
+        "slowloris",
+        "export default { fetch() { return new Response('x'); } };\n",
+    );
+    runtime().block_on(async {
+        let mut options = app.options();
+        options.header_read_timeout = Duration::from_millis(300);
+        let server = isola_serve::start(&options).await.expect("starts");
+        let mut stream = TcpStream::connect(server.local_addr())
+            .await
+            .expect("connects");
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: app.test\r\nX-Slow: ")
+            .await
+            .expect("writes");
+        let mut raw = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw))
+            .await
+            .expect("the server closes the connection");
+        assert!(read.is_ok() || raw.is_empty(), "{read:?}");
+        assert!(
+            !String::from_utf8_lossy(&raw).contains("200 OK"),
+            "{}",
+            String::from_utf8_lossy(&raw)
+        );
+    });
+}
+
+#[test]
+fn unknown_config_keys_are_reported_and_the_app_starts() {
+    let app = App::new(
+        "unknown",
+        "main = \"index.js\"\ncompatibility_date = \"2026-03-01\"\nkv_namespaces = [{ binding = \"KV\", id = \"x\" }]\n[limits]\ncpu_ms = 100\nfoo = 1\n[isola]\nthreads = 1\n",
+        &[(
+            "index.js",
+            "export default { fetch() { return new Response('up'); } };\n",
+        )],
+    );
+    runtime().block_on(async {
+        let server = app.start().await;
+        let mut keys = server.unknown_keys().to_vec();
+        keys.sort();
+        assert_eq!(keys, ["kv_namespaces", "limits.foo"]);
+        let reply = get(server.local_addr(), "/").await;
+        assert_eq!(reply.body, "up");
+    });
+}
+
+#[test]
+fn a_syntax_error_in_main_fails_startup_with_its_position() {
+    let app = App::worker(
+        "syntax",
+        "export default {\n  fetch() { return new Response('x') }\n  oops(\n};\n",
+    );
+    runtime().block_on(async {
+        let err = isola_serve::start(&app.options())
+            .await
+            .expect_err("startup fails");
+        assert_eq!(err.exit_code(), 2);
+        let message = err.to_string();
+        assert!(matches!(err, ServeError::Code(_)), "{err:?}");
+        assert!(message.starts_with("Failed to start Worker:"), "{message}");
+        assert!(message.contains("SyntaxError"), "{message}");
+        assert!(message.contains("src/index.ts:3:3"), "{message}");
+    });
+}
+
+#[test]
+fn a_missing_main_or_bad_config_fails_startup() {
+    let app = App::new(
+        "missing",
+        "main = \"src/gone.ts\"\ncompatibility_date = \"2026-03-01\"\n",
+        &[],
+    );
+    runtime().block_on(async {
+        let err = isola_serve::start(&app.options())
+            .await
+            .expect_err("no main module");
+        assert!(matches!(err, ServeError::Modules(_)), "{err:?}");
+        assert!(err.to_string().contains("src/gone.ts"), "{err}");
+        assert_eq!(err.exit_code(), 2);
+
+        std::fs::write(app.0.join("wrangler.toml"), "main = \"src/gone.ts\"\n").expect("config");
+        let err = isola_serve::start(&app.options())
+            .await
+            .expect_err("no date");
+        assert!(matches!(err, ServeError::Config(_)), "{err:?}");
+        assert!(
+            err.to_string()
+                .contains("wrangler.toml: `compatibility_date`: missing"),
+            "{err}"
+        );
+    });
+}
+
+#[test]
+fn the_example_runs_as_written_and_sigterm_stops_it_cleanly() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+
+    let mut child = crate::cli::isola()
+        .args([
+            "serve",
+            "--config",
+            "examples/serve-hello/wrangler.toml",
+            "--port",
+            "0",
+        ])
+        .env("ISOLA_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("isola serve starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("a log line before exit")
+            .expect("utf-8");
+        if let Some((_, rest)) = line.split_once("listening on http://") {
+            break rest.split_whitespace().next().expect("address").to_owned();
+        }
+    };
+    let mut stream = std::net::TcpStream::connect(&addr).expect("connects");
+    stream
+        .write_all(b"GET /?name=ada HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .expect("writes");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("reads");
+    let reply = parse(&raw);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body, r#"{"message":"hello, ada!","served":1}"#);
+
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let exit = child.wait().expect("isola serve exits");
+    assert_eq!(exit.code(), Some(0), "{rest:?}");
+    assert!(
+        rest.iter().any(|l| l.contains("signal=\"SIGTERM\"")),
+        "{rest:?}"
+    );
+}

@@ -1,0 +1,303 @@
+//! The HTTP/1.1 front end: accepting connections under timeouts and caps,
+//! turning each request into an [`HttpRequest`] for the parent's `fetch`
+//! handler, and its [`Outcome`] into a response.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use isola_runtime::{HttpRequest, HttpResponse, Outcome, Run};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::app::{App, inert};
+use crate::shutdown;
+
+/// The readiness path. It lives under `/__isola/`, a prefix no Workers app
+/// routes by convention; every method on exactly this path is answered by
+/// isola (`200 ok`), never by the worker.
+pub const HEALTH_PATH: &str = "/__isola/healthz";
+
+/// Bytes of request line and headers a connection may buffer.
+const MAX_HEADER_BUFFER: usize = 64 << 10;
+/// Headers per request.
+const MAX_HEADERS: usize = 100;
+
+/// How connections are served.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HttpLimits {
+    pub(crate) max_body_bytes: usize,
+    pub(crate) header_read_timeout: Duration,
+    pub(crate) shutdown_grace: Duration,
+}
+
+struct Handler {
+    app: Arc<App>,
+    limits: HttpLimits,
+    local: SocketAddr,
+}
+
+/// Accepts connections until a shutdown is asked for, then lets the
+/// requests in flight finish (up to the grace period).
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    app: Arc<App>,
+    limits: HttpLimits,
+    stop: watch::Receiver<bool>,
+) {
+    let local = listener
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+    let handler = Arc::new(Handler { app, limits, local });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_HEADER_BUFFER)
+        .max_headers(MAX_HEADERS)
+        .keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    let stopping = shutdown::requested(stop);
+    tokio::pin!(stopping);
+    loop {
+        tokio::select! {
+            () = &mut stopping => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let handler = handler.clone();
+                    let service = service_fn(move |request| {
+                        let handler = handler.clone();
+                        async move { Ok::<_, Infallible>(handler.handle(request).await) }
+                    });
+                    let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+                    tokio::spawn(async move {
+                        if let Err(e) = connection.await {
+                            tracing::debug!(%peer, error = %e, "connection ended with an error");
+                        }
+                    });
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off briefly.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+    drop(listener);
+    let open = graceful.count();
+    tracing::info!(
+        connections = open,
+        "shutting down: no new connections; finishing requests in flight"
+    );
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("all connections closed"),
+        () = tokio::time::sleep(limits.shutdown_grace) => {
+            tracing::warn!(grace = ?limits.shutdown_grace, "grace period over; dropping the remaining connections");
+        }
+    }
+}
+
+impl Handler {
+    async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        if request.uri().path() == HEALTH_PATH {
+            return plain(StatusCode::OK, "ok");
+        }
+        let request = match self.convert(request).await {
+            Ok(request) => request,
+            Err(status) => {
+                return plain(status, status.canonical_reason().unwrap_or("Error"));
+            }
+        };
+        let method = request.method.clone();
+        let url = request.url.clone();
+        let run = self.app.fetch(request).await;
+        respond(&method, &url, run)
+    }
+
+    /// The request as the worker sees it, or the status that refuses it.
+    async fn convert(&self, request: Request<Incoming>) -> Result<HttpRequest, StatusCode> {
+        let (parts, body) = request.into_parts();
+        let declared = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > self.limits.max_body_bytes as u64) {
+            return Err(StatusCode::PAYLOAD_TOO_LARGE);
+        }
+        let host = match parts.headers.get(HOST) {
+            Some(value) => value
+                .to_str()
+                .map_err(|_| StatusCode::BAD_REQUEST)?
+                .to_owned(),
+            None => parts
+                .uri
+                .authority()
+                .map_or_else(|| self.local.to_string(), ToString::to_string),
+        };
+        if host.is_empty() || !host.chars().all(is_host_char) {
+            return Err(StatusCode::BAD_REQUEST);
+        }
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .filter(|p| p.starts_with('/'))
+            .unwrap_or("/");
+        let url = url::Url::parse(&format!("http://{host}{path}"))
+            .map_err(|_| StatusCode::BAD_REQUEST)?;
+        let mut headers = Vec::with_capacity(parts.headers.len());
+        for (name, value) in &parts.headers {
+            let value = value.to_str().map_err(|_| StatusCode::BAD_REQUEST)?;
+            headers.push((name.as_str().to_owned(), value.to_owned()));
+        }
+        let bytes = match Limited::new(body, self.limits.max_body_bytes)
+            .collect()
+            .await
+        {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+                return Err(StatusCode::PAYLOAD_TOO_LARGE);
+            }
+            Err(_) => return Err(StatusCode::BAD_REQUEST),
+        };
+        let body = if bytes.is_empty() && matches!(parts.method, Method::GET | Method::HEAD) {
+            None
+        } else {
+            Some(bytes.to_vec())
+        };
+        Ok(HttpRequest {
+            method: parts.method.as_str().to_owned(),
+            url: url.into(),
+            headers,
+            body,
+            ..HttpRequest::default()
+        })
+    }
+}
+
+/// Characters a `Host` header may hold (a name or an IP literal and a port).
+fn is_host_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']')
+}
+
+/// The worker's response, or a bare 500 whose reason is logged, never sent.
+fn respond(method: &str, url: &str, run: Run) -> Response<Full<Bytes>> {
+    match run.outcome {
+        Outcome::Responded(response) => match build(response) {
+            Ok(response) => response,
+            Err(reason) => {
+                tracing::error!(%method, %url, %reason, "the worker's response is not valid HTTP");
+                internal_error()
+            }
+        },
+        Outcome::Returned(_) => {
+            tracing::error!(%method, %url, "the fetch handler did not return a Response");
+            internal_error()
+        }
+        Outcome::Threw(e) | Outcome::InvalidCode(e) => {
+            let stack = e.stack.as_deref().map(inert).unwrap_or_default();
+            tracing::error!(%method, %url, error = %inert(&e.to_string()), %stack, "the worker threw");
+            internal_error()
+        }
+        other => {
+            tracing::error!(
+                %method,
+                %url,
+                outcome = other.kind().as_str(),
+                reason = other.message().unwrap_or_default(),
+                "the request failed"
+            );
+            internal_error()
+        }
+    }
+}
+
+/// Headers hyper writes itself, or that describe the connection, not the
+/// response: never taken from the worker.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "content-length",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn build(response: HttpResponse) -> Result<Response<Full<Bytes>>, String> {
+    let status =
+        StatusCode::from_u16(response.status).map_err(|_| format!("status {}", response.status))?;
+    let mut builder = Response::builder().status(status);
+    for (name, value) in &response.headers {
+        if HOP_BY_HOP.contains(&name.to_ascii_lowercase().as_str()) {
+            continue;
+        }
+        let name =
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("header name {name:?}"))?;
+        let value = HeaderValue::from_str(value).map_err(|_| format!("value of header {name}"))?;
+        builder = builder.header(name, value);
+    }
+    builder
+        .body(Full::new(Bytes::from(response.body)))
+        .map_err(|e| e.to_string())
+}
+
+fn internal_error() -> Response<Full<Bytes>> {
+    plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+}
+
+fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_responses_keep_status_and_headers_but_not_framing() {
+        let response = build(
+            HttpResponse::new(201, "hi")
+                .with_header("x-a", "1")
+                .with_header("content-length", "99")
+                .with_header("transfer-encoding", "chunked"),
+        )
+        .expect("valid");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(response.headers()["x-a"], "1");
+        assert!(response.headers().get("content-length").is_none());
+        assert!(response.headers().get("transfer-encoding").is_none());
+    }
+
+    #[test]
+    fn invalid_worker_responses_are_refused() {
+        assert!(build(HttpResponse::new(1000, "")).is_err());
+        assert!(build(HttpResponse::new(200, "").with_header("bad name", "x")).is_err());
+    }
+
+    #[test]
+    fn host_headers_are_checked() {
+        assert!("example.com:8787".chars().all(is_host_char));
+        assert!("[::1]:80".chars().all(is_host_char));
+        assert!(!"a/b@c".chars().all(is_host_char));
+        assert!(!"a b".chars().all(is_host_char));
+    }
+}

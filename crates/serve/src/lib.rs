@@ -1,0 +1,228 @@
+//! `isola serve`: a Workers runtime. It serves a *parent* worker over HTTP
+//! from a wrangler configuration, the way `wrangler dev` or workerd would.
+//!
+//! # Configuration
+//!
+//! `wrangler.toml`, `wrangler.json` or `wrangler.jsonc` (JSON with comments
+//! and trailing commas). The subset isola reads:
+//!
+//! | key | meaning |
+//! |---|---|
+//! | `name` | the worker's name (default `"worker"`) |
+//! | `main` | the main module, relative to the config file: `.js`, `.mjs`, `.ts`, `.mts` (required) |
+//! | `compatibility_date` | required, as on Cloudflare |
+//! | `compatibility_flags` | passed to the engine, which rejects unknown flags |
+//! | `[vars]` | each value (any JSON/TOML value) becomes an `env` value |
+//! | `[[worker_loaders]]` | `binding`, optional `id`: parsed, **not yet wired** (a warning says so) |
+//! | `[[services]]` | `binding`, `service`, optional `entrypoint`: parsed, **not yet wired** (a warning says so) |
+//! | `[limits] cpu_ms` | CPU milliseconds per request (default 1,000) |
+//! | `[isola]` | isola's own settings, see [`IsolaSettings`] |
+//!
+//! The `[isola]` table: `memory_mb` (engine heap per isolate, default 128),
+//! `wall_ms` (wall clock per request, default 30,000), `subrequests` (per
+//! request, default 1,000), `cache_budget_mb` (memory of cached named
+//! workers, default 512), `threads` (executor threads, default one per
+//! core), `max_body_mb` (largest request body, default 32; larger is `413`).
+//!
+//! Every other key is reported at startup as a warning with its dotted path
+//! (`kv_namespaces`, `limits.foo`, `services[0].props`) and returned by
+//! [`config::parse_file`]; wrong types and a missing `main` or
+//! `compatibility_date` are errors naming the file and key (syntax errors
+//! with `line:column`).
+//!
+//! # Modules
+//!
+//! From `main`, relative imports are followed through the module graph with
+//! the `oxc` parser (see [`modules`]); module names are paths relative to
+//! the config file's directory. Specifiers resolve exactly as written,
+//! extension included; npm packages are not bundled.
+//!
+//! # Serving
+//!
+//! Every request goes to the parent's default `fetch` handler, on one named
+//! worker from `Loader::get`, so module state persists across requests as
+//! on Workers. A throw, a limit or an internal failure is a bare `500
+//! Internal Server Error` with the reason in the log, never in the body.
+//! The parent's outbound `fetch` is blocked. [`HEALTH_PATH`]
+//! (`/__isola/healthz`) answers `200 ok` once the server listens, which it
+//! does only after the parent's modules have evaluated: [`start`] makes a
+//! warm-up call so startup errors (syntax, missing module, top-level throw)
+//! fail startup with their `file:line:column`.
+
+mod app;
+pub mod config;
+mod http;
+pub mod modules;
+mod shutdown;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use config::{ConfigError, IsolaSettings, Parsed, WranglerConfig};
+pub use http::HEALTH_PATH;
+pub use modules::ModuleError;
+pub use shutdown::ShutdownHandle;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The config file is missing, malformed or invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The modules could not be read.
+    #[error(transparent)]
+    Modules(#[from] ModuleError),
+    /// The parent worker's code is invalid or failed to start; the message
+    /// is the engine's, with the position of the error.
+    #[error("{0}")]
+    Code(String),
+    /// The address could not be bound, or the signal handlers installed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// isola failed.
+    #[error("isola internal error: {0}")]
+    Internal(String),
+}
+
+impl ServeError {
+    /// The process exit code for this error: 2 invalid config or code,
+    /// 1 an I/O failure (the port is taken), 4 internal.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ServeError::Config(_) | ServeError::Modules(_) | ServeError::Code(_) => 2,
+            ServeError::Io(_) => 1,
+            ServeError::Internal(_) => 4,
+        }
+    }
+}
+
+/// How to serve.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The wrangler config file.
+    pub config: PathBuf,
+    /// The address to bind (default loopback, `127.0.0.1`).
+    pub host: IpAddr,
+    /// The port (default 8787, as `wrangler dev`; 0 picks a free one).
+    pub port: u16,
+    /// How long a client may take to send a request's headers (default
+    /// 10 s); slower connections are closed.
+    pub header_read_timeout: Duration,
+    /// How long requests in flight may take to finish after a shutdown was
+    /// asked for (default 30 s, the default wall limit).
+    pub shutdown_grace: Duration,
+}
+
+impl ServeOptions {
+    /// Options with the defaults for a config file.
+    pub fn new(config: impl Into<PathBuf>) -> Self {
+        Self {
+            config: config.into(),
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 8787,
+            header_read_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    unknown_keys: Vec<String>,
+    shutdown: ShutdownHandle,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The config keys isola did not understand (each was logged).
+    pub fn unknown_keys(&self) -> &[String] {
+        &self.unknown_keys
+    }
+
+    /// A handle that stops the server gracefully.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Waits until the server has stopped: a shutdown was asked for and the
+    /// requests in flight finished (or the grace period ended).
+    pub async fn wait(self) -> Result<(), ServeError> {
+        self.task
+            .await
+            .map_err(|e| ServeError::Internal(format!("the server task failed: {e}")))
+    }
+}
+
+/// Reads the config, collects and starts the parent worker, binds, and
+/// serves in a task on the current tokio runtime. Returns once the server
+/// accepts connections.
+pub async fn start(options: &ServeOptions) -> Result<Server, ServeError> {
+    let parsed = config::parse_file(&options.config)?;
+    let shown = options.config.display().to_string();
+    for key in &parsed.unknown_keys {
+        tracing::warn!(config = %shown, %key, "unknown config key ignored (not supported by isola)");
+    }
+    let config = parsed.config;
+    for loader in &config.worker_loaders {
+        tracing::warn!(binding = %loader.binding, id = ?loader.id, "[[worker_loaders]] is not yet wired in isola serve: env.{} will be undefined", loader.binding);
+    }
+    for service in &config.services {
+        tracing::warn!(binding = %service.binding, service = %service.service, entrypoint = ?service.entrypoint, "[[services]] is not yet wired in isola serve: env.{} will be undefined", service.binding);
+    }
+    let root = config::root_of(&options.config);
+    let modules = modules::collect(&root, &config.main)?;
+    tracing::info!(worker = %config.name, main = %modules.main, modules = modules.modules.len(), "loading the worker");
+    let app = Arc::new(app::App::new(&config, modules)?);
+    app.warm_up().await?;
+    let listener = TcpListener::bind((options.host, options.port)).await?;
+    let addr = listener.local_addr()?;
+    let limits = http::HttpLimits {
+        max_body_bytes: config.isola.max_body_mb.map_or(32 << 20, |mb| {
+            usize::try_from(mb)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(1 << 20)
+        }),
+        header_read_timeout: options.header_read_timeout,
+        shutdown_grace: options.shutdown_grace,
+    };
+    let (shutdown, stop) = ShutdownHandle::new();
+    let task = tokio::spawn(http::accept_loop(listener, app, limits, stop));
+    tracing::info!(worker = %config.name, "listening on http://{addr}");
+    Ok(Server {
+        addr,
+        unknown_keys: parsed.unknown_keys,
+        shutdown,
+        task,
+    })
+}
+
+/// [`start`], then serve until SIGINT or SIGTERM, then shut down gracefully.
+pub async fn serve(options: &ServeOptions) -> Result<(), ServeError> {
+    let server = start(options).await?;
+    let handle = server.shutdown_handle();
+    let signal = shutdown::signal();
+    tokio::pin!(signal);
+    let task = server.wait();
+    tokio::pin!(task);
+    tokio::select! {
+        result = &mut task => return result,
+        received = &mut signal => {
+            let name = received?;
+            tracing::info!(signal = name, "shutting down");
+            handle.shutdown();
+        }
+    }
+    task.await
+}
