@@ -32,6 +32,8 @@ struct CodeParts {
     main: String,
     modules: Vec<(String, ModuleSpec)>,
     vars: Vec<(String, serde_json::Value)>,
+    /// Worker Loader bindings and their `get` cache ids.
+    loaders: Vec<(String, String)>,
 }
 
 impl CodeParts {
@@ -43,6 +45,9 @@ impl CodeParts {
         }
         for (name, value) in &self.vars {
             code = code.env_value(name.clone(), value.clone());
+        }
+        for (binding, id) in &self.loaders {
+            code = code.worker_loader_with_id(binding.clone(), id.clone());
         }
         code
     }
@@ -77,6 +82,18 @@ impl App {
                 main: modules.main,
                 modules: modules.modules.into_iter().collect(),
                 vars: config.vars.clone(),
+                // A loader without an `id` keeps its own cache, stable for
+                // the life of the server (also across a re-load of the parent).
+                loaders: config
+                    .worker_loaders
+                    .iter()
+                    .map(|l| {
+                        let id =
+                            l.id.clone()
+                                .unwrap_or_else(|| format!("{}/{}", config.name, l.binding));
+                        (l.binding.clone(), id)
+                    })
+                    .collect(),
             }),
         };
         app.worker()?;

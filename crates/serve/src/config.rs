@@ -26,7 +26,7 @@ pub struct WranglerConfig {
     pub compatibility_flags: Vec<String>,
     /// `[vars]`: each becomes an `env` value.
     pub vars: Vec<(String, Value)>,
-    /// `[[worker_loaders]]`: parsed, not yet wired to `env` (see the crate docs).
+    /// `[[worker_loaders]]`: Worker Loader bindings in `env`.
     pub worker_loaders: Vec<WorkerLoaderBinding>,
     /// `[[services]]`: parsed, not yet wired to `env` (see the crate docs).
     pub services: Vec<ServiceBinding>,

@@ -13,7 +13,7 @@
 //! | `compatibility_date` | required, as on Cloudflare |
 //! | `compatibility_flags` | passed to the engine, which rejects unknown flags |
 //! | `[vars]` | each value (any JSON/TOML value) becomes an `env` value |
-//! | `[[worker_loaders]]` | `binding`, optional `id`: parsed, **not yet wired** (a warning says so) |
+//! | `[[worker_loaders]]` | `binding`, optional `id`: `env.BINDING` is a Worker Loader with Cloudflare's API; loaders with the same `id` share their `get` cache |
 //! | `[[services]]` | `binding`, `service`, optional `entrypoint`: parsed, **not yet wired** (a warning says so) |
 //! | `[limits] cpu_ms` | CPU milliseconds per request (default 1,000) |
 //! | `[isola]` | isola's own settings, see [`IsolaSettings`] |
@@ -175,9 +175,6 @@ pub async fn start(options: &ServeOptions) -> Result<Server, ServeError> {
         tracing::warn!(config = %shown, %key, "unknown config key ignored (not supported by isola)");
     }
     let config = parsed.config;
-    for loader in &config.worker_loaders {
-        tracing::warn!(binding = %loader.binding, id = ?loader.id, "[[worker_loaders]] is not yet wired in isola serve: env.{} will be undefined", loader.binding);
-    }
     for service in &config.services {
         tracing::warn!(binding = %service.binding, service = %service.service, entrypoint = ?service.entrypoint, "[[services]] is not yet wired in isola serve: env.{} will be undefined", service.binding);
     }

@@ -174,6 +174,46 @@ fn a_post_body_reaches_request_text() {
 }
 
 #[test]
+fn the_agent_host_example_runs_agent_code_through_env_loader() {
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/agent-host/wrangler.toml");
+    runtime().block_on(async {
+        let mut options = ServeOptions::new(dir);
+        options.port = 0;
+        let server = isola_serve::start(&options).await.expect("the example starts");
+        let agent = b"export default { myAgent(p) { return { answer: p.q + 1, ua: navigator.userAgent } } }";
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: app.test\r\nContent-Type: text/javascript\r\nContent-Length: {}",
+            agent.len()
+        );
+        let reply = send(server.local_addr(), &head, agent).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(reply.body, r#"{"answer":2,"ua":"Cloudflare-Workers"}"#);
+        let spin = b"export default { myAgent() { for (;;) {} } }";
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: app.test\r\nContent-Length: {}",
+            spin.len()
+        );
+        let reply = send(server.local_addr(), &head, spin).await;
+        assert_eq!(reply.status, 400, "{reply:?}");
+        assert_eq!(reply.body, r#"{"error":"Error: Worker exceeded CPU time limit."}"#);
+        let broken = b"export default {";
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: app.test\r\nContent-Length: {}",
+            broken.len()
+        );
+        let reply = send(server.local_addr(), &head, broken).await;
+        assert_eq!(reply.status, 400, "{reply:?}");
+        assert!(
+            reply.body.contains("Failed to start Worker:\\nUncaught SyntaxError"),
+            "{reply:?}"
+        );
+        server.shutdown_handle().shutdown();
+        server.wait().await.expect("a clean stop");
+    });
+}
+
+#[test]
 fn modules_are_followed_from_main() {
     let app = App::new(
         "graph",
