@@ -330,6 +330,7 @@ fn invoke<'js>(
 /// `ctx` for a call: `props`, `waitUntil`, `passThroughOnException`.
 fn make_ctx<'js>(ctx: &Ctx<'js>, id: CallId, props: JsValue<'js>) -> rquickjs::Result<Object<'js>> {
     let context = Object::new(ctx.clone())?;
+    context.set_prototype(Some(&ctx_prototype(ctx)?))?;
     context.set("props", props)?;
     let wait_until = Function::new(
         ctx.clone(),
@@ -355,6 +356,30 @@ fn make_ctx<'js>(ctx: &Ctx<'js>, id: CallId, props: JsValue<'js>) -> rquickjs::R
         Function::new(ctx.clone(), || ())?.with_name("passThroughOnException")?,
     )?;
     Ok(context)
+}
+
+/// The prototype of `ctx` objects, made once per isolate: it holds the
+/// `exports` getter, so a call that never reads `ctx.exports` pays nothing
+/// for it.
+fn ctx_prototype<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    if let Some(proto) = glue::with(ctx, |g| g.state.borrow().ctx_prototype.clone())? {
+        return Ok(proto);
+    }
+    let proto = Object::new(ctx.clone())?;
+    let getter = |ctx: Ctx<'js>| -> rquickjs::Result<JsValue<'js>> {
+        match glue::with(&ctx, |g| g.state.borrow().namespace.clone())? {
+            Some(namespace) => Ok(glue::exports(&ctx, &namespace)?.into_value()),
+            None => Ok(JsValue::new_undefined(ctx)),
+        }
+    };
+    proto.prop(
+        "exports",
+        rquickjs::object::Accessor::new_get(getter).configurable(),
+    )?;
+    glue::with(ctx, |g| {
+        g.state.borrow_mut().ctx_prototype = Some(proto.clone())
+    })?;
+    Ok(proto)
 }
 
 fn extends_worker_entrypoint<'js>(ctx: &Ctx<'js>, class: &Function<'js>) -> rquickjs::Result<bool> {

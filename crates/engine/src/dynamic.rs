@@ -25,6 +25,18 @@ pub struct DynamicLimits {
     pub subrequests: Option<u32>,
 }
 
+/// `ctx.exports.Name({ props })` of the parent, in a child's `env`: calls
+/// on it come back to the parent's entrypoint with these props.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoopbackService {
+    /// The env name in the child.
+    pub binding: String,
+    /// The parent's named export, or `None` for the default.
+    pub entrypoint: Option<String>,
+    /// `ctx.props` of calls through it.
+    pub props: Value,
+}
+
 /// A `WorkerLoaderWorkerCode` as data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DynamicCode {
@@ -42,6 +54,8 @@ pub struct DynamicCode {
     pub global_outbound: DynamicOutbound,
     /// `limits`.
     pub limits: DynamicLimits,
+    /// Loopback services of the parent in `env`.
+    pub services: Vec<LoopbackService>,
 }
 
 const MODULE_KINDS: [&str; 7] = ["js", "cjs", "text", "data", "json", "py", "wasm"];
@@ -239,5 +253,38 @@ pub fn read_code(value: &Value) -> Result<DynamicCode, CodeError> {
         env,
         global_outbound,
         limits,
+        services: Vec::new(),
     })
+}
+
+/// Reads the `[[name, entrypoint, props]...]` list the loader glue splits
+/// out of `env`.
+pub fn read_services(value: &Value) -> Option<Vec<LoopbackService>> {
+    let items = match value {
+        Value::Array(items) => items,
+        Value::Undefined => return Some(Vec::new()),
+        _ => return None,
+    };
+    items
+        .iter()
+        .map(|item| {
+            let Value::Array(parts) = item else {
+                return None;
+            };
+            let binding = match parts.first() {
+                Some(Value::String(s)) => s.clone(),
+                _ => return None,
+            };
+            let entrypoint = match parts.get(1) {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Null | Value::Undefined) | None => None,
+                _ => return None,
+            };
+            Some(LoopbackService {
+                binding,
+                entrypoint,
+                props: parts.get(2).cloned().unwrap_or(Value::Undefined),
+            })
+        })
+        .collect()
 }

@@ -31,6 +31,12 @@ pub(crate) struct GlueState<'js> {
     pub(crate) main: Option<Promise<'js>>,
     pub(crate) namespace: Option<Object<'js>>,
     pub(crate) extras: Option<Object<'js>>,
+    /// The capability-stub chunk (`glue/bindings.js`), once loaded.
+    pub(crate) stubs: Option<Object<'js>>,
+    /// `ctx.exports`, built once the main module has evaluated.
+    pub(crate) exports: Option<Object<'js>>,
+    /// The prototype of every call's `ctx` (holds the `exports` getter).
+    pub(crate) ctx_prototype: Option<Object<'js>>,
     /// Resolve and reject functions of ops in flight.
     pub(crate) ops: HashMap<OpId, (Function<'js>, Function<'js>)>,
     /// Calls not yet finished.
@@ -87,6 +93,36 @@ pub(crate) fn crypto<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
 pub(crate) fn streams<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     let load: Function = extras(ctx)?.get("loadStreams")?;
     load.call(())
+}
+
+/// The capability-stub chunk (`env` binding stubs, Worker Loaders,
+/// `ctx.exports` loopbacks), evaluated the first time anything needs it.
+pub(crate) fn stubs<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    if let Some(stubs) = with(ctx, |g| g.state.borrow().stubs.clone())? {
+        return Ok(stubs);
+    }
+    let host_call = with(ctx, |g| g.host_call.clone())?;
+    let factory = crate::bytecode::bindings(ctx)?;
+    let stubs: Object = factory.call((host_call,))?;
+    with(ctx, |g| g.state.borrow_mut().stubs = Some(stubs.clone()))?;
+    Ok(stubs)
+}
+
+/// `ctx.exports` of this isolate: one loopback factory per entrypoint of
+/// the main module (`ctx.exports.Name({ props })`).
+pub(crate) fn exports<'js>(
+    ctx: &Ctx<'js>,
+    namespace: &Object<'js>,
+) -> rquickjs::Result<Object<'js>> {
+    if let Some(exports) = with(ctx, |g| g.state.borrow().exports.clone())? {
+        return Ok(exports);
+    }
+    let make: Function = stubs(ctx)?.get("loopbackExports")?;
+    let exports: Object = make.call((namespace.clone(), worker_entrypoint(ctx)?))?;
+    with(ctx, |g| {
+        g.state.borrow_mut().exports = Some(exports.clone())
+    })?;
+    Ok(exports)
 }
 
 /// A function exported by the extras chunk.

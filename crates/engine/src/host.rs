@@ -191,10 +191,17 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                     Some(v) if !v.is_undefined() => {
                         let value =
                             read_value(&ctx, &s, v).map_err(|e| clone_error_to_js(&ctx, &e))?;
-                        Some(
-                            crate::dynamic::read_code(&value)
-                                .map_err(|e| Exception::throw_type(&ctx, e.message()))?,
-                        )
+                        let mut code = crate::dynamic::read_code(&value)
+                            .map_err(|e| Exception::throw_type(&ctx, e.message()))?;
+                        if let Some(services) = arg(&args, 4) {
+                            let services = read_value(&ctx, &s, services)
+                                .map_err(|e| clone_error_to_js(&ctx, &e))?;
+                            code.services =
+                                crate::dynamic::read_services(&services).ok_or_else(|| {
+                                    Exception::throw_type(&ctx, "isola: malformed services")
+                                })?;
+                        }
+                        Some(code)
                     }
                     _ => None,
                 };

@@ -273,7 +273,6 @@ impl Isolate {
                 state: RefCell::new(GlueState::default()),
             });
             crate::globals::install(&ctx)?;
-            let mut stubs: Option<Object> = None;
             for (name, entry) in &config.env {
                 let kind = match entry {
                     EnvEntry::Value(v) => {
@@ -283,14 +282,8 @@ impl Isolate {
                     EnvEntry::Binding => "bindingStub",
                     EnvEntry::WorkerLoader => "workerLoader",
                 };
-                if stubs.is_none() {
-                    let factory = crate::bytecode::bindings(&ctx)?;
-                    stubs = Some(factory.call((host_call.clone(),))?);
-                }
-                if let Some(stubs) = &stubs {
-                    let make: Function = stubs.get(kind)?;
-                    env.set(name.as_str(), make.call::<_, JsValue>((name.as_str(),))?)?;
-                }
+                let make: Function = crate::glue::stubs(&ctx)?.get(kind)?;
+                env.set(name.as_str(), make.call::<_, JsValue>((name.as_str(),))?)?;
             }
             Ok(())
         });

@@ -33,7 +33,10 @@ mod value;
 mod web;
 
 pub use codec::CodecLimits;
-pub use dynamic::{DynamicCode, DynamicLimits, DynamicOutbound, read_code, read_limits};
+pub use dynamic::{
+    DynamicCode, DynamicLimits, DynamicOutbound, LoopbackService, read_code, read_limits,
+    read_services,
+};
 pub use isolate::{EnvEntry, Isolate, IsolateConfig, IsolateError};
 pub use limits::{Budget, Termination, release_freed_memory};
 pub use ops::{

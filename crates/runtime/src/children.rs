@@ -4,20 +4,23 @@
 //! the child `Worker`s live here, in the parent's driver.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Weak};
 
 use isola_engine::{
     CallKind, DynamicCode, DynamicLimits, DynamicOutbound, ErrorValue, OpResult, Value,
 };
 
+use crate::binding::Binding;
 use crate::code::{Outbound, Prepared, WorkerCode};
 use crate::config::Limits;
 use crate::loader::LoaderHandle;
 use crate::outcome::Outcome;
-use crate::worker::Worker;
+use crate::worker::{Worker, WorkerInner};
 
 /// The children of one worker, by handle.
 pub(crate) struct Children {
     loader: LoaderHandle,
+    parent: Weak<WorkerInner>,
     workers: HashMap<u64, Worker>,
     next: u64,
 }
@@ -42,7 +45,53 @@ fn limits_of(limits: DynamicLimits) -> Option<Limits> {
     })
 }
 
-fn worker_code(code: DynamicCode, parent: &Prepared) -> WorkerCode {
+/// `ctx.exports.Name({ props })` of a parent, as a binding in its child's
+/// env: each call runs on the parent's entrypoint with those props.
+struct Loopback {
+    parent: Weak<WorkerInner>,
+    entrypoint: Option<String>,
+    props: Value,
+}
+
+#[async_trait::async_trait]
+impl Binding for Loopback {
+    async fn call(&self, method: &str, args: Vec<Value>) -> Result<Value, ErrorValue> {
+        let Some(inner) = self.parent.upgrade() else {
+            return Err(ErrorValue::new(
+                "Error",
+                "The parent worker of this service is gone.",
+            ));
+        };
+        let worker = Worker { inner };
+        let run = worker
+            .entrypoint(self.entrypoint.as_deref())
+            .props(self.props.clone())
+            .call_with(method, args)
+            .await;
+        match outcome_result(run.outcome) {
+            OpResult::Value(v) => Ok(v),
+            OpResult::Response(_) => Ok(Value::Undefined),
+            OpResult::Error(e) => Err(e),
+        }
+    }
+}
+
+/// A child's (or a loopback's) outcome as the caller's op result.
+fn outcome_result(outcome: Outcome) -> OpResult {
+    match outcome {
+        Outcome::Returned(value) => OpResult::Value(value),
+        Outcome::Responded(response) => OpResult::Response(response),
+        Outcome::Threw(e) | Outcome::InvalidCode(e) => OpResult::Error(e),
+        other => error(
+            "Error",
+            other
+                .message()
+                .unwrap_or_else(|| "isola internal error".into()),
+        ),
+    }
+}
+
+fn worker_code(code: DynamicCode, parent: &Prepared, this: &Weak<WorkerInner>) -> WorkerCode {
     let mut worker = match code.compatibility_date {
         Some(date) => WorkerCode::new(date, code.main_module),
         None => WorkerCode::without_compatibility_date(code.main_module),
@@ -53,6 +102,14 @@ fn worker_code(code: DynamicCode, parent: &Prepared) -> WorkerCode {
     }
     for (name, value) in code.env {
         worker = worker.env_value(name, value);
+    }
+    for service in code.services {
+        let loopback: Arc<dyn Binding> = Arc::new(Loopback {
+            parent: this.clone(),
+            entrypoint: service.entrypoint,
+            props: service.props,
+        });
+        worker = worker.env_binding(service.binding, loopback);
     }
     worker = worker.global_outbound(match code.global_outbound {
         DynamicOutbound::Inherit => parent.outbound.clone(),
@@ -65,9 +122,10 @@ fn worker_code(code: DynamicCode, parent: &Prepared) -> WorkerCode {
 }
 
 impl Children {
-    pub(crate) fn new(loader: LoaderHandle) -> Self {
+    pub(crate) fn new(loader: LoaderHandle, parent: Weak<WorkerInner>) -> Self {
         Self {
             loader,
+            parent,
             workers: HashMap::new(),
             next: 1,
         }
@@ -105,8 +163,8 @@ impl Children {
                     None => OpResult::Value(Value::Null),
                 };
             }
-            (Some(key), Some(code)) => loader.get(&key, || worker_code(code, parent)),
-            (None, Some(code)) => loader.load(worker_code(code, parent)),
+            (Some(key), Some(code)) => loader.get(&key, || worker_code(code, parent, &self.parent)),
+            (None, Some(code)) => loader.load(worker_code(code, parent, &self.parent)),
             (None, None) => return error("TypeError", "isola: a fresh worker needs code"),
         };
         match loaded {
@@ -135,17 +193,7 @@ impl Children {
                 CallKind::Rpc { method, args } => stub.call_with(&method, args).await,
                 CallKind::Fetch(request) => stub.fetch(request).await,
             };
-            match run.outcome {
-                Outcome::Returned(value) => OpResult::Value(value),
-                Outcome::Responded(response) => OpResult::Response(response),
-                Outcome::Threw(e) | Outcome::InvalidCode(e) => OpResult::Error(e),
-                other => error(
-                    "Error",
-                    other
-                        .message()
-                        .unwrap_or_else(|| "isola internal error".into()),
-                ),
-            }
+            outcome_result(run.outcome)
         })
     }
 }

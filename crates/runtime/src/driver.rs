@@ -44,6 +44,9 @@ pub(crate) struct Spawn {
     pub(crate) calls: mpsc::UnboundedReceiver<CallRequest>,
     pub(crate) memory: Arc<AtomicUsize>,
     pub(crate) loader: crate::loader::LoaderHandle,
+    /// The worker itself, weakly: loopback services its children hold call
+    /// back through it without keeping it alive.
+    pub(crate) this: std::sync::Weak<crate::worker::WorkerInner>,
 }
 
 enum Completion {
@@ -92,6 +95,7 @@ pub(crate) async fn drive(spawn: Spawn) {
         mut calls,
         memory,
         loader,
+        this,
     } = spawn;
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let mut driver = Driver {
@@ -106,7 +110,7 @@ pub(crate) async fn drive(spawn: Spawn) {
         timers: HashMap::new(),
         tasks: Vec::new(),
         done_tx,
-        children: Children::new(loader),
+        children: Children::new(loader, this),
     };
     let mut open = true;
     loop {

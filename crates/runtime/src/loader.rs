@@ -97,6 +97,10 @@ impl Loader {
         });
         let (calls, receiver) = mpsc::unbounded_channel();
         let memory = Arc::new(AtomicUsize::new(0));
+        let inner = Arc::new(WorkerInner {
+            calls,
+            memory: memory.clone(),
+        });
         let spawn = Spawn {
             code: prepared,
             limits,
@@ -104,14 +108,13 @@ impl Loader {
             calls: receiver,
             memory: memory.clone(),
             loader: LoaderHandle(Arc::downgrade(&self.inner)),
+            this: Arc::downgrade(&inner),
         };
         let index = self.inner.next.fetch_add(1, Ordering::Relaxed) % self.inner.executors.len();
         if !self.inner.executors[index].submit(spawn) {
             return Err(LoadError::Internal("an executor thread has stopped".into()));
         }
-        Ok(Worker {
-            inner: Arc::new(WorkerInner { calls, memory }),
-        })
+        Ok(Worker { inner })
     }
 
     /// The worker cached under `id`, or a new one from `code()` on a miss.

@@ -83,6 +83,64 @@
     return methodProxy((method) => (...args) => call(["rpc", method, args]), { __proto__: null, fetch });
   }
 
+  // ---- ctx.exports: loopbacks to this worker's own entrypoints
+  // `ctx.exports.Name({ props })` is a service stub that a dynamic worker
+  // can hold in its env and call back into this worker through.
+  let loopbackOf;
+  class LoopbackServiceStub {
+    #entrypoint;
+    #props;
+    constructor(token, entrypoint, props) {
+      if (token !== LOOPBACK) throw new TypeErrorCtor("Illegal constructor");
+      this.#entrypoint = entrypoint;
+      this.#props = props;
+    }
+    static {
+      loopbackOf = (value) => (value !== null && typeof value === "object" && #entrypoint in value ? [value.#entrypoint, value.#props] : undefined);
+    }
+  }
+  const LOOPBACK = Symbol("loopback");
+  // The factories themselves (`ctx.exports.Name`, not called) cannot go
+  // into a child's env, as in workerd.
+  const factories = new WeakSet();
+  function loopbackExports(namespace, WorkerEntrypoint) {
+    const exports = ObjectCreate(null);
+    for (const name of Object.keys(namespace)) {
+      const value = namespace[name];
+      const isClass = typeof value === "function" && WorkerEntrypoint !== undefined && value.prototype instanceof WorkerEntrypoint;
+      const isHandler = name === "default" && value !== null && typeof value === "object";
+      if (!isClass && !isHandler) continue;
+      const entrypoint = name === "default" ? null : name;
+      const factory = function (options = undefined) {
+        return new LoopbackServiceStub(LOOPBACK, entrypoint, options?.props);
+      };
+      factories.add(factory);
+      exports[name] = factory;
+    }
+    return ObjectFreeze(exports);
+  }
+
+  // Splits `code.env` into plain values and loopback services: the values
+  // are cloned into the child's env, the services become bindings there.
+  function splitEnv(code) {
+    const env = code?.env;
+    if (env === null || typeof env !== "object") return [code, []];
+    const values = {};
+    const services = [];
+    for (const key of Object.keys(env)) {
+      const value = env[key];
+      const loopback = loopbackOf(value);
+      if (loopback !== undefined) {
+        services[services.length] = [key, loopback[0], loopback[1]];
+      } else if (typeof value === "function" && factories.has(value)) {
+        throw new DOMException('Could not serialize object of type "LoopbackServiceStub". This type does not support serialization.', "DataCloneError");
+      } else {
+        values[key] = value;
+      }
+    }
+    return [{ ...code, env: values }, services];
+  }
+
   function workerStub(start) {
     const stub = {
       getEntrypoint(name = undefined, options = undefined) {
@@ -101,7 +159,8 @@
       load(code) {
         if (arguments.length < 1) throw new TypeErrorCtor("Failed to execute 'load' on 'WorkerLoader': 1 argument required, but only 0 present.");
         // Shape errors are thrown here, synchronously, as in workerd.
-        const created = op("loadWorker", binding, null, code);
+        const [plain, services] = splitEnv(code);
+        const created = op("loadWorker", binding, null, plain, services);
         // A load nobody calls must not report an unhandled rejection.
         then(created, undefined, () => {});
         return workerStub(() => created);
@@ -118,8 +177,8 @@
               const cached = await op("loadWorker", binding, key, undefined);
               if (cached !== null) return cached;
             }
-            const code = await getCode();
-            return op("loadWorker", binding, key, code);
+            const [plain, services] = splitEnv(await getCode());
+            return op("loadWorker", binding, key, plain, services);
           })());
         return workerStub(start);
       },
@@ -127,5 +186,5 @@
     return ObjectFreeze(loader);
   }
 
-  return { __proto__: null, bindingStub, workerLoader };
+  return { __proto__: null, bindingStub, workerLoader, loopbackExports };
 });

@@ -307,3 +307,46 @@ fn loaders_with_the_same_id_share_one_name_cache() {
     assert_eq!(returned(call(own(()), "go", Value::Null)), json!(1));
     assert_eq!(returned(call(own(()), "go", Value::Null)), json!(1));
 }
+
+#[test]
+fn ctx_exports_loopbacks_let_children_call_back_with_props() {
+    let code = esm(
+        r#"import { WorkerEntrypoint } from "cloudflare:workers";
+        export class ChatRoom extends WorkerEntrypoint { post(text, n) { return `${this.ctx.props.room}:${text}:${n}`; } }
+        export class Audit extends WorkerEntrypoint { fail() { throw new RangeError("audit refused"); } }
+        const child = (src, env) => ({ compatibilityDate: "2026-03-01", mainModule: "agent.js", modules: { "agent.js": src }, env });
+        const err = (f) => { try { f(); return "ok"; } catch (e) { return `${e.name}: ${e.message}`; } };
+        export default { async go(arg, env, ctx) {
+          const src = `export default { async run(x, env) {
+              const a = await env.ROOM_A.post("hi", 1);
+              const b = await env.ROOM_B.post("yo", 2);
+              let f; try { await env.AUDIT.fail(); } catch (e) { f = e.name + ": " + e.message; }
+              return [a, b, f, env.PLAIN];
+            } }`;
+          const w = env.LOADER.load(child(src, {
+            ROOM_A: ctx.exports.ChatRoom({ props: { room: "a" } }),
+            ROOM_B: ctx.exports.ChatRoom({ props: { room: "b" } }),
+            AUDIT: ctx.exports.Audit(),
+            PLAIN: 7,
+          }));
+          return {
+            calls: await w.getEntrypoint().run(1),
+            bare: err(() => env.LOADER.load(child("export default {}", { X: ctx.exports.ChatRoom }))),
+            keys: Object.keys(ctx.exports).sort(),
+          };
+        } }"#,
+    )
+    .worker_loader("LOADER");
+    let out = returned(call(code, "go", Value::Null));
+    assert_eq!(
+        out["calls"],
+        json!(["a:hi:1", "b:yo:2", "RangeError: audit refused", 7])
+    );
+    assert_eq!(
+        out["bare"],
+        json!(
+            "DataCloneError: Could not serialize object of type \"LoopbackServiceStub\". This type does not support serialization."
+        )
+    );
+    assert_eq!(out["keys"], json!(["Audit", "ChatRoom", "default"]));
+}

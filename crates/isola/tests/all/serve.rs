@@ -214,6 +214,30 @@ fn the_agent_host_example_runs_agent_code_through_env_loader() {
 }
 
 #[test]
+fn the_seeds_canonical_example_runs_unchanged() {
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/loader-seed/wrangler.toml");
+    runtime().block_on(async {
+        let mut options = ServeOptions::new(dir);
+        options.port = 0;
+        let server = isola_serve::start(&options).await.expect("the example starts");
+        let agent = b"export default { async myAgent(p, env) { return { q: p.q, chat: await env.CHAT_ROOM.post(\"hi from the agent\") }; } }";
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: app.test\r\nContent-Length: {}",
+            agent.len()
+        );
+        let reply = send(server.local_addr(), &head, agent).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(
+            reply.body,
+            r#"{"q":1,"chat":{"room":"r1","posted":"hi from the agent"}}"#
+        );
+        server.shutdown_handle().shutdown();
+        server.wait().await.expect("a clean stop");
+    });
+}
+
+#[test]
 fn modules_are_followed_from_main() {
     let app = App::new(
         "graph",
