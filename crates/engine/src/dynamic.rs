@@ -8,12 +8,20 @@ use crate::source::{CodeError, ModuleSpec, WorkerSource};
 use crate::value::Value;
 
 /// Where a dynamic worker's global `fetch()` goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum DynamicOutbound {
     /// `globalOutbound` omitted: the parent's outbound.
     Inherit,
     /// `globalOutbound: null`: blocked, with workerd's message.
     Blocked,
+    /// `globalOutbound: ctx.exports.Name({ props })`: every `fetch()` of
+    /// the child goes to that entrypoint's `fetch` handler in the parent.
+    Loopback {
+        /// The parent's named export, or `None` for the default.
+        entrypoint: Option<String>,
+        /// `ctx.props` of those calls.
+        props: Value,
+    },
 }
 
 /// `limits: { cpuMs, subRequests }` of code or of `getEntrypoint`.
@@ -232,7 +240,7 @@ pub fn read_code(value: &Value) -> Result<DynamicCode, CodeError> {
         Some((_, Value::Null)) => DynamicOutbound::Blocked,
         Some(_) => {
             return Err(type_error(
-                "isola does not support a Fetcher as 'globalOutbound' yet; pass null (blocked) or omit it (inherit the parent's outbound).",
+                "isola supports these as 'globalOutbound': null (blocked), omitted (the parent's outbound), or ctx.exports.Name({ props }) (the parent's entrypoint).",
             ));
         }
     };

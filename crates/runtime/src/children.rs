@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use isola_engine::{
-    CallKind, DynamicCode, DynamicLimits, DynamicOutbound, ErrorValue, OpResult, Value,
+    CallKind, DynamicCode, DynamicLimits, DynamicOutbound, ErrorValue, HttpRequest, HttpResponse,
+    OpResult, Value,
 };
 
-use crate::binding::Binding;
+use crate::binding::{Binding, OutboundHandler};
 use crate::code::{Outbound, Prepared, WorkerCode};
 use crate::config::Limits;
 use crate::loader::LoaderHandle;
@@ -76,6 +77,36 @@ impl Binding for Loopback {
     }
 }
 
+/// A loopback as a child's `globalOutbound`: its fetches run the parent's
+/// `fetch` handler, which can allow-list, log, or add credentials the
+/// child never sees.
+struct LoopbackOutbound(Loopback);
+
+#[async_trait::async_trait]
+impl OutboundHandler for LoopbackOutbound {
+    async fn fetch(&self, request: HttpRequest) -> Result<HttpResponse, ErrorValue> {
+        let Some(inner) = self.0.parent.upgrade() else {
+            return Err(ErrorValue::new(
+                "Error",
+                "The parent worker of this service is gone.",
+            ));
+        };
+        let run = Worker { inner }
+            .entrypoint(self.0.entrypoint.as_deref())
+            .props(self.0.props.clone())
+            .fetch(request)
+            .await;
+        match outcome_result(run.outcome) {
+            OpResult::Response(response) => Ok(response),
+            OpResult::Error(e) => Err(e),
+            OpResult::Value(_) => Err(ErrorValue::new(
+                "TypeError",
+                "The outbound entrypoint's fetch handler did not return a Response.",
+            )),
+        }
+    }
+}
+
 /// A child's (or a loopback's) outcome as the caller's op result.
 fn outcome_result(outcome: Outcome) -> OpResult {
     match outcome {
@@ -114,6 +145,13 @@ fn worker_code(code: DynamicCode, parent: &Prepared, this: &Weak<WorkerInner>) -
     worker = worker.global_outbound(match code.global_outbound {
         DynamicOutbound::Inherit => parent.outbound.clone(),
         DynamicOutbound::Blocked => Outbound::Blocked,
+        DynamicOutbound::Loopback { entrypoint, props } => {
+            Outbound::Handler(Arc::new(LoopbackOutbound(Loopback {
+                parent: this.clone(),
+                entrypoint,
+                props,
+            })))
+        }
     });
     if let Some(limits) = limits_of(code.limits) {
         worker = worker.limits(limits);

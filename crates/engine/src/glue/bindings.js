@@ -123,8 +123,11 @@
   // Splits `code.env` into plain values and loopback services: the values
   // are cloned into the child's env, the services become bindings there.
   function splitEnv(code) {
+    // A loopback as `globalOutbound`: the child's fetches go to it.
+    const outbound = loopbackOf(code?.globalOutbound);
+    if (outbound !== undefined) code = { ...code, globalOutbound: undefined };
     const env = code?.env;
-    if (env === null || typeof env !== "object") return [code, []];
+    if (env === null || typeof env !== "object") return [code, [], outbound];
     const values = {};
     const services = [];
     for (const key of Object.keys(env)) {
@@ -138,7 +141,7 @@
         values[key] = value;
       }
     }
-    return [{ ...code, env: values }, services];
+    return [{ ...code, env: values }, services, outbound];
   }
 
   function workerStub(start) {
@@ -159,8 +162,8 @@
       load(code) {
         if (arguments.length < 1) throw new TypeErrorCtor("Failed to execute 'load' on 'WorkerLoader': 1 argument required, but only 0 present.");
         // Shape errors are thrown here, synchronously, as in workerd.
-        const [plain, services] = splitEnv(code);
-        const created = op("loadWorker", binding, null, plain, services);
+        const [plain, services, outbound] = splitEnv(code);
+        const created = op("loadWorker", binding, null, plain, services, outbound);
         // A load nobody calls must not report an unhandled rejection.
         then(created, undefined, () => {});
         return workerStub(() => created);
@@ -177,8 +180,8 @@
               const cached = await op("loadWorker", binding, key, undefined);
               if (cached !== null) return cached;
             }
-            const [plain, services] = splitEnv(await getCode());
-            return op("loadWorker", binding, key, plain, services);
+            const [plain, services, outbound] = splitEnv(await getCode());
+            return op("loadWorker", binding, key, plain, services, outbound);
           })());
         return workerStub(start);
       },

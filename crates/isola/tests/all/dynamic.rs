@@ -350,3 +350,56 @@ fn ctx_exports_loopbacks_let_children_call_back_with_props() {
     );
     assert_eq!(out["keys"], json!(["Audit", "ChatRoom", "default"]));
 }
+
+#[test]
+fn a_loopback_global_outbound_sees_every_child_fetch_and_adds_credentials() {
+    // The real upstream (a host handler) echoes the request headers.
+    let upstream = outbound_fn(|request| async move {
+        let auth = request
+            .headers
+            .iter()
+            .find(|(k, _)| k == "authorization")
+            .map_or("none".to_owned(), |(_, v)| v.clone());
+        Ok(HttpResponse::new(
+            200,
+            format!("{} auth={auth}", request.url),
+        ))
+    });
+    let code = esm(
+        r#"import { WorkerEntrypoint } from "cloudflare:workers";
+        // The parent's outbound gate: allow one host, add the secret, redact it on the way back.
+        export class Gate extends WorkerEntrypoint {
+          async fetch(request) {
+            const url = new URL(request.url);
+            if (url.hostname !== this.ctx.props.allow) return new Response("blocked by parent", { status: 403 });
+            const headers = new Headers(request.headers);
+            headers.set("authorization", "Bearer sk-parent-secret");
+            const upstream = await fetch(request.url, { headers });
+            return new Response((await upstream.text()).replaceAll("sk-parent-secret", "[redacted]"), { status: upstream.status });
+          }
+        }
+        export default { async go(arg, env, ctx) {
+          const src = `export default { async run(_, env) {
+              const ok = await fetch("https://api.test/v1", { headers: { authorization: "Bearer guess" } });
+              const no = await fetch("https://evil.test/");
+              return [ok.status, await ok.text(), no.status, await no.text(), typeof env.SECRET];
+            } }`;
+          const w = env.LOADER.load({ compatibilityDate: "2026-03-01", mainModule: "agent.js", modules: { "agent.js": src },
+            globalOutbound: ctx.exports.Gate({ props: { allow: "api.test" } }) });
+          return await w.getEntrypoint().run(1);
+        } }"#,
+    )
+    .worker_loader("LOADER")
+    .global_outbound(Outbound::Handler(upstream));
+    let out = returned(call(code, "go", Value::Null));
+    assert_eq!(
+        out,
+        json!([
+            200,
+            "https://api.test/v1 auth=Bearer [redacted]",
+            403,
+            "blocked by parent",
+            "undefined"
+        ])
+    );
+}
