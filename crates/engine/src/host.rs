@@ -204,7 +204,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                         if let Some(outbound) = arg(&args, 5).filter(|v| !v.is_undefined()) {
                             code.global_outbound = read_outbound(&ctx, &s, outbound)?;
                         }
-                        Some(code)
+                        Some(Box::new(code))
                     }
                     _ => None,
                 };

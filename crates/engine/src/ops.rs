@@ -113,7 +113,7 @@ pub enum OpRequest {
         /// The cache name (`get`), or `None` for a fresh worker.
         name: Option<String>,
         /// The code, validated; `None` only asks whether `name` is cached.
-        code: Option<crate::dynamic::DynamicCode>,
+        code: Option<Box<crate::dynamic::DynamicCode>>,
     },
     /// A call through an entrypoint stub of a dynamic worker.
     CallWorker {

@@ -185,7 +185,7 @@ impl Children {
         parent: &Prepared,
         binding: &str,
         name: Option<String>,
-        code: Option<DynamicCode>,
+        code: Option<Box<DynamicCode>>,
     ) -> OpResult {
         let Some(namespace) = parent.loaders.get(binding) else {
             return error("TypeError", format!("env.{binding} is not a Worker Loader"));
@@ -201,8 +201,10 @@ impl Children {
                     None => OpResult::Value(Value::Null),
                 };
             }
-            (Some(key), Some(code)) => loader.get(&key, || worker_code(code, parent, &self.parent)),
-            (None, Some(code)) => loader.load(worker_code(code, parent, &self.parent)),
+            (Some(key), Some(code)) => {
+                loader.get(&key, || worker_code(*code, parent, &self.parent))
+            }
+            (None, Some(code)) => loader.load(worker_code(*code, parent, &self.parent)),
             (None, None) => return error("TypeError", "isola: a fresh worker needs code"),
         };
         match loaded {
