@@ -64,6 +64,9 @@ pub struct DynamicCode {
     pub limits: DynamicLimits,
     /// Loopback services of the parent in `env`.
     pub services: Vec<LoopbackService>,
+    /// `tails`: loopbacks to the parent whose `tail(events)` is called
+    /// after each run (`binding` is unused).
+    pub tails: Vec<LoopbackService>,
 }
 
 const MODULE_KINDS: [&str; 7] = ["js", "cjs", "text", "data", "json", "py", "wasm"];
@@ -262,7 +265,46 @@ pub fn read_code(value: &Value) -> Result<DynamicCode, CodeError> {
         global_outbound,
         limits,
         services: Vec::new(),
+        tails: Vec::new(),
     })
+}
+
+fn loopback_of(parts: &Value) -> Option<(Option<String>, Value)> {
+    let Value::Array(parts) = parts else {
+        return None;
+    };
+    let entrypoint = match parts.first() {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Null | Value::Undefined) | None => None,
+        _ => return None,
+    };
+    Some((
+        entrypoint,
+        parts.get(1).cloned().unwrap_or(Value::Undefined),
+    ))
+}
+
+/// Reads the `{ outbound, tails }` the loader glue splits out of code into
+/// `code`.
+pub fn read_links(value: &Value, code: &mut DynamicCode) -> Option<()> {
+    let Value::Object(members) = value else {
+        return matches!(value, Value::Undefined).then_some(());
+    };
+    if let Some(outbound) = member(members, "outbound") {
+        let (entrypoint, props) = loopback_of(outbound)?;
+        code.global_outbound = DynamicOutbound::Loopback { entrypoint, props };
+    }
+    if let Some(Value::Array(tails)) = member(members, "tails") {
+        for tail in tails {
+            let (entrypoint, props) = loopback_of(tail)?;
+            code.tails.push(LoopbackService {
+                binding: String::new(),
+                entrypoint,
+                props,
+            });
+        }
+    }
+    Some(())
 }
 
 /// Reads the `[[name, entrypoint, props]...]` list the loader glue splits

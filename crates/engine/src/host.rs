@@ -201,8 +201,12 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                                     Exception::throw_type(&ctx, "isola: malformed services")
                                 })?;
                         }
-                        if let Some(outbound) = arg(&args, 5).filter(|v| !v.is_undefined()) {
-                            code.global_outbound = read_outbound(&ctx, &s, outbound)?;
+                        if let Some(links) = arg(&args, 5) {
+                            let links = read_value(&ctx, &s, links)
+                                .map_err(|e| clone_error_to_js(&ctx, &e))?;
+                            crate::dynamic::read_links(&links, &mut code).ok_or_else(|| {
+                                Exception::throw_type(&ctx, "isola: malformed worker links")
+                            })?;
                         }
                         Some(Box::new(code))
                     }
@@ -760,25 +764,6 @@ pub(crate) fn response_to_js<'js>(
         body,
         "",
     ))
-}
-
-/// `[entrypoint, props]` of a loopback given as `globalOutbound`.
-fn read_outbound<'js>(
-    ctx: &Ctx<'js>,
-    shared: &Shared,
-    value: &JsValue<'js>,
-) -> rquickjs::Result<crate::dynamic::DynamicOutbound> {
-    let value = read_value(ctx, shared, value).map_err(|e| clone_error_to_js(ctx, &e))?;
-    let Value::Array(parts) = value else {
-        return Err(Exception::throw_type(ctx, "isola: malformed outbound"));
-    };
-    Ok(crate::dynamic::DynamicOutbound::Loopback {
-        entrypoint: match parts.first() {
-            Some(Value::String(s)) => Some(s.clone()),
-            _ => None,
-        },
-        props: parts.get(1).cloned().unwrap_or(Value::Undefined),
-    })
 }
 
 /// A call descriptor from the loader glue: `["rpc", method, args]` or

@@ -35,7 +35,7 @@ mod web;
 pub use codec::CodecLimits;
 pub use dynamic::{
     DynamicCode, DynamicLimits, DynamicOutbound, LoopbackService, read_code, read_limits,
-    read_services,
+    read_links, read_services,
 };
 pub use isolate::{EnvEntry, Isolate, IsolateConfig, IsolateError};
 pub use limits::{Budget, Termination, release_freed_memory};

@@ -8,7 +8,7 @@ use std::sync::{Arc, Weak};
 
 use isola_engine::{
     CallKind, DynamicCode, DynamicLimits, DynamicOutbound, ErrorValue, HttpRequest, HttpResponse,
-    OpResult, Value,
+    LoopbackService, OpResult, Value,
 };
 
 use crate::binding::{Binding, OutboundHandler};
@@ -22,8 +22,14 @@ use crate::worker::{Worker, WorkerInner};
 pub(crate) struct Children {
     loader: LoaderHandle,
     parent: Weak<WorkerInner>,
-    workers: HashMap<u64, Worker>,
+    workers: HashMap<u64, Child>,
     next: u64,
+}
+
+/// A child and the tails that hear of its runs.
+struct Child {
+    worker: Worker,
+    tails: Arc<Vec<Loopback>>,
 }
 
 fn error(name: &str, message: impl Into<String>) -> OpResult {
@@ -169,10 +175,24 @@ impl Children {
         }
     }
 
-    fn adopt(&mut self, worker: Worker) -> OpResult {
+    fn adopt(&mut self, worker: Worker, tails: Vec<LoopbackService>) -> OpResult {
         let handle = self.next;
         self.next += 1;
-        self.workers.insert(handle, worker);
+        let tails = tails
+            .into_iter()
+            .map(|t| Loopback {
+                parent: self.parent.clone(),
+                entrypoint: t.entrypoint,
+                props: t.props,
+            })
+            .collect();
+        self.workers.insert(
+            handle,
+            Child {
+                worker,
+                tails: Arc::new(tails),
+            },
+        );
         #[allow(clippy::cast_precision_loss)]
         OpResult::Value(Value::Number(handle as f64))
     }
@@ -194,10 +214,11 @@ impl Children {
             return error("Error", "isola internal error: the loader has shut down");
         };
         let key = name.map(|name| format!("{namespace}\u{0}{name}"));
+        let tails = code.as_ref().map(|c| c.tails.clone()).unwrap_or_default();
         let loaded = match (key, code) {
             (Some(key), None) => {
                 return match loader.cached(&key) {
-                    Some(worker) => self.adopt(worker),
+                    Some(worker) => self.adopt(worker, Vec::new()),
                     None => OpResult::Value(Value::Null),
                 };
             }
@@ -208,7 +229,7 @@ impl Children {
             (None, None) => return error("TypeError", "isola: a fresh worker needs code"),
         };
         match loaded {
-            Ok(worker) => self.adopt(worker),
+            Ok(worker) => self.adopt(worker, tails),
             Err(e) => error("TypeError", e.to_string()),
         }
     }
@@ -223,16 +244,36 @@ impl Children {
         limits: DynamicLimits,
         call: CallKind,
     ) -> Option<impl std::future::Future<Output = OpResult> + 'static> {
-        let worker = self.workers.get(&handle)?.clone();
+        let child = self.workers.get(&handle)?;
+        let worker = child.worker.clone();
+        let tails = child.tails.clone();
         Some(async move {
             let mut stub = worker.entrypoint(entrypoint.as_deref()).props(props);
             if let Some(limits) = limits_of(limits) {
                 stub = stub.limits(limits);
             }
-            let run = match call {
-                CallKind::Rpc { method, args } => stub.call_with(&method, args).await,
-                CallKind::Fetch(request) => stub.fetch(request).await,
+            let started = crate::tail::now_ms();
+            let (event, run) = match call {
+                CallKind::Rpc { method, args } => (
+                    crate::tail::rpc_event(&method),
+                    stub.call_with(&method, args).await,
+                ),
+                CallKind::Fetch(request) => {
+                    let event = crate::tail::fetch_event(&request);
+                    (event, stub.fetch(request).await)
+                }
             };
+            if !tails.is_empty() {
+                let events = crate::tail::events(entrypoint.as_deref(), event, started, &run);
+                // Tails run after the call, without delaying its answer.
+                tokio::task::spawn_local(async move {
+                    for tail in tails.iter() {
+                        if let Err(e) = tail.call("tail", vec![events.clone()]).await {
+                            tracing::warn!(error = %e, "a tail failed");
+                        }
+                    }
+                });
+            }
             outcome_result(run.outcome)
         })
     }

@@ -14,6 +14,7 @@ mod driver;
 mod executor;
 mod loader;
 mod outcome;
+mod tail;
 mod worker;
 
 pub use binding::{Binding, OutboundHandler, binding_fn, outbound_fn};

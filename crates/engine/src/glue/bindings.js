@@ -120,14 +120,27 @@
     return ObjectFreeze(exports);
   }
 
-  // Splits `code.env` into plain values and loopback services: the values
-  // are cloned into the child's env, the services become bindings there.
+  // Splits the capabilities out of code: loopback services in `env` (the
+  // plain values are cloned into the child's env, the services become
+  // bindings there), a loopback `globalOutbound` (the child's fetches go to
+  // it) and `tails` (loopbacks whose `tail(events)` hears of each run).
   function splitEnv(code) {
-    // A loopback as `globalOutbound`: the child's fetches go to it.
-    const outbound = loopbackOf(code?.globalOutbound);
-    if (outbound !== undefined) code = { ...code, globalOutbound: undefined };
+    const links = { __proto__: null, outbound: loopbackOf(code?.globalOutbound), tails: [] };
+    if (links.outbound !== undefined) code = { ...code, globalOutbound: undefined };
+    const tails = code?.tails;
+    if (tails !== undefined && tails !== null) {
+      if (typeof tails !== "object" || typeof tails[Symbol.iterator] !== "function") {
+        throw new TypeErrorCtor("Incorrect type for the 'tails' field on 'WorkerLoaderWorkerCode': the provided value is not of type 'Array'.");
+      }
+      for (const tail of tails) {
+        const loopback = loopbackOf(tail);
+        if (loopback === undefined) throw new TypeErrorCtor("isola supports ctx.exports.Name({ props }) loopbacks as tails.");
+        links.tails[links.tails.length] = loopback;
+      }
+      code = { ...code, tails: undefined };
+    }
     const env = code?.env;
-    if (env === null || typeof env !== "object") return [code, [], outbound];
+    if (env === null || typeof env !== "object") return [code, [], links];
     const values = {};
     const services = [];
     for (const key of Object.keys(env)) {
@@ -141,7 +154,7 @@
         values[key] = value;
       }
     }
-    return [{ ...code, env: values }, services, outbound];
+    return [{ ...code, env: values }, services, links];
   }
 
   function workerStub(start) {
@@ -162,8 +175,8 @@
       load(code) {
         if (arguments.length < 1) throw new TypeErrorCtor("Failed to execute 'load' on 'WorkerLoader': 1 argument required, but only 0 present.");
         // Shape errors are thrown here, synchronously, as in workerd.
-        const [plain, services, outbound] = splitEnv(code);
-        const created = op("loadWorker", binding, null, plain, services, outbound);
+        const [plain, services, links] = splitEnv(code);
+        const created = op("loadWorker", binding, null, plain, services, links);
         // A load nobody calls must not report an unhandled rejection.
         then(created, undefined, () => {});
         return workerStub(() => created);
@@ -180,8 +193,8 @@
               const cached = await op("loadWorker", binding, key, undefined);
               if (cached !== null) return cached;
             }
-            const [plain, services, outbound] = splitEnv(await getCode());
-            return op("loadWorker", binding, key, plain, services, outbound);
+            const [plain, services, links] = splitEnv(await getCode());
+            return op("loadWorker", binding, key, plain, services, links);
           })());
         return workerStub(start);
       },

@@ -403,3 +403,32 @@ fn a_loopback_global_outbound_sees_every_child_fetch_and_adds_credentials() {
         ])
     );
 }
+
+#[test]
+fn tails_hear_of_every_run_with_outcome_logs_and_exceptions() {
+    let code = esm(
+        r#"import { WorkerEntrypoint } from "cloudflare:workers";
+        const heard = [];
+        export class Tail extends WorkerEntrypoint {
+          tail(events) { for (const e of events) heard.push({ tag: this.ctx.props.tag, outcome: e.outcome, event: e.event, logs: e.logs.map((l) => `${l.level}:${l.message[0]}`), exceptions: e.exceptions.map((x) => `${x.name}: ${x.message}`), at: typeof e.eventTimestamp }); }
+        }
+        export default { async go(arg, env, ctx) {
+          const src = `export default { ok(x) { console.log("working", x); return x; }, bad(x) { console.warn("about to fail"); throw new TypeError("nope " + x); } }`;
+          const w = env.LOADER.load({ compatibilityDate: "2026-03-01", mainModule: "agent.js", modules: { "agent.js": src },
+            tails: [ctx.exports.Tail({ props: { tag: "t1" } })] });
+          await w.getEntrypoint().ok(1);
+          try { await w.getEntrypoint().bad(2); } catch {}
+          for (let i = 0; i < 50 && heard.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+          return heard;
+        } }"#,
+    )
+    .worker_loader("LOADER");
+    let out = returned(call(code, "go", Value::Null));
+    assert_eq!(
+        out,
+        json!([
+            {"tag": "t1", "outcome": "ok", "event": {"rpcMethod": "ok"}, "logs": ["log:working 1"], "exceptions": [], "at": "number"},
+            {"tag": "t1", "outcome": "exception", "event": {"rpcMethod": "bad"}, "logs": ["warn:about to fail"], "exceptions": ["TypeError: nope 2"], "at": "number"}
+        ])
+    );
+}
