@@ -257,6 +257,7 @@ impl Realm {
                         OpRequest::Fetch(request) => fetch(request),
                         OpRequest::Binding { .. }
                         | OpRequest::LoadWorker { .. }
+                        | OpRequest::ReleaseWorker { .. }
                         | OpRequest::CallWorker { .. } => OpResult::Error(
                             crate::value::ErrorValue::new("Error", "no bindings here"),
                         ),

@@ -214,6 +214,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                 };
                 OpRequest::LoadWorker { loader, name, code }
             }
+            "releaseWorker" => OpRequest::ReleaseWorker {
+                worker: id_arg(&args, 1),
+            },
             "callWorker" => {
                 let worker = id_arg(&args, 1);
                 let entrypoint = arg(&args, 2)

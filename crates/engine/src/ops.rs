@@ -115,6 +115,12 @@ pub enum OpRequest {
         /// The code, validated; `None` only asks whether `name` is cached.
         code: Option<Box<crate::dynamic::DynamicCode>>,
     },
+    /// The guest can no longer reach a dynamic worker's stub: drop the
+    /// handle (the worker goes once nothing else holds it).
+    ReleaseWorker {
+        /// The handle `LoadWorker` answered with.
+        worker: u64,
+    },
     /// A call through an entrypoint stub of a dynamic worker.
     CallWorker {
         /// The handle `LoadWorker` answered with.

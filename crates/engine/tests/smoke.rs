@@ -70,7 +70,9 @@ fn run(
                         OpRequest::Fetch(_) => {
                             OpResult::Error(ErrorValue::new("Error", "no network"))
                         }
-                        OpRequest::LoadWorker { .. } | OpRequest::CallWorker { .. } => {
+                        OpRequest::LoadWorker { .. }
+                        | OpRequest::ReleaseWorker { .. }
+                        | OpRequest::CallWorker { .. } => {
                             OpResult::Error(ErrorValue::new("Error", "no loader"))
                         }
                     };

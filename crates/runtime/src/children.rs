@@ -234,6 +234,11 @@ impl Children {
         }
     }
 
+    /// Drops a handle whose stub the parent can no longer reach.
+    pub(crate) fn release(&mut self, handle: u64) {
+        self.workers.remove(&handle);
+    }
+
     /// A call through an entrypoint stub, as a future that outlives the
     /// borrow of `self` (the child's driver runs it; this only waits).
     pub(crate) fn call(

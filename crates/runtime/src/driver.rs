@@ -47,6 +47,8 @@ pub(crate) struct Spawn {
     /// The worker itself, weakly: loopback services its children hold call
     /// back through it without keeping it alive.
     pub(crate) this: std::sync::Weak<crate::worker::WorkerInner>,
+    /// Counts this worker as live until the driver ends.
+    pub(crate) live: crate::loader::LiveGuard,
 }
 
 enum Completion {
@@ -96,6 +98,7 @@ pub(crate) async fn drive(spawn: Spawn) {
         memory,
         loader,
         this,
+        live,
     } = spawn;
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let mut driver = Driver {
@@ -128,6 +131,7 @@ pub(crate) async fn drive(spawn: Spawn) {
         }
     }
     driver.dispose();
+    drop(live);
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -298,7 +302,10 @@ impl Driver {
                 }
                 Effect::Op { id, request } => {
                     // Creating a dynamic worker is not a subrequest; calling one is.
-                    let free = matches!(request, OpRequest::LoadWorker { .. });
+                    let free = matches!(
+                        request,
+                        OpRequest::LoadWorker { .. } | OpRequest::ReleaseWorker { .. }
+                    );
                     if !free && !self.charge_subrequest() {
                         self.terminate_with(Outcome::SubrequestLimit);
                         return;
@@ -384,6 +391,10 @@ impl Driver {
             OpRequest::LoadWorker { loader, name, code } => {
                 let result = self.children.load(&self.code, &loader, name, code);
                 Box::pin(std::future::ready(result))
+            }
+            OpRequest::ReleaseWorker { worker } => {
+                self.children.release(worker);
+                Box::pin(std::future::ready(OpResult::Value(Value::Undefined)))
             }
             OpRequest::CallWorker {
                 worker,

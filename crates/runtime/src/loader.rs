@@ -44,11 +44,29 @@ impl LoaderHandle {
     }
 }
 
+/// Counts one live worker until dropped (with its driver).
+pub(crate) struct LiveGuard(Arc<AtomicUsize>);
+
+impl LiveGuard {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count.clone())
+    }
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 struct LoaderInner {
     config: Config,
     executors: Vec<Executor>,
     next: AtomicUsize,
     cache: Mutex<Cache>,
+    /// Workers whose driver is running (a `Worker` or its work is alive).
+    live: Arc<AtomicUsize>,
 }
 
 #[derive(Default)]
@@ -83,6 +101,7 @@ impl Loader {
                 executors,
                 next: AtomicUsize::new(0),
                 cache: Mutex::new(Cache::default()),
+                live: Arc::new(AtomicUsize::new(0)),
             }),
         })
     }
@@ -109,6 +128,7 @@ impl Loader {
             memory: memory.clone(),
             loader: LoaderHandle(Arc::downgrade(&self.inner)),
             this: Arc::downgrade(&inner),
+            live: LiveGuard::new(&self.inner.live),
         };
         let index = self.inner.next.fetch_add(1, Ordering::Relaxed) % self.inner.executors.len();
         if !self.inner.executors[index].submit(spawn) {
@@ -161,6 +181,12 @@ impl Loader {
             entry.last_used = now;
             entry.worker.clone()
         })
+    }
+
+    /// How many workers are alive: held by a [`Worker`] (or a dynamic
+    /// worker's stub), or finishing `ctx.waitUntil` work.
+    pub fn live_workers(&self) -> usize {
+        self.inner.live.load(Ordering::Relaxed)
     }
 
     /// How many named workers the cache holds.

@@ -157,7 +157,14 @@
     return [{ ...code, env: values }, services, links];
   }
 
-  function workerStub(start) {
+  // A dynamic worker is released (its handle dropped on the host, so its
+  // isolate can go) once the parent can no longer reach its stub.
+  const FinalizationRegistryCtor = FinalizationRegistry;
+  const released = new FinalizationRegistryCtor((holder) => {
+    if (holder.created !== undefined) then(holder.created, (worker) => op("releaseWorker", worker), () => {});
+  });
+
+  function workerStub(start, holder) {
     const stub = {
       getEntrypoint(name = undefined, options = undefined) {
         const entrypoint = name === undefined || name === null || name === "default" ? null : StringCtor(name);
@@ -167,7 +174,9 @@
         throw new TypeErrorCtor("isola does not support Durable Object classes of dynamic workers yet.");
       },
     };
-    return ObjectFreeze(stub);
+    ObjectFreeze(stub);
+    released.register(stub, holder);
+    return stub;
   }
 
   function workerLoader(binding) {
@@ -179,16 +188,16 @@
         const created = op("loadWorker", binding, null, plain, services, links);
         // A load nobody calls must not report an unhandled rejection.
         then(created, undefined, () => {});
-        return workerStub(() => created);
+        return workerStub(() => created, { created });
       },
       get(name, getCode) {
         if (typeof getCode !== "function") throw new TypeErrorCtor("Failed to execute 'get' on 'WorkerLoader': parameter 2 is not of type 'Function'.");
         const key = name === undefined || name === null ? null : StringCtor(name);
-        let created;
+        const holder = { created: undefined };
         // The callback runs at the first call through the stub, and only on
         // a cache miss; every error surfaces as that call's rejection.
         const start = () =>
-          (created ??= (async () => {
+          (holder.created ??= (async () => {
             if (key !== null) {
               const cached = await op("loadWorker", binding, key, undefined);
               if (cached !== null) return cached;
@@ -196,7 +205,7 @@
             const [plain, services, links] = splitEnv(await getCode());
             return op("loadWorker", binding, key, plain, services, links);
           })());
-        return workerStub(start);
+        return workerStub(start, holder);
       },
     };
     return ObjectFreeze(loader);

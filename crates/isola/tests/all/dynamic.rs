@@ -432,3 +432,72 @@ fn tails_hear_of_every_run_with_outcome_logs_and_exceptions() {
         ])
     );
 }
+
+#[test]
+fn children_are_released_when_their_stubs_become_unreachable() {
+    let loader = isola::Loader::new(isola::Config::new().threads(1)).expect("loader");
+    let parent = loader
+        .load(
+            esm(r#"let kept;
+            export default {
+              async spawn(n, env) {
+                for (let i = 0; i < n; i++) {
+                  const w = env.LOADER.load({ compatibilityDate: "2026-03-01", mainModule: "a.js", modules: { "a.js": "export default { id(x) { return x } }" } });
+                  await w.getEntrypoint().id(i);
+                }
+                kept = env.LOADER.load({ compatibilityDate: "2026-03-01", mainModule: "a.js", modules: { "a.js": "export default { id(x) { return x } }" } });
+                return await kept.getEntrypoint().id("kept");
+              },
+              async tick() { await new Promise((r) => setTimeout(r, 1)); return "tick"; },
+              async useKept() { return await kept.getEntrypoint().id("still"); },
+            }"#)
+            .worker_loader("LOADER"),
+        )
+        .expect("parent loads");
+    let rt = runtime();
+    let entry = parent.entrypoint(None);
+    assert_eq!(
+        rt.block_on(entry.call("spawn", 20))
+            .json()
+            .expect("spawned"),
+        json!("kept")
+    );
+    // The finalizers run as jobs at the parent's next activation.
+    assert_eq!(
+        rt.block_on(entry.call("tick", Value::Null))
+            .json()
+            .expect("tick"),
+        json!("tick")
+    );
+    let mut live = loader.live_workers();
+    for _ in 0..200 {
+        if live <= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        live = loader.live_workers();
+    }
+    assert_eq!(
+        live, 2,
+        "the parent and the child it keeps; the 20 others are gone"
+    );
+    assert_eq!(
+        rt.block_on(entry.call("useKept", Value::Null))
+            .json()
+            .expect("kept"),
+        json!("still")
+    );
+    drop(entry);
+    drop(parent);
+    for _ in 0..200 {
+        if loader.live_workers() == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(
+        loader.live_workers(),
+        0,
+        "dropping the parent releases its children"
+    );
+}
