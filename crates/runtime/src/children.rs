@@ -54,10 +54,10 @@ fn limits_of(limits: DynamicLimits) -> Option<Limits> {
 
 /// `ctx.exports.Name({ props })` of a parent, as a binding in its child's
 /// env: each call runs on the parent's entrypoint with those props.
-struct Loopback {
-    parent: Weak<WorkerInner>,
-    entrypoint: Option<String>,
-    props: Value,
+pub(crate) struct Loopback {
+    pub(crate) parent: Weak<WorkerInner>,
+    pub(crate) entrypoint: Option<String>,
+    pub(crate) props: Value,
 }
 
 #[async_trait::async_trait]

@@ -47,6 +47,8 @@ enum EnvItem {
     Binding(Arc<dyn Binding>),
     /// A Worker Loader; its `get` names live in this cache namespace.
     WorkerLoader(String),
+    /// A service binding to one of this worker's own entrypoints.
+    SelfService(Option<String>),
 }
 
 /// Namespaces of loader bindings declared without an `id`: each binding
@@ -172,6 +174,18 @@ impl WorkerCode {
         self
     }
 
+    /// Adds a service binding to one of this worker's own entrypoints
+    /// (`None`: the default export), as a wrangler `[[services]]` entry
+    /// naming the worker itself: `env.NAME.method(...)` calls it.
+    #[must_use]
+    pub fn self_service(mut self, name: impl Into<String>, entrypoint: Option<&str>) -> Self {
+        self.env.push((
+            name.into(),
+            EnvItem::SelfService(entrypoint.filter(|e| *e != "default").map(str::to_owned)),
+        ));
+        self
+    }
+
     /// Sets where global `fetch()` goes (default [`Outbound::Blocked`]).
     #[must_use]
     pub fn global_outbound(mut self, outbound: Outbound) -> Self {
@@ -217,6 +231,7 @@ impl WorkerCode {
         let mut env = Vec::with_capacity(self.env.len());
         let mut bindings = HashMap::new();
         let mut loaders = HashMap::new();
+        let mut self_services = HashMap::new();
         for (name, item) in self.env {
             match item {
                 EnvItem::Value(v) => env.push((name, EnvEntry::Value(v))),
@@ -228,6 +243,10 @@ impl WorkerCode {
                     env.push((name.clone(), EnvEntry::WorkerLoader));
                     loaders.insert(name, namespace);
                 }
+                EnvItem::SelfService(entrypoint) => {
+                    env.push((name.clone(), EnvEntry::Binding));
+                    self_services.insert(name, entrypoint);
+                }
             }
         }
         Ok(Prepared {
@@ -235,6 +254,7 @@ impl WorkerCode {
             env,
             bindings,
             loaders,
+            self_services,
             outbound: self.outbound,
             limits: self.limits,
         })
@@ -252,6 +272,8 @@ pub(crate) struct Prepared {
     pub(crate) bindings: HashMap<String, Arc<dyn Binding>>,
     /// Worker Loader bindings: env name → `get` cache namespace.
     pub(crate) loaders: HashMap<String, String>,
+    /// Service bindings to this worker's own entrypoints: env name → entrypoint.
+    pub(crate) self_services: HashMap<String, Option<String>>,
     pub(crate) outbound: Outbound,
     pub(crate) limits: Option<Limits>,
 }

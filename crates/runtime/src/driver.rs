@@ -18,6 +18,7 @@ use isola_engine::{
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 
+use crate::binding::Binding as _;
 use crate::children::Children;
 use crate::code::{BLOCKED_MESSAGE, Outbound, Prepared};
 use crate::config::Limits;
@@ -87,6 +88,8 @@ struct Driver {
     tasks: Vec<AbortHandle>,
     done_tx: mpsc::UnboundedSender<Completion>,
     children: Children,
+    /// The worker itself, weakly (for service bindings to its own entrypoints).
+    this: std::sync::Weak<crate::worker::WorkerInner>,
 }
 
 pub(crate) async fn drive(spawn: Spawn) {
@@ -113,7 +116,8 @@ pub(crate) async fn drive(spawn: Spawn) {
         timers: HashMap::new(),
         tasks: Vec::new(),
         done_tx,
-        children: Children::new(loader, this),
+        children: Children::new(loader, this.clone()),
+        this,
     };
     let mut open = true;
     loop {
@@ -383,10 +387,25 @@ impl Driver {
                         }
                     })
                 }
-                None => Box::pin(std::future::ready(OpResult::Error(ErrorValue::new(
-                    "TypeError",
-                    format!("env.{binding} is not a binding"),
-                )))),
+                None => match self.code.self_services.get(&binding) {
+                    Some(entrypoint) => {
+                        let service = crate::children::Loopback {
+                            parent: self.this.clone(),
+                            entrypoint: entrypoint.clone(),
+                            props: Value::Undefined,
+                        };
+                        Box::pin(async move {
+                            match service.call(&method, args).await {
+                                Ok(v) => OpResult::Value(v),
+                                Err(e) => OpResult::Error(e),
+                            }
+                        })
+                    }
+                    None => Box::pin(std::future::ready(OpResult::Error(ErrorValue::new(
+                        "TypeError",
+                        format!("env.{binding} is not a binding"),
+                    )))),
+                },
             },
             OpRequest::LoadWorker { loader, name, code } => {
                 let result = self.children.load(&self.code, &loader, name, code);

@@ -34,6 +34,8 @@ struct CodeParts {
     vars: Vec<(String, serde_json::Value)>,
     /// Worker Loader bindings and their `get` cache ids.
     loaders: Vec<(String, String)>,
+    /// Service bindings to this worker's own entrypoints.
+    services: Vec<(String, Option<String>)>,
 }
 
 impl CodeParts {
@@ -48,6 +50,9 @@ impl CodeParts {
         }
         for (binding, id) in &self.loaders {
             code = code.worker_loader_with_id(binding.clone(), id.clone());
+        }
+        for (binding, entrypoint) in &self.services {
+            code = code.self_service(binding.clone(), entrypoint.as_deref());
         }
         code
     }
@@ -93,6 +98,11 @@ impl App {
                                 .unwrap_or_else(|| format!("{}/{}", config.name, l.binding));
                         (l.binding.clone(), id)
                     })
+                    .collect(),
+                services: config
+                    .services
+                    .iter()
+                    .map(|s| (s.binding.clone(), s.entrypoint.clone()))
                     .collect(),
             }),
         };

@@ -28,7 +28,7 @@ pub struct WranglerConfig {
     pub vars: Vec<(String, Value)>,
     /// `[[worker_loaders]]`: Worker Loader bindings in `env`.
     pub worker_loaders: Vec<WorkerLoaderBinding>,
-    /// `[[services]]`: parsed, not yet wired to `env` (see the crate docs).
+    /// `[[services]]`: service bindings (to this worker's own entrypoints).
     pub services: Vec<ServiceBinding>,
     /// `[limits] cpu_ms`.
     pub cpu_ms: Option<u64>,

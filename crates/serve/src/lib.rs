@@ -14,7 +14,7 @@
 //! | `compatibility_flags` | passed to the engine, which rejects unknown flags |
 //! | `[vars]` | each value (any JSON/TOML value) becomes an `env` value |
 //! | `[[worker_loaders]]` | `binding`, optional `id`: `env.BINDING` is a Worker Loader with Cloudflare's API; loaders with the same `id` share their `get` cache |
-//! | `[[services]]` | `binding`, `service`, optional `entrypoint`: parsed, **not yet wired** (a warning says so) |
+//! | `[[services]]` | `binding`, `service`, optional `entrypoint`: `service` must name this worker; `env.BINDING.method(...)` calls that entrypoint |
 //! | `[limits] cpu_ms` | CPU milliseconds per request (default 1,000) |
 //! | `[isola]` | isola's own settings, see [`IsolaSettings`] |
 //!
@@ -175,8 +175,14 @@ pub async fn start(options: &ServeOptions) -> Result<Server, ServeError> {
         tracing::warn!(config = %shown, %key, "unknown config key ignored (not supported by isola)");
     }
     let config = parsed.config;
+    // `isola serve` runs one worker, so a service binding can only name it.
     for service in &config.services {
-        tracing::warn!(binding = %service.binding, service = %service.service, entrypoint = ?service.entrypoint, "[[services]] is not yet wired in isola serve: env.{} will be undefined", service.binding);
+        if service.service != config.name {
+            return Err(ServeError::Code(format!(
+                "{shown}: [[services]] binding {} names the worker \"{}\", but isola serve runs only \"{}\"; a service binding may name this worker (to call one of its own entrypoints).",
+                service.binding, service.service, config.name
+            )));
+        }
     }
     let root = config::root_of(&options.config);
     let modules = modules::collect(&root, &config.main)?;

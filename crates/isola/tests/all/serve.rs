@@ -543,3 +543,36 @@ fn the_example_runs_as_written_and_sigterm_stops_it_cleanly() {
         "{rest:?}"
     );
 }
+
+#[test]
+fn service_bindings_to_the_worker_itself_call_its_entrypoints() {
+    let app = App::with_config(
+        "services",
+        "[[services]]\nbinding = \"MATH\"\nservice = \"services\"\nentrypoint = \"Math\"\n",
+        r#"import { WorkerEntrypoint } from "cloudflare:workers";
+export class Math extends WorkerEntrypoint { double(x: number) { return x * 2; } }
+export default { async fetch(req: Request, env: any) { return new Response(String(await env.MATH.double(21))); } };
+"#,
+    );
+    runtime().block_on(async {
+        let server = app.start().await;
+        let reply = get(server.local_addr(), "/").await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(reply.body, "42");
+    });
+    let other = App::with_config(
+        "services-other",
+        "[[services]]\nbinding = \"AUTH\"\nservice = \"auth-worker\"\n",
+        "export default { fetch() { return new Response('x'); } };\n",
+    );
+    runtime().block_on(async {
+        let err = isola_serve::start(&other.options())
+            .await
+            .expect_err("an unknown service");
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.to_string().contains("[[services]] binding AUTH names the worker \"auth-worker\", but isola serve runs only \"services-other\""),
+            "{err}"
+        );
+    });
+}
