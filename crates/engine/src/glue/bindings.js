@@ -80,7 +80,19 @@
         return PromiseCtor.reject(error);
       }
     };
-    return methodProxy((method) => (...args) => call(["rpc", method, args]), { __proto__: null, fetch });
+    const stub = methodProxy((method) => (...args) => call(["rpc", method, args]), { __proto__: null, fetch });
+    dynamicEntrypoints.add(stub);
+    return stub;
+  }
+  // Entrypoint stubs of dynamic workers: they cannot be handed to another
+  // worker, since nothing could reload their worker from scratch.
+  const dynamicEntrypoints = new WeakSet();
+  const ENTRYPOINT_NOT_TRANSFERABLE =
+    "Entrypoints to dynamically-loaded workers cannot be transferred to other Workers, because the system does not know how to reload this Worker from scratch. Instead, have the parent Worker expose an entrypoint which constructs the dynamic worker and forwards to it.";
+  function refuseDynamicEntrypoint(value) {
+    if (value !== null && (typeof value === "object" || typeof value === "function") && dynamicEntrypoints.has(value)) {
+      throw new DOMException(ENTRYPOINT_NOT_TRANSFERABLE, "DataCloneError");
+    }
   }
 
   // ---- ctx.exports: loopbacks to this worker's own entrypoints
@@ -148,7 +160,7 @@
       const loopback = loopbackOf(value);
       if (loopback !== undefined) {
         services[services.length] = [key, loopback[0], loopback[1]];
-      } else if (typeof value === "function" && factories.has(value)) {
+      } else if (refuseDynamicEntrypoint(value), typeof value === "function" && factories.has(value)) {
         throw new DOMException('Could not serialize object of type "LoopbackServiceStub". This type does not support serialization.', "DataCloneError");
       } else {
         values[key] = value;
@@ -168,6 +180,9 @@
     const stub = {
       getEntrypoint(name = undefined, options = undefined) {
         const entrypoint = name === undefined || name === null || name === "default" ? null : StringCtor(name);
+        const props = options?.props;
+        refuseDynamicEntrypoint(props);
+        if (props !== null && typeof props === "object") for (const key of Object.keys(props)) refuseDynamicEntrypoint(props[key]);
         return entrypointStub(start, entrypoint, options?.props, options?.limits);
       },
       getDurableObjectClass() {

@@ -501,3 +501,20 @@ fn children_are_released_when_their_stubs_become_unreachable() {
         "dropping the parent releases its children"
     );
 }
+
+#[test]
+fn dynamic_entrypoints_cannot_be_transferred_to_other_workers() {
+    let out = go(parent(
+        r#"
+        const first = env.LOADER.load(child("export default { a(x) { return x } }")).getEntrypoint();
+        return {
+          env: syncErr(() => env.LOADER.load(child("export default {}", { env: { OTHER: first } }))),
+          props: syncErr(() => env.LOADER.load(child("export default {}")).getEntrypoint(undefined, { props: { other: first } })),
+          fine: await first.a("still callable"),
+        };"#,
+    ));
+    let message = "DataCloneError: Entrypoints to dynamically-loaded workers cannot be transferred to other Workers, because the system does not know how to reload this Worker from scratch. Instead, have the parent Worker expose an entrypoint which constructs the dynamic worker and forwards to it.";
+    assert_eq!(out["env"], json!(message));
+    assert_eq!(out["props"], json!(message));
+    assert_eq!(out["fine"], json!("still callable"));
+}
