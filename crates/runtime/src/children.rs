@@ -60,21 +60,23 @@ pub(crate) struct Loopback {
     pub(crate) props: Value,
 }
 
+impl Loopback {
+    /// The parent's entrypoint with this loopback's props, if the parent
+    /// is still alive.
+    fn entrypoint(&self) -> Result<crate::worker::Entrypoint, ErrorValue> {
+        let inner = self.parent.upgrade().ok_or_else(|| {
+            ErrorValue::new("Error", "The parent worker of this service is gone.")
+        })?;
+        Ok(Worker { inner }
+            .entrypoint(self.entrypoint.as_deref())
+            .props(self.props.clone()))
+    }
+}
+
 #[async_trait::async_trait]
 impl Binding for Loopback {
     async fn call(&self, method: &str, args: Vec<Value>) -> Result<Value, ErrorValue> {
-        let Some(inner) = self.parent.upgrade() else {
-            return Err(ErrorValue::new(
-                "Error",
-                "The parent worker of this service is gone.",
-            ));
-        };
-        let worker = Worker { inner };
-        let run = worker
-            .entrypoint(self.entrypoint.as_deref())
-            .props(self.props.clone())
-            .call_with(method, args)
-            .await;
+        let run = self.entrypoint()?.call_with(method, args).await;
         match outcome_result(run.outcome) {
             OpResult::Value(v) => Ok(v),
             OpResult::Response(_) => Ok(Value::Undefined),
@@ -91,17 +93,7 @@ struct LoopbackOutbound(Loopback);
 #[async_trait::async_trait]
 impl OutboundHandler for LoopbackOutbound {
     async fn fetch(&self, request: HttpRequest) -> Result<HttpResponse, ErrorValue> {
-        let Some(inner) = self.0.parent.upgrade() else {
-            return Err(ErrorValue::new(
-                "Error",
-                "The parent worker of this service is gone.",
-            ));
-        };
-        let run = Worker { inner }
-            .entrypoint(self.0.entrypoint.as_deref())
-            .props(self.0.props.clone())
-            .fetch(request)
-            .await;
+        let run = self.0.entrypoint()?.fetch(request).await;
         match outcome_result(run.outcome) {
             OpResult::Response(response) => Ok(response),
             OpResult::Error(e) => Err(e),

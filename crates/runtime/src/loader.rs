@@ -75,6 +75,18 @@ struct Cache {
     clock: u64,
 }
 
+impl Cache {
+    /// Advances the clock and returns the worker under `id`, marked as just used.
+    fn touch(&mut self, id: &str) -> Option<Worker> {
+        self.clock += 1;
+        let now = self.clock;
+        self.entries.get_mut(id).map(|entry| {
+            entry.last_used = now;
+            entry.worker.clone()
+        })
+    }
+}
+
 struct CacheEntry {
     worker: Worker,
     last_used: u64,
@@ -145,17 +157,11 @@ impl Loader {
     where
         F: FnOnce() -> WorkerCode,
     {
-        let mut cache = self
-            .inner
-            .cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        cache.clock += 1;
-        let now = cache.clock;
-        if let Some(entry) = cache.entries.get_mut(id) {
-            entry.last_used = now;
-            return Ok(entry.worker.clone());
+        let mut cache = self.lock_cache();
+        if let Some(worker) = cache.touch(id) {
+            return Ok(worker);
         }
+        let now = cache.clock;
         let worker = self.load(code())?;
         cache.entries.insert(
             id.to_owned(),
@@ -170,17 +176,14 @@ impl Loader {
 
     /// The worker cached under `id`, if any (marked as recently used).
     pub(crate) fn cached(&self, id: &str) -> Option<Worker> {
-        let mut cache = self
-            .inner
+        self.lock_cache().touch(id)
+    }
+
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.inner
             .cache
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        cache.clock += 1;
-        let now = cache.clock;
-        cache.entries.get_mut(id).map(|entry| {
-            entry.last_used = now;
-            entry.worker.clone()
-        })
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// How many workers are alive: held by a [`Worker`] (or a dynamic

@@ -23,6 +23,8 @@ use oxc::allocator::Allocator;
 use oxc::parser::Parser;
 use oxc::span::SourceType;
 
+use crate::config::line_column;
+
 /// The engine's cap on a worker's code, in bytes.
 pub const MAX_CODE_BYTES: usize = 64 << 20;
 
@@ -244,18 +246,6 @@ fn relative_name(root: &Path, path: &Path) -> Option<String> {
 
 fn extension(name: &str) -> &str {
     name.rsplit_once('.').map_or("", |(_, e)| e)
-}
-
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before
-        .rsplit_once('\n')
-        .map_or(before, |(_, last)| last)
-        .chars()
-        .count()
-        + 1;
-    (line, column)
 }
 
 #[cfg(test)]
