@@ -10,7 +10,10 @@ use std::collections::HashSet;
 
 use rquickjs::{Array, ArrayBuffer, Ctx, Function, Object, TypedArray, Value as JsValue, qjs};
 
-use crate::value::{ErrorValue, TypedArrayKind, Value};
+use crate::value::{ErrorValue, StubRef, TypedArrayKind, Value};
+
+/// workerd's message for an `RpcTarget` where only plain data may go.
+const RPC_TARGET_NOT_CLONEABLE: &str = "Remote RPC references can only be serialized for RPC.";
 
 /// Limits on values crossing the boundary.
 #[derive(Debug, Clone, Copy)]
@@ -64,6 +67,9 @@ pub(crate) struct Reader<'a, 'js> {
     limits: CodecLimits,
     size: usize,
     path: HashSet<usize>,
+    /// `Some` when reading RPC arguments: functions and `RpcTarget`
+    /// instances are exported (kept in this isolate) and their ids listed.
+    exports: Option<Vec<u64>>,
 }
 
 impl<'a, 'js> Reader<'a, 'js> {
@@ -73,7 +79,75 @@ impl<'a, 'js> Reader<'a, 'js> {
             limits,
             size: 0,
             path: HashSet::new(),
+            exports: None,
         }
+    }
+
+    /// A reader for RPC arguments, which may carry stubs.
+    pub(crate) fn for_rpc(ctx: &'a Ctx<'js>, limits: CodecLimits) -> Self {
+        Self {
+            exports: Some(Vec::new()),
+            ..Self::new(ctx, limits)
+        }
+    }
+
+    /// The ids of the stubs exported so far.
+    pub(crate) fn take_exports(&mut self) -> Vec<u64> {
+        self.exports
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Keeps `value` in this isolate and refers to it by a stub, or refuses
+    /// with `refusal` when this read does not carry stubs.
+    fn export(
+        &mut self,
+        value: &JsValue<'js>,
+        callable: bool,
+        refusal: &str,
+    ) -> Result<Value, CloneError> {
+        let Some(exports) = self.exports.as_mut() else {
+            return Err(CloneError::Unclonable(refusal.to_owned()));
+        };
+        let export: Function = crate::glue::stubs(self.ctx)
+            .and_then(|stubs| stubs.get("exportStub"))
+            .map_err(|_| CloneError::Threw)?;
+        let id: f64 = export
+            .call((value.clone(),))
+            .map_err(|_| CloneError::Threw)?;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let id = id as u64;
+        exports.push(id);
+        Ok(Value::Stub(StubRef { id, callable }))
+    }
+
+    /// Whether `object` is an `RpcTarget` instance (its class chain holds
+    /// `RpcTarget.prototype`), or a stub this isolate received.
+    fn is_rpc_reference(&self, object: &Object<'js>) -> Result<bool, CloneError> {
+        let Some(target) =
+            crate::glue::rpc_target_prototype(self.ctx).map_err(|_| CloneError::Threw)?
+        else {
+            return Ok(false);
+        };
+        let mut proto = object.get_prototype();
+        while let Some(p) = proto {
+            if p == target {
+                return Ok(true);
+            }
+            proto = p.get_prototype();
+        }
+        Ok(false)
+    }
+
+    fn is_received_stub(&self, value: &JsValue<'js>) -> Result<bool, CloneError> {
+        if crate::glue::with(self.ctx, |g| g.state.borrow().stubs.is_none()).unwrap_or(true) {
+            return Ok(false);
+        }
+        let check: Function = crate::glue::stubs(self.ctx)
+            .and_then(|stubs| stubs.get("isStub"))
+            .map_err(|_| CloneError::Threw)?;
+        check.call((value.clone(),)).map_err(|_| CloneError::Threw)
     }
 
     pub(crate) fn read(&mut self, value: &JsValue<'js>) -> Result<Value, CloneError> {
@@ -128,10 +202,13 @@ impl<'a, 'js> Reader<'a, 'js> {
                 return Err(CloneError::Unclonable("Symbol could not be cloned.".into()));
             }
             Type::Function | Type::Constructor => {
-                let source: String = self.helper("functionSource", value)?;
-                return Err(CloneError::Unclonable(format!(
-                    "{source} could not be cloned."
-                )));
+                let refusal = if self.exports.is_none() {
+                    let source: String = self.helper("functionSource", value)?;
+                    format!("{source} could not be cloned.")
+                } else {
+                    String::new()
+                };
+                return self.export(value, true, &refusal);
             }
             Type::Promise => {
                 return Err(CloneError::Unclonable(
@@ -152,9 +229,18 @@ impl<'a, 'js> Reader<'a, 'js> {
         // reading its pointer and class id does not touch its contents.
         let (identity, class) = unsafe { (qjs::JS_VALUE_GET_PTR(raw) as usize, classify(raw)) };
         if class == Class::Proxy {
+            if self.is_received_stub(value)? {
+                return self.export(value, false, RPC_TARGET_NOT_CLONEABLE);
+            }
             return Err(CloneError::Unclonable(
                 "#<Proxy> could not be cloned.".into(),
             ));
+        }
+        if class == Class::Plain
+            && let Some(object) = value.as_object()
+            && self.is_rpc_reference(object)?
+        {
+            return self.export(value, false, RPC_TARGET_NOT_CLONEABLE);
         }
         if !self.path.insert(identity) {
             return Err(CloneError::Unclonable(
@@ -338,6 +424,11 @@ pub(crate) fn write<'js>(ctx: &Ctx<'js>, value: &Value) -> rquickjs::Result<JsVa
             f.call((kind.name(), view))?
         }
         Value::Error(e) => error_to_js(ctx, e)?,
+        Value::Stub(stub) => {
+            let make: Function = crate::glue::stubs(ctx)?.get("makeStub")?;
+            #[allow(clippy::cast_precision_loss)]
+            make.call((stub.id as f64, stub.callable))?
+        }
     })
 }
 

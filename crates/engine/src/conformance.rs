@@ -258,7 +258,9 @@ impl Realm {
                         OpRequest::Binding { .. }
                         | OpRequest::LoadWorker { .. }
                         | OpRequest::ReleaseWorker { .. }
-                        | OpRequest::CallWorker { .. } => OpResult::Error(
+                        | OpRequest::CallWorker { .. }
+                        | OpRequest::CallService { .. }
+                        | OpRequest::CallStub { .. } => OpResult::Error(
                             crate::value::ErrorValue::new("Error", "no bindings here"),
                         ),
                     };

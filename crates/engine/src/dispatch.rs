@@ -239,6 +239,9 @@ fn invoke<'js>(
     namespace: &Object<'js>,
     spec: CallSpec,
 ) -> Result<(JsValue<'js>, bool), Failure> {
+    if let CallKind::Stub { stub, method, args } = spec.kind {
+        return invoke_stub(ctx, stub, method.as_deref(), &args).map(|value| (value, false));
+    }
     let name = spec.entrypoint.as_deref().unwrap_or("default");
     if !namespace.contains_key(name)? {
         let message = match &spec.entrypoint {
@@ -258,13 +261,8 @@ fn invoke<'js>(
             let request: JsValue = make.call((url, method, headers, body))?;
             (true, Some(request), String::new(), Vec::new())
         }
-        CallKind::Rpc { method, args } => {
-            let mut values = Vec::with_capacity(args.len());
-            for arg in &args {
-                values.push(codec::write(ctx, arg)?);
-            }
-            (false, None, method, values)
-        }
+        CallKind::Rpc { method, args } => (false, None, method, write_args(ctx, &args)?),
+        CallKind::Stub { .. } => unreachable!("stub calls return above"),
     };
     let entrypoint_class = match exported.as_function() {
         Some(f) => extends_worker_entrypoint(ctx, f)?,
@@ -315,6 +313,20 @@ fn invoke<'js>(
             "Failed to start Worker:\nUncaught TypeError: Incorrect type for map entry '{name}': the provided value is not of type 'function or ExportedHandler'."
         )));
     };
+    Ok((apply(ctx, receiver, function, argv)?, fetch))
+}
+
+fn write_args<'js>(ctx: &Ctx<'js>, args: &[crate::Value]) -> rquickjs::Result<Vec<JsValue<'js>>> {
+    args.iter().map(|arg| codec::write(ctx, arg)).collect()
+}
+
+/// Calls `function` on `receiver` with `argv`.
+fn apply<'js>(
+    ctx: &Ctx<'js>,
+    receiver: JsValue<'js>,
+    function: JsValue<'js>,
+    argv: Vec<JsValue<'js>>,
+) -> Result<JsValue<'js>, Failure> {
     let function = function
         .into_function()
         .ok_or_else(|| type_error("not a function".into()))?;
@@ -323,8 +335,40 @@ fn invoke<'js>(
     for arg in argv {
         call_args.push_arg(arg)?;
     }
-    let result: JsValue = function.call_arg(call_args)?;
-    Ok((result, fetch))
+    Ok(function.call_arg(call_args)?)
+}
+
+/// A call back into a function or `RpcTarget` this isolate exported as a
+/// stub. `RpcTarget` methods are found on its class chain, as workerd
+/// exposes them (own instance properties are not callable).
+fn invoke_stub<'js>(
+    ctx: &Ctx<'js>,
+    stub: u64,
+    method: Option<&str>,
+    args: &[crate::Value],
+) -> Result<JsValue<'js>, Failure> {
+    let lookup: Function = glue::stubs(ctx)?.get("stubTarget")?;
+    #[allow(clippy::cast_precision_loss)]
+    let target: JsValue = lookup.call((stub as f64,))?;
+    if target.is_undefined() {
+        return Err(Failure::Guest(ErrorValue::new(
+            "Error",
+            "RPC stub used after being disposed.",
+        )));
+    }
+    let argv = write_args(ctx, args)?;
+    match method {
+        None => apply(ctx, JsValue::new_undefined(ctx.clone()), target, argv),
+        Some(method) => {
+            let receiver = target
+                .as_object()
+                .filter(|_| !target.is_function())
+                .ok_or_else(|| type_error("The RPC stub is a function; call it directly.".into()))?
+                .clone();
+            let function = rpc_method(ctx, &receiver, method, false)?;
+            apply(ctx, target, function, argv)
+        }
+    }
 }
 
 /// `ctx` for a call: `props`, `waitUntil`, `passThroughOnException`.

@@ -39,6 +39,10 @@ pub(crate) struct GlueState<'js> {
     pub(crate) ctx_prototype: Option<Object<'js>>,
     /// Resolve and reject functions of ops in flight.
     pub(crate) ops: HashMap<OpId, (Function<'js>, Function<'js>)>,
+    /// Stubs exported in an op's arguments, released when it completes.
+    pub(crate) op_stubs: HashMap<OpId, Vec<u64>>,
+    /// `RpcTarget.prototype`, once `cloudflare:workers` has been loaded.
+    pub(crate) rpc_target_prototype: Option<Object<'js>>,
     /// Calls not yet finished.
     pub(crate) calls: Vec<Call<'js>>,
     /// `ctx.waitUntil` promises by call (kept apart from `calls`, which
@@ -138,4 +142,36 @@ pub(crate) fn worker_entrypoint<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Option<
         Some(extras) => extras.get("WorkerEntrypoint").map(Some),
         None => Ok(None),
     }
+}
+
+/// `RpcTarget.prototype`, if extras (which define `RpcTarget`) were ever
+/// loaded; before that no object can be an `RpcTarget`.
+pub(crate) fn rpc_target_prototype<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Option<Object<'js>>> {
+    let (cached, extras) = with(ctx, |g| {
+        let state = g.state.borrow();
+        (state.rpc_target_prototype.clone(), state.extras.clone())
+    })?;
+    if cached.is_some() {
+        return Ok(cached);
+    }
+    let Some(extras) = extras else {
+        return Ok(None);
+    };
+    let class: Object = extras.get("RpcTarget")?;
+    let prototype: Object = class.get("prototype")?;
+    with(ctx, |g| {
+        g.state.borrow_mut().rpc_target_prototype = Some(prototype.clone())
+    })?;
+    Ok(Some(prototype))
+}
+
+/// Releases the stubs exported in op `id`'s arguments.
+pub(crate) fn release_op_stubs(ctx: &Ctx<'_>, id: OpId) -> rquickjs::Result<()> {
+    let Some(ids) = with(ctx, |g| g.state.borrow_mut().op_stubs.remove(&id))? else {
+        return Ok(());
+    };
+    let release: Function = stubs(ctx)?.get("releaseStubs")?;
+    #[allow(clippy::cast_precision_loss)]
+    let ids: Vec<f64> = ids.into_iter().map(|id| id as f64).collect();
+    release.call((ids,))
 }

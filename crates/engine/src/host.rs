@@ -129,6 +129,17 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
     let s = shared.clone();
     define(&mut table, "op", move |ctx, args| {
         let kind = string_arg(&ctx, &args, 0)?;
+        // Stubs exported while reading RPC arguments, released with the op.
+        let mut exported = Vec::new();
+        let mut read_rpc = |i: usize| -> rquickjs::Result<Value> {
+            let Some(v) = arg(&args, i) else {
+                return Ok(Value::Undefined);
+            };
+            let mut reader = crate::codec::Reader::for_rpc(&ctx, s.codec);
+            let value = reader.read(v);
+            exported.append(&mut reader.take_exports());
+            value.map_err(|e| clone_error_to_js(&ctx, &e))
+        };
         let request = match kind.as_str() {
             "binding" => {
                 let binding = string_arg(&ctx, &args, 1)?;
@@ -232,19 +243,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                 let props = read(3)?;
                 let limits = crate::dynamic::read_limits(Some(&read(4)?))
                     .map_err(|e| Exception::throw_type(&ctx, e.message()))?;
-                let call = worker_call(&read(5)?)
+                let call = worker_call(&read_rpc(5)?)
                     .ok_or_else(|| Exception::throw_type(&ctx, "isola: malformed worker call"))?;
-                let size = props.approx_size()
-                    + match &call {
-                        CallKind::Rpc { args, .. } => args.iter().map(Value::approx_size).sum(),
-                        CallKind::Fetch(r) => r.body.as_ref().map_or(0, Vec::len),
-                    };
-                if size > s.codec.max_bytes {
-                    return Err(clone_error_to_js(
-                        &ctx,
-                        &CloneError::TooLarge(s.codec.max_bytes),
-                    ));
-                }
+                check_call_size(&ctx, &s, props.approx_size(), &call)?;
                 OpRequest::CallWorker {
                     worker,
                     entrypoint,
@@ -253,12 +254,44 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                     call,
                 }
             }
+            "callService" => {
+                let binding = string_arg(&ctx, &args, 1)?;
+                let call = worker_call(&read_rpc(2)?)
+                    .ok_or_else(|| Exception::throw_type(&ctx, "isola: malformed service call"))?;
+                check_call_size(&ctx, &s, 0, &call)?;
+                OpRequest::CallService { binding, call }
+            }
+            "callStub" => {
+                let stub = id_arg(&args, 1);
+                let method = arg(&args, 2)
+                    .and_then(|v| v.as_string())
+                    .map(crate::web::js_string)
+                    .transpose()?;
+                let Value::Array(args) = read_rpc(3)? else {
+                    return Err(Exception::throw_type(
+                        &ctx,
+                        "isola: expected an argument list",
+                    ));
+                };
+                let size: usize = args.iter().map(Value::approx_size).sum();
+                if size > s.codec.max_bytes {
+                    return Err(clone_error_to_js(
+                        &ctx,
+                        &CloneError::TooLarge(s.codec.max_bytes),
+                    ));
+                }
+                OpRequest::CallStub { stub, method, args }
+            }
             _ => return Err(Exception::throw_type(&ctx, "isola: unknown op")),
         };
         let id = next_id(&s.next_op);
         let (promise, resolve, reject) = ctx.promise()?;
         crate::glue::with(&ctx, |g| {
-            g.state.borrow_mut().ops.insert(id, (resolve, reject))
+            let mut state = g.state.borrow_mut();
+            state.ops.insert(id, (resolve, reject));
+            if !exported.is_empty() {
+                state.op_stubs.insert(id, exported);
+            }
         })?;
         s.emit(Effect::Op { id, request });
         Ok(promise.into_value())
@@ -767,6 +800,29 @@ pub(crate) fn response_to_js<'js>(
         body,
         "",
     ))
+}
+
+/// Refuses a call whose arguments or body exceed the codec's size limit.
+fn check_call_size(
+    ctx: &Ctx<'_>,
+    shared: &Shared,
+    extra: usize,
+    call: &CallKind,
+) -> rquickjs::Result<()> {
+    let size = extra
+        + match call {
+            CallKind::Rpc { args, .. } | CallKind::Stub { args, .. } => {
+                args.iter().map(Value::approx_size).sum()
+            }
+            CallKind::Fetch(r) => r.body.as_ref().map_or(0, Vec::len),
+        };
+    if size > shared.codec.max_bytes {
+        return Err(clone_error_to_js(
+            ctx,
+            &CloneError::TooLarge(shared.codec.max_bytes),
+        ));
+    }
+    Ok(())
 }
 
 /// A call descriptor from the loader glue: `["rpc", method, args]` or

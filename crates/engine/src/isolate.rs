@@ -73,6 +73,11 @@ pub enum EnvEntry {
     Value(Value),
     /// A host binding: `env.NAME.method(...)` becomes an [`crate::OpRequest::Binding`].
     Binding,
+    /// A service binding to a worker's entrypoint (`[[services]]`, a
+    /// `ctx.exports` loopback): `env.NAME.method(...)` and
+    /// `env.NAME.fetch(...)` become [`crate::OpRequest::CallService`]; RPC
+    /// arguments may carry functions and `RpcTarget`s as stubs.
+    Service,
     /// A Worker Loader (`env.NAME.load(code)`, `env.NAME.get(name, cb)`),
     /// whose workers are created by [`crate::OpRequest::LoadWorker`] and
     /// called by [`crate::OpRequest::CallWorker`].
@@ -280,6 +285,7 @@ impl Isolate {
                         continue;
                     }
                     EnvEntry::Binding => "bindingStub",
+                    EnvEntry::Service => "serviceStub",
                     EnvEntry::WorkerLoader => "workerLoader",
                 };
                 let make: Function = crate::glue::stubs(&ctx)?.get(kind)?;
@@ -345,6 +351,7 @@ impl Isolate {
         budget: Budget,
     ) -> Result<Duration, Termination> {
         self.enter(budget, move |ctx| {
+            glue::release_op_stubs(ctx, id)?;
             let Some((resolve, reject)) =
                 glue::with(ctx, |g| g.state.borrow_mut().ops.remove(&id))?
             else {

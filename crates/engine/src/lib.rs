@@ -47,4 +47,4 @@ pub use source::{
     CodeError, KNOWN_COMPATIBILITY_FLAGS, MAX_CODE_BYTES, ModuleSpec, NEWEST_COMPATIBILITY_DATE,
     WorkerSource,
 };
-pub use value::{ErrorValue, TypedArrayKind, Value};
+pub use value::{ErrorValue, StubRef, TypedArrayKind, Value};

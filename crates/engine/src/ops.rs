@@ -134,6 +134,25 @@ pub enum OpRequest {
         /// The RPC method and arguments, or a fetch.
         call: CallKind,
     },
+    /// A call through a service binding in `env` (a `ctx.exports`
+    /// loopback or a `[[services]]` binding): an RPC method or `fetch()`.
+    CallService {
+        /// The env name of the binding.
+        binding: String,
+        /// The RPC method and arguments, or a fetch.
+        call: CallKind,
+    },
+    /// A call through a stub this isolate received in an RPC argument
+    /// ([`crate::Value::Stub`]): back to the isolate holding the function
+    /// or `RpcTarget`.
+    CallStub {
+        /// The stub's id, as it arrived.
+        stub: u64,
+        /// The `RpcTarget` method, or `None` to call a function.
+        method: Option<String>,
+        /// The arguments (may carry this isolate's own stubs).
+        args: Vec<Value>,
+    },
 }
 
 /// The answer to an [`OpRequest`].
@@ -199,6 +218,17 @@ pub enum CallKind {
     },
     /// The entrypoint's `fetch(request, env, ctx)` handler.
     Fetch(HttpRequest),
+    /// A function or `RpcTarget` this isolate exported as a stub
+    /// ([`crate::Value::Stub`]), called back through it. The entrypoint
+    /// and props of the call are ignored.
+    Stub {
+        /// The id the isolate gave the stub.
+        stub: u64,
+        /// The `RpcTarget` method, or `None` to call the function.
+        method: Option<String>,
+        /// The arguments.
+        args: Vec<Value>,
+    },
 }
 
 /// A call into an isolate.

@@ -56,6 +56,24 @@ pub enum Value {
     },
     /// An `Error` (or subclass), by name, message and stack.
     Error(ErrorValue),
+    /// A function or `RpcTarget` instance passed as an RPC argument. It
+    /// stays in the isolate that sent it; the receiver gets a stub whose
+    /// calls travel back to it, valid until the call that carried it ends.
+    Stub(StubRef),
+}
+
+/// Names a function or `RpcTarget` instance held by some isolate.
+///
+/// The engine that reads the value numbers it within its isolate; the
+/// runtime renumbers it to route calls back, so an id means nothing
+/// outside the layer that issued it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StubRef {
+    /// The id.
+    pub id: u64,
+    /// A function (the stub is called) rather than an `RpcTarget` (the
+    /// stub's methods are called).
+    pub callable: bool,
 }
 
 /// The kinds of `ArrayBufferView` the codec carries.
@@ -203,6 +221,27 @@ impl Value {
                 }
                 J::Object(map)
             }
+            Value::Stub(stub) => {
+                let mut map = serde_json::Map::new();
+                map.insert("$stub".into(), J::from(stub.id));
+                J::Object(map)
+            }
+        }
+    }
+
+    /// Calls `f` on every stub inside this value.
+    pub fn visit_stubs_mut(&mut self, f: &mut impl FnMut(&mut StubRef)) {
+        match self {
+            Value::Stub(stub) => f(stub),
+            Value::Array(items) | Value::Set(items) => {
+                items.iter_mut().for_each(|v| v.visit_stubs_mut(f));
+            }
+            Value::Object(entries) => entries.iter_mut().for_each(|(_, v)| v.visit_stubs_mut(f)),
+            Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+                k.visit_stubs_mut(f);
+                v.visit_stubs_mut(f);
+            }),
+            _ => {}
         }
     }
 
@@ -211,9 +250,12 @@ impl Value {
     pub fn approx_size(&self) -> usize {
         const SLOT: usize = 16;
         SLOT + match self {
-            Value::Undefined | Value::Null | Value::Bool(_) | Value::Number(_) | Value::Date(_) => {
-                0
-            }
+            Value::Undefined
+            | Value::Null
+            | Value::Bool(_)
+            | Value::Number(_)
+            | Value::Date(_)
+            | Value::Stub(_) => 0,
             Value::BigInt(s) | Value::String(s) => s.len(),
             Value::Array(items) | Value::Set(items) => items.iter().map(Value::approx_size).sum(),
             Value::Object(entries) => entries.iter().map(|(k, v)| k.len() + v.approx_size()).sum(),

@@ -72,7 +72,9 @@ fn run(
                         }
                         OpRequest::LoadWorker { .. }
                         | OpRequest::ReleaseWorker { .. }
-                        | OpRequest::CallWorker { .. } => {
+                        | OpRequest::CallWorker { .. }
+                        | OpRequest::CallService { .. }
+                        | OpRequest::CallStub { .. } => {
                             OpResult::Error(ErrorValue::new("Error", "no loader"))
                         }
                     };

@@ -11,11 +11,11 @@ use isola_engine::{
     LoopbackService, OpResult, Value,
 };
 
-use crate::binding::{Binding, OutboundHandler};
+use crate::binding::OutboundHandler;
 use crate::code::{Outbound, Prepared, WorkerCode};
 use crate::config::Limits;
 use crate::loader::LoaderHandle;
-use crate::outcome::Outcome;
+use crate::service::{Service, ServiceWorker, outcome_result};
 use crate::worker::{Worker, WorkerInner};
 
 /// The children of one worker, by handle.
@@ -29,7 +29,7 @@ pub(crate) struct Children {
 /// A child and the tails that hear of its runs.
 struct Child {
     worker: Worker,
-    tails: Arc<Vec<Loopback>>,
+    tails: Arc<Vec<Service>>,
 }
 
 fn error(name: &str, message: impl Into<String>) -> OpResult {
@@ -52,49 +52,15 @@ fn limits_of(limits: DynamicLimits) -> Option<Limits> {
     })
 }
 
-/// `ctx.exports.Name({ props })` of a parent, as a binding in its child's
-/// env: each call runs on the parent's entrypoint with those props.
-pub(crate) struct Loopback {
-    pub(crate) parent: Weak<WorkerInner>,
-    pub(crate) entrypoint: Option<String>,
-    pub(crate) props: Value,
-}
-
-impl Loopback {
-    /// The parent's entrypoint with this loopback's props, if the parent
-    /// is still alive.
-    fn entrypoint(&self) -> Result<crate::worker::Entrypoint, ErrorValue> {
-        let inner = self.parent.upgrade().ok_or_else(|| {
-            ErrorValue::new("Error", "The parent worker of this service is gone.")
-        })?;
-        Ok(Worker { inner }
-            .entrypoint(self.entrypoint.as_deref())
-            .props(self.props.clone()))
-    }
-}
-
-#[async_trait::async_trait]
-impl Binding for Loopback {
-    async fn call(&self, method: &str, args: Vec<Value>) -> Result<Value, ErrorValue> {
-        let run = self.entrypoint()?.call_with(method, args).await;
-        match outcome_result(run.outcome) {
-            OpResult::Value(v) => Ok(v),
-            OpResult::Response(_) => Ok(Value::Undefined),
-            OpResult::Error(e) => Err(e),
-        }
-    }
-}
-
 /// A loopback as a child's `globalOutbound`: its fetches run the parent's
 /// `fetch` handler, which can allow-list, log, or add credentials the
 /// child never sees.
-struct LoopbackOutbound(Loopback);
+struct LoopbackOutbound(Service);
 
 #[async_trait::async_trait]
 impl OutboundHandler for LoopbackOutbound {
     async fn fetch(&self, request: HttpRequest) -> Result<HttpResponse, ErrorValue> {
-        let run = self.0.entrypoint()?.fetch(request).await;
-        match outcome_result(run.outcome) {
+        match self.0.call(&Weak::new(), CallKind::Fetch(request)).await {
             OpResult::Response(response) => Ok(response),
             OpResult::Error(e) => Err(e),
             OpResult::Value(_) => Err(ErrorValue::new(
@@ -105,18 +71,12 @@ impl OutboundHandler for LoopbackOutbound {
     }
 }
 
-/// A child's (or a loopback's) outcome as the caller's op result.
-fn outcome_result(outcome: Outcome) -> OpResult {
-    match outcome {
-        Outcome::Returned(value) => OpResult::Value(value),
-        Outcome::Responded(response) => OpResult::Response(response),
-        Outcome::Threw(e) | Outcome::InvalidCode(e) => OpResult::Error(e),
-        other => error(
-            "Error",
-            other
-                .message()
-                .unwrap_or_else(|| "isola internal error".into()),
-        ),
+/// `ctx.exports.Name({ props })` of the parent `this`.
+fn loopback(this: &Weak<WorkerInner>, service: LoopbackService) -> Service {
+    Service {
+        worker: ServiceWorker::Parent(this.clone()),
+        entrypoint: service.entrypoint,
+        props: service.props,
     }
 }
 
@@ -133,19 +93,15 @@ fn worker_code(code: DynamicCode, parent: &Prepared, this: &Weak<WorkerInner>) -
         worker = worker.env_value(name, value);
     }
     for service in code.services {
-        let loopback: Arc<dyn Binding> = Arc::new(Loopback {
-            parent: this.clone(),
-            entrypoint: service.entrypoint,
-            props: service.props,
-        });
-        worker = worker.env_binding(service.binding, loopback);
+        let binding = service.binding.clone();
+        worker = worker.env_service(binding, loopback(this, service));
     }
     worker = worker.global_outbound(match code.global_outbound {
         DynamicOutbound::Inherit => parent.outbound.clone(),
         DynamicOutbound::Blocked => Outbound::Blocked,
         DynamicOutbound::Loopback { entrypoint, props } => {
-            Outbound::Handler(Arc::new(LoopbackOutbound(Loopback {
-                parent: this.clone(),
+            Outbound::Handler(Arc::new(LoopbackOutbound(Service {
+                worker: ServiceWorker::Parent(this.clone()),
                 entrypoint,
                 props,
             })))
@@ -172,11 +128,7 @@ impl Children {
         self.next += 1;
         let tails = tails
             .into_iter()
-            .map(|t| Loopback {
-                parent: self.parent.clone(),
-                entrypoint: t.entrypoint,
-                props: t.props,
-            })
+            .map(|t| loopback(&self.parent, t))
             .collect();
         self.workers.insert(
             handle,
@@ -250,22 +202,22 @@ impl Children {
                 stub = stub.limits(limits);
             }
             let started = crate::tail::now_ms();
-            let (event, run) = match call {
-                CallKind::Rpc { method, args } => (
-                    crate::tail::rpc_event(&method),
-                    stub.call_with(&method, args).await,
-                ),
-                CallKind::Fetch(request) => {
-                    let event = crate::tail::fetch_event(&request);
-                    (event, stub.fetch(request).await)
-                }
+            let event = match &call {
+                CallKind::Rpc { method, .. } => crate::tail::rpc_event(method),
+                CallKind::Fetch(request) => crate::tail::fetch_event(request),
+                CallKind::Stub { .. } => crate::tail::rpc_event("(stub)"),
             };
+            let run = stub.send(call).await;
             if !tails.is_empty() {
                 let events = crate::tail::events(entrypoint.as_deref(), event, started, &run);
                 // Tails run after the call, without delaying its answer.
                 tokio::task::spawn_local(async move {
                     for tail in tails.iter() {
-                        if let Err(e) = tail.call("tail", vec![events.clone()]).await {
+                        let call = CallKind::Rpc {
+                            method: "tail".into(),
+                            args: vec![events.clone()],
+                        };
+                        if let OpResult::Error(e) = tail.call(&Weak::new(), call).await {
                             tracing::warn!(error = %e, "a tail failed");
                         }
                     }

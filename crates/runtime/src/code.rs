@@ -8,6 +8,7 @@ use isola_engine::{CodeError, EnvEntry, ModuleSpec, Value, WorkerSource};
 
 use crate::binding::{Binding, OutboundHandler};
 use crate::config::Limits;
+use crate::service::{Service, ServiceSlot, ServiceWorker};
 
 /// The largest `env` a worker may have, as on Cloudflare.
 pub(crate) const MAX_ENV_BYTES: usize = 1 << 20;
@@ -47,8 +48,8 @@ enum EnvItem {
     Binding(Arc<dyn Binding>),
     /// A Worker Loader; its `get` names live in this cache namespace.
     WorkerLoader(String),
-    /// A service binding to one of this worker's own entrypoints.
-    SelfService(Option<String>),
+    /// A service binding to an entrypoint of a worker.
+    Service(Service),
 }
 
 /// Namespaces of loader bindings declared without an `id`: each binding
@@ -176,13 +177,44 @@ impl WorkerCode {
 
     /// Adds a service binding to one of this worker's own entrypoints
     /// (`None`: the default export), as a wrangler `[[services]]` entry
-    /// naming the worker itself: `env.NAME.method(...)` calls it.
+    /// naming the worker itself: `env.NAME.method(...)` and
+    /// `env.NAME.fetch(...)` call it.
     #[must_use]
-    pub fn self_service(mut self, name: impl Into<String>, entrypoint: Option<&str>) -> Self {
-        self.env.push((
-            name.into(),
-            EnvItem::SelfService(entrypoint.filter(|e| *e != "default").map(str::to_owned)),
-        ));
+    pub fn self_service(self, name: impl Into<String>, entrypoint: Option<&str>) -> Self {
+        self.env_service(
+            name,
+            Service {
+                worker: ServiceWorker::This,
+                entrypoint: entrypoint_name(entrypoint),
+                props: Value::Undefined,
+            },
+        )
+    }
+
+    /// Adds a service binding to an entrypoint (`None`: the default export)
+    /// of the worker `slot` is bound to, as a wrangler `[[services]]` entry
+    /// naming another worker: `env.NAME.method(...)` and
+    /// `env.NAME.fetch(...)` call it. RPC arguments may carry functions and
+    /// `RpcTarget`s, which the callee can call back.
+    #[must_use]
+    pub fn service(
+        self,
+        name: impl Into<String>,
+        slot: &ServiceSlot,
+        entrypoint: Option<&str>,
+    ) -> Self {
+        self.env_service(
+            name,
+            Service {
+                worker: ServiceWorker::Bound(slot.clone()),
+                entrypoint: entrypoint_name(entrypoint),
+                props: Value::Undefined,
+            },
+        )
+    }
+
+    pub(crate) fn env_service(mut self, name: impl Into<String>, service: Service) -> Self {
+        self.env.push((name.into(), EnvItem::Service(service)));
         self
     }
 
@@ -231,7 +263,7 @@ impl WorkerCode {
         let mut env = Vec::with_capacity(self.env.len());
         let mut bindings = HashMap::new();
         let mut loaders = HashMap::new();
-        let mut self_services = HashMap::new();
+        let mut services = HashMap::new();
         for (name, item) in self.env {
             match item {
                 EnvItem::Value(v) => env.push((name, EnvEntry::Value(v))),
@@ -243,9 +275,9 @@ impl WorkerCode {
                     env.push((name.clone(), EnvEntry::WorkerLoader));
                     loaders.insert(name, namespace);
                 }
-                EnvItem::SelfService(entrypoint) => {
-                    env.push((name.clone(), EnvEntry::Binding));
-                    self_services.insert(name, entrypoint);
+                EnvItem::Service(service) => {
+                    env.push((name.clone(), EnvEntry::Service));
+                    services.insert(name, service);
                 }
             }
         }
@@ -254,11 +286,15 @@ impl WorkerCode {
             env,
             bindings,
             loaders,
-            self_services,
+            services,
             outbound: self.outbound,
             limits: self.limits,
         })
     }
+}
+
+fn entrypoint_name(entrypoint: Option<&str>) -> Option<String> {
+    entrypoint.filter(|e| *e != "default").map(str::to_owned)
 }
 
 fn code_error(message: String) -> CodeError {
@@ -272,8 +308,8 @@ pub(crate) struct Prepared {
     pub(crate) bindings: HashMap<String, Arc<dyn Binding>>,
     /// Worker Loader bindings: env name → `get` cache namespace.
     pub(crate) loaders: HashMap<String, String>,
-    /// Service bindings to this worker's own entrypoints: env name → entrypoint.
-    pub(crate) self_services: HashMap<String, Option<String>>,
+    /// Service bindings: env name → the entrypoint they call.
+    pub(crate) services: HashMap<String, Service>,
     pub(crate) outbound: Outbound,
     pub(crate) limits: Option<Limits>,
 }

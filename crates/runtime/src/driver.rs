@@ -18,11 +18,11 @@ use isola_engine::{
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 
-use crate::binding::Binding as _;
 use crate::children::Children;
 use crate::code::{BLOCKED_MESSAGE, Outbound, Prepared};
 use crate::config::Limits;
 use crate::outcome::{Outcome, Run, Stats};
+use crate::stubs::{Grant, StubRegistry, stub_ids};
 
 /// Streams a call's console lines as they are written.
 pub(crate) type LogSink = Arc<dyn Fn(&LogEntry) + Send + Sync>;
@@ -50,6 +50,8 @@ pub(crate) struct Spawn {
     pub(crate) this: std::sync::Weak<crate::worker::WorkerInner>,
     /// Counts this worker as live until the driver ends.
     pub(crate) live: crate::loader::LiveGuard,
+    /// Routes RPC stubs between the loader's workers.
+    pub(crate) stubs: Arc<StubRegistry>,
 }
 
 enum Completion {
@@ -73,6 +75,8 @@ struct CallState {
     logs: Vec<LogEntry>,
     log_sink: Option<LogSink>,
     reply: Option<oneshot::Sender<Run>>,
+    /// Stubs this call's arguments carried: the only ones it may call.
+    granted: Vec<u64>,
 }
 
 struct Driver {
@@ -88,8 +92,10 @@ struct Driver {
     tasks: Vec<AbortHandle>,
     done_tx: mpsc::UnboundedSender<Completion>,
     children: Children,
-    /// The worker itself, weakly (for service bindings to its own entrypoints).
+    /// The worker itself, weakly (for service bindings to its own
+    /// entrypoints, and as the exporter of the stubs it passes).
     this: std::sync::Weak<crate::worker::WorkerInner>,
+    stubs: Arc<StubRegistry>,
 }
 
 pub(crate) async fn drive(spawn: Spawn) {
@@ -102,6 +108,7 @@ pub(crate) async fn drive(spawn: Spawn) {
         loader,
         this,
         live,
+        stubs,
     } = spawn;
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let mut driver = Driver {
@@ -118,6 +125,7 @@ pub(crate) async fn drive(spawn: Spawn) {
         done_tx,
         children: Children::new(loader, this.clone()),
         this,
+        stubs,
     };
     let mut open = true;
     loop {
@@ -145,7 +153,11 @@ async fn sleep_until(deadline: Option<Instant>) {
 }
 
 impl Driver {
-    fn start_call(&mut self, request: CallRequest) {
+    fn start_call(&mut self, mut request: CallRequest) {
+        let granted = match &mut request.kind {
+            CallKind::Rpc { args, .. } | CallKind::Stub { args, .. } => stub_ids(args),
+            CallKind::Fetch(_) => Vec::new(),
+        };
         let id = self.next_call;
         self.next_call += 1;
         let limits = self.limits.min(request.limits);
@@ -161,6 +173,7 @@ impl Driver {
                 logs: Vec::new(),
                 log_sink: request.log_sink,
                 reply: Some(request.reply),
+                granted,
             },
         );
         if self.isolate.is_none() {
@@ -387,26 +400,30 @@ impl Driver {
                         }
                     })
                 }
-                None => match self.code.self_services.get(&binding) {
-                    Some(entrypoint) => {
-                        let service = crate::children::Loopback {
-                            parent: self.this.clone(),
-                            entrypoint: entrypoint.clone(),
-                            props: Value::Undefined,
-                        };
+                None => Box::pin(std::future::ready(OpResult::Error(ErrorValue::new(
+                    "TypeError",
+                    format!("env.{binding} is not a binding"),
+                )))),
+            },
+            OpRequest::CallService { binding, mut call } => {
+                match self.code.services.get(&binding) {
+                    Some(service) => {
+                        let service = service.clone();
+                        let grant = self.export_stubs(&mut call);
+                        let this = self.this.clone();
                         Box::pin(async move {
-                            match service.call(&method, args).await {
-                                Ok(v) => OpResult::Value(v),
-                                Err(e) => OpResult::Error(e),
-                            }
+                            let result = service.call(&this, call).await;
+                            drop(grant);
+                            result
                         })
                     }
                     None => Box::pin(std::future::ready(OpResult::Error(ErrorValue::new(
                         "TypeError",
-                        format!("env.{binding} is not a binding"),
+                        format!("env.{binding} is not a service binding"),
                     )))),
-                },
-            },
+                }
+            }
+            OpRequest::CallStub { stub, method, args } => self.call_stub(stub, method, args),
             OpRequest::LoadWorker { loader, name, code } => {
                 let result = self.children.load(&self.code, &loader, name, code);
                 Box::pin(std::future::ready(result))
@@ -420,14 +437,21 @@ impl Driver {
                 entrypoint,
                 props,
                 limits,
-                call,
-            } => match self.children.call(worker, entrypoint, props, limits, call) {
-                Some(call) => Box::pin(call),
-                None => Box::pin(std::future::ready(OpResult::Error(ErrorValue::new(
-                    "TypeError",
-                    "isola: no such dynamic worker",
-                )))),
-            },
+                mut call,
+            } => {
+                let grant = self.export_stubs(&mut call);
+                match self.children.call(worker, entrypoint, props, limits, call) {
+                    Some(call) => Box::pin(async move {
+                        let result = call.await;
+                        drop(grant);
+                        result
+                    }),
+                    None => Box::pin(std::future::ready(OpResult::Error(ErrorValue::new(
+                        "TypeError",
+                        "isola: no such dynamic worker",
+                    )))),
+                }
+            }
             OpRequest::Fetch(request) => match &self.code.outbound {
                 Outbound::Blocked => Box::pin(std::future::ready(OpResult::Error(
                     ErrorValue::new("Error", BLOCKED_MESSAGE),
@@ -452,6 +476,50 @@ impl Driver {
         });
         self.tasks.retain(|t| !t.is_finished());
         self.tasks.push(handle.abort_handle());
+    }
+
+    /// Makes the stubs in a call's arguments routable back to this worker
+    /// for as long as the returned grant is held.
+    fn export_stubs(&self, call: &mut CallKind) -> Grant {
+        match call {
+            CallKind::Rpc { args, .. } | CallKind::Stub { args, .. } => {
+                self.stubs.export(&self.this, args)
+            }
+            CallKind::Fetch(_) => self.stubs.export(&self.this, &mut []),
+        }
+    }
+
+    /// A call through a stub this worker was handed: back to the worker
+    /// holding the function or `RpcTarget`.
+    fn call_stub(
+        &self,
+        stub: u64,
+        method: Option<String>,
+        args: Vec<Value>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = OpResult>>> {
+        let disposed = || {
+            Box::pin(std::future::ready(OpResult::Error(ErrorValue::new(
+                "Error",
+                "RPC stub used after being disposed.",
+            ))))
+        };
+        if !self.calls.values().any(|c| c.granted.contains(&stub)) {
+            return disposed();
+        }
+        let Some((worker, local)) = self.stubs.resolve(stub) else {
+            return disposed();
+        };
+        let mut call = CallKind::Stub {
+            stub: local,
+            method,
+            args,
+        };
+        let grant = self.export_stubs(&mut call);
+        Box::pin(async move {
+            let run = worker.entrypoint(None).send(call).await;
+            drop(grant);
+            crate::service::outcome_result(run.outcome)
+        })
     }
 
     fn terminate(&mut self, why: Termination) {

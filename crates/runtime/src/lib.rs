@@ -14,6 +14,8 @@ mod driver;
 mod executor;
 mod loader;
 mod outcome;
+mod service;
+mod stubs;
 mod tail;
 mod worker;
 
@@ -22,6 +24,7 @@ pub use code::{Outbound, WorkerCode};
 pub use config::{Config, Limits};
 pub use loader::{LoadError, Loader};
 pub use outcome::{Outcome, OutcomeKind, Run, Stats};
+pub use service::ServiceSlot;
 pub use worker::{Entrypoint, Worker};
 
 pub use isola_engine::{

@@ -67,6 +67,8 @@ struct LoaderInner {
     cache: Mutex<Cache>,
     /// Workers whose driver is running (a `Worker` or its work is alive).
     live: Arc<AtomicUsize>,
+    /// Functions and `RpcTarget`s passed between this loader's workers.
+    stubs: Arc<crate::stubs::StubRegistry>,
 }
 
 #[derive(Default)]
@@ -114,6 +116,7 @@ impl Loader {
                 next: AtomicUsize::new(0),
                 cache: Mutex::new(Cache::default()),
                 live: Arc::new(AtomicUsize::new(0)),
+                stubs: Arc::default(),
             }),
         })
     }
@@ -141,6 +144,7 @@ impl Loader {
             loader: LoaderHandle(Arc::downgrade(&self.inner)),
             this: Arc::downgrade(&inner),
             live: LiveGuard::new(&self.inner.live),
+            stubs: self.inner.stubs.clone(),
         };
         let index = self.inner.next.fetch_add(1, Ordering::Relaxed) % self.inner.executors.len();
         if !self.inner.executors[index].submit(spawn) {

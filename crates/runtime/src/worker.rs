@@ -113,7 +113,7 @@ impl Entrypoint {
         self.send(CallKind::Fetch(request)).await
     }
 
-    async fn send(&self, kind: CallKind) -> Run {
+    pub(crate) async fn send(&self, kind: CallKind) -> Run {
         let (reply, response) = oneshot::channel();
         let request = CallRequest {
             entrypoint: self.name.clone(),

@@ -1,6 +1,9 @@
 // Capability stubs in `env`, loaded only by isolates whose env has some:
 // - `bindingStub(name)`: a host binding. Every method name is a function
 //   whose call becomes one host op; the promise it returns is the answer.
+// - `serviceStub(name)`: a service binding (another worker's entrypoint):
+//   `fetch()` and RPC methods, whose arguments may carry stubs.
+// - `makeStub`/`exportStub`: functions and RpcTargets passed by reference.
 // - `workerLoader(name)`: a Worker Loader with Cloudflare's API (`load`,
 //   `get`, `WorkerStub.getEntrypoint`); workers are created and called
 //   through host ops, so the parent never holds a child's isolate.
@@ -18,6 +21,11 @@
   const MapPrototypeGet = Map.prototype.get;
   const MapPrototypeSet = Map.prototype.set;
   const PromisePrototypeThen = Promise.prototype.then;
+  const WeakSetCtor = WeakSet;
+  const WeakMapCtor = WeakMap;
+  const WeakMapSet = WeakMap.prototype.set;
+  const WeakSetHas = WeakSet.prototype.has;
+  const WeakSetAdd = WeakSet.prototype.add;
   const then = (p, onOk, onErr) => ReflectApply(PromisePrototypeThen, p, [onOk, onErr]);
   const op = (kind, a, b, c, d, e) => hostCall(OP, kind, a, b, c, d, e);
 
@@ -63,11 +71,10 @@
     throw error;
   };
 
-  // An entrypoint of a dynamic worker: `fetch(input, init)` and any RPC
-  // method. `start()` yields the worker's handle once it is created.
-  function entrypointStub(start, entrypoint, props, limits) {
-    const call = (descriptor) => then(then(start(), (worker) => op("callWorker", worker, entrypoint, props, limits, descriptor)), undefined, remote);
-    const fetch = function fetch(input, init = undefined) {
+  // `fetch(input, init)` of a service or entrypoint stub: the request as
+  // a call descriptor handed to `call`.
+  function fetcher(call) {
+    return function fetch(input, init = undefined) {
       try {
         const request = new Request(input, init);
         return then(request.arrayBuffer(), (body) => {
@@ -80,8 +87,54 @@
         return PromiseCtor.reject(error);
       }
     };
-    const stub = methodProxy((method) => (...args) => call(["rpc", method, args]), { __proto__: null, fetch });
+  }
+
+  // A service binding (`[[services]]`, a `ctx.exports` loopback in a
+  // child's env): `fetch()` and any RPC method.
+  function serviceStub(name) {
+    const call = (descriptor) => then(op("callService", name, descriptor), undefined, remote);
+    return methodProxy((method) => (...args) => call(["rpc", method, args]), { __proto__: null, fetch: fetcher(call) });
+  }
+
+  // An entrypoint of a dynamic worker: `fetch(input, init)` and any RPC
+  // method. `start()` yields the worker's handle once it is created.
+  // An entrypoint keeps its worker stub (`owner`) reachable: the worker is
+  // released only once neither is held.
+  function entrypointStub(start, entrypoint, props, limits, owner) {
+    const call = (descriptor) => then(then(start(), (worker) => op("callWorker", worker, entrypoint, props, limits, descriptor)), undefined, remote);
+    const stub = methodProxy((method) => (...args) => call(["rpc", method, args]), { __proto__: null, fetch: fetcher(call) });
     dynamicEntrypoints.add(stub);
+    ReflectApply(WeakMapSet, owners, [stub, owner]);
+    return stub;
+  }
+  const owners = new WeakMapCtor();
+
+  // ---- RPC stubs
+  // A function or RpcTarget passed as an RPC argument stays here, under an
+  // id, until the call that carried it ends (`releaseStubs`); the receiver
+  // gets a stub (`makeStub`) whose calls come back through `stubTarget`.
+  const exported = new MapCtor();
+  let nextExport = 1;
+  const MapPrototypeDelete = Map.prototype.delete;
+  function exportStub(value) {
+    const id = nextExport++;
+    ReflectApply(MapPrototypeSet, exported, [id, value]);
+    return id;
+  }
+  function releaseStubs(ids) {
+    for (let i = 0; i < ids.length; i++) ReflectApply(MapPrototypeDelete, exported, [ids[i]]);
+  }
+  const stubTarget = (id) => ReflectApply(MapPrototypeGet, exported, [id]);
+  const receivedStubs = new WeakSetCtor();
+  const isStub = (value) => ReflectApply(WeakSetHas, receivedStubs, [value]);
+  function makeStub(id, callable) {
+    const call = (method, args) => then(op("callStub", id, method, args), undefined, remote);
+    const stub = callable
+      ? function (...args) {
+          return call(null, args);
+        }
+      : methodProxy((method) => (...args) => call(method, args));
+    ReflectApply(WeakSetAdd, receivedStubs, [stub]);
     return stub;
   }
   // Entrypoint stubs of dynamic workers: they cannot be handed to another
@@ -183,7 +236,7 @@
         const props = options?.props;
         refuseDynamicEntrypoint(props);
         if (props !== null && typeof props === "object") for (const key of Object.keys(props)) refuseDynamicEntrypoint(props[key]);
-        return entrypointStub(start, entrypoint, options?.props, options?.limits);
+        return entrypointStub(start, entrypoint, options?.props, options?.limits, stub);
       },
       getDurableObjectClass() {
         throw new TypeErrorCtor("isola does not support Durable Object classes of dynamic workers yet.");
@@ -226,5 +279,5 @@
     return ObjectFreeze(loader);
   }
 
-  return { __proto__: null, bindingStub, workerLoader, loopbackExports };
+  return { __proto__: null, bindingStub, serviceStub, workerLoader, loopbackExports, exportStub, releaseStubs, stubTarget, makeStub, isStub };
 });

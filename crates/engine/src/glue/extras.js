@@ -463,6 +463,7 @@
     cjsEvaluate,
     workersModule,
     WorkerEntrypoint,
+    RpcTarget,
     dateValue,
     regexpParts,
     viewParts,

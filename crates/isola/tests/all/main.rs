@@ -16,6 +16,7 @@ mod limits;
 mod loader;
 mod modules;
 mod outbound;
+mod rpc_stubs;
 mod serve;
 mod streams;
 mod web;
