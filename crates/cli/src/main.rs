@@ -40,14 +40,16 @@ enum Command {
 
 #[derive(Args)]
 struct ServeArgs {
-    /// The config: wrangler.toml, wrangler.json or wrangler.jsonc.
+    /// The config: wrangler.toml, wrangler.json or wrangler.jsonc. Repeat
+    /// it to run more workers alongside the first (the one served), each
+    /// reachable through `[[services]]` bindings naming it.
     #[arg(
         long,
         short = 'c',
         value_name = "FILE",
         default_value = "wrangler.toml"
     )]
-    config: PathBuf,
+    config: Vec<PathBuf>,
     /// The port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 8787)]
     port: u16,
@@ -137,7 +139,9 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::from(EXIT_INTERNAL);
         }
     };
-    let mut options = isola_serve::ServeOptions::new(args.config);
+    let mut configs = args.config.into_iter();
+    let mut options = isola_serve::ServeOptions::new(configs.next().unwrap_or_default());
+    options.other_configs = configs.collect();
     options.host = args.host;
     options.port = args.port;
     match runtime.block_on(isola_serve::serve(&options)) {

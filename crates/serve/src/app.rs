@@ -1,12 +1,13 @@
 //! The parent worker: built from the config and its modules, cached in the
 //! loader under the config's `name`, started once at startup.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use isola_engine::ModuleSpec;
 use isola_runtime::{
-    Config, HttpRequest, Limits, LoadError, Loader, LogEntry, LogLevel, Outcome, Run, Value,
-    Worker, WorkerCode,
+    Config, HttpRequest, Limits, LoadError, Loader, LogEntry, LogLevel, Outcome, Run, ServiceSlot,
+    Value, Worker, WorkerCode,
 };
 
 use crate::ServeError;
@@ -17,12 +18,30 @@ use crate::modules::Modules;
 /// the warm-up call runs module evaluation and nothing else.
 const WARM_UP_ENTRYPOINT: &str = "__isola warm-up__";
 
-/// The parent worker and the loader it lives in.
+/// The parent worker, the workers declared alongside it (reachable through
+/// `[[services]]`), and the loader they live in.
 #[derive(Debug)]
 pub(crate) struct App {
     loader: Loader,
     id: String,
     code: Arc<CodeParts>,
+    /// The other workers, by name: loaded once, held for the server's life.
+    others: Vec<(String, Worker)>,
+}
+
+/// One worker's config and modules, as read at startup.
+pub(crate) struct Declared {
+    pub(crate) config: WranglerConfig,
+    pub(crate) modules: Modules,
+}
+
+/// Where a service binding points.
+#[derive(Debug)]
+enum ServiceTarget {
+    /// The worker holding the binding.
+    This,
+    /// Another declared worker.
+    Other(ServiceSlot),
 }
 
 #[derive(Debug)]
@@ -34,11 +53,47 @@ struct CodeParts {
     vars: Vec<(String, serde_json::Value)>,
     /// Worker Loader bindings and their `get` cache ids.
     loaders: Vec<(String, String)>,
-    /// Service bindings to this worker's own entrypoints.
-    services: Vec<(String, Option<String>)>,
+    /// Service bindings: binding, target, entrypoint.
+    services: Vec<(String, ServiceTarget, Option<String>)>,
 }
 
 impl CodeParts {
+    fn new(declared: Declared, slots: &HashMap<String, ServiceSlot>) -> Self {
+        let Declared { config, modules } = declared;
+        Self {
+            compatibility_date: config.compatibility_date.clone(),
+            compatibility_flags: config.compatibility_flags.clone(),
+            main: modules.main,
+            modules: modules.modules.into_iter().collect(),
+            vars: config.vars.clone(),
+            // A loader without an `id` keeps its own cache, stable for
+            // the life of the server (also across a re-load of the parent).
+            loaders: config
+                .worker_loaders
+                .iter()
+                .map(|l| {
+                    let id =
+                        l.id.clone()
+                            .unwrap_or_else(|| format!("{}/{}", config.name, l.binding));
+                    (l.binding.clone(), id)
+                })
+                .collect(),
+            services: config
+                .services
+                .iter()
+                .map(|s| {
+                    let target = match slots.get(&s.service) {
+                        Some(slot) if s.service != config.name => {
+                            ServiceTarget::Other(slot.clone())
+                        }
+                        _ => ServiceTarget::This,
+                    };
+                    (s.binding.clone(), target, s.entrypoint.clone())
+                })
+                .collect(),
+        }
+    }
+
     fn code(&self) -> WorkerCode {
         let mut code = WorkerCode::new(self.compatibility_date.clone(), self.main.clone())
             .compatibility_flags(self.compatibility_flags.iter().cloned());
@@ -51,16 +106,25 @@ impl CodeParts {
         for (binding, id) in &self.loaders {
             code = code.worker_loader_with_id(binding.clone(), id.clone());
         }
-        for (binding, entrypoint) in &self.services {
-            code = code.self_service(binding.clone(), entrypoint.as_deref());
+        for (binding, target, entrypoint) in &self.services {
+            code = match target {
+                ServiceTarget::This => code.self_service(binding.clone(), entrypoint.as_deref()),
+                ServiceTarget::Other(slot) => {
+                    code.service(binding.clone(), slot, entrypoint.as_deref())
+                }
+            };
         }
         code
     }
 }
 
 impl App {
-    /// Builds the loader from the config's limits and loads the parent.
-    pub(crate) fn new(config: &WranglerConfig, modules: Modules) -> Result<Self, ServeError> {
+    /// Builds the loader from the main config's limits, loads the parent
+    /// and the workers declared alongside it, and binds their services.
+    /// Every `[[services]]` name must already have been checked to name one
+    /// of them.
+    pub(crate) fn new(main: Declared, others: Vec<Declared>) -> Result<Self, ServeError> {
+        let config = &main.config;
         let defaults = Limits::default();
         let isola = &config.isola;
         let limits = Limits {
@@ -78,35 +142,28 @@ impl App {
             loader_config = loader_config.cache_budget_bytes(mib(budget));
         }
         let loader = Loader::new(loader_config).map_err(|e| ServeError::Internal(e.to_string()))?;
+        let slots: HashMap<String, ServiceSlot> = std::iter::once(&main)
+            .chain(&others)
+            .map(|d| (d.config.name.clone(), ServiceSlot::new()))
+            .collect();
+        let id = main.config.name.clone();
+        let mut loaded = Vec::with_capacity(others.len());
+        for declared in others {
+            let name = declared.config.name.clone();
+            let parts = CodeParts::new(declared, &slots);
+            let worker = loader
+                .load(parts.code())
+                .map_err(|e| load_error(Some(&name), e))?;
+            slots[&name].bind(&worker);
+            loaded.push((name, worker));
+        }
         let app = Self {
             loader,
-            id: config.name.clone(),
-            code: Arc::new(CodeParts {
-                compatibility_date: config.compatibility_date.clone(),
-                compatibility_flags: config.compatibility_flags.clone(),
-                main: modules.main,
-                modules: modules.modules.into_iter().collect(),
-                vars: config.vars.clone(),
-                // A loader without an `id` keeps its own cache, stable for
-                // the life of the server (also across a re-load of the parent).
-                loaders: config
-                    .worker_loaders
-                    .iter()
-                    .map(|l| {
-                        let id =
-                            l.id.clone()
-                                .unwrap_or_else(|| format!("{}/{}", config.name, l.binding));
-                        (l.binding.clone(), id)
-                    })
-                    .collect(),
-                services: config
-                    .services
-                    .iter()
-                    .map(|s| (s.binding.clone(), s.entrypoint.clone()))
-                    .collect(),
-            }),
+            code: Arc::new(CodeParts::new(main, &slots)),
+            id,
+            others: loaded,
         };
-        app.worker()?;
+        slots[&app.id].bind(&app.worker()?);
         Ok(app)
     }
 
@@ -115,43 +172,63 @@ impl App {
         let code = self.code.clone();
         self.loader
             .get(&self.id, move || code.code())
-            .map_err(|e| match e {
-                LoadError::InvalidCode(e) => ServeError::Code(e.to_string()),
-                LoadError::Internal(m) => ServeError::Internal(m),
-            })
+            .map_err(|e| load_error(None, e))
     }
+}
 
-    /// Starts the parent's isolate so startup errors (syntax errors, a
+/// A load failure; `name` is given for the workers declared alongside the
+/// parent, so the message says which one.
+fn load_error(name: Option<&str>, error: LoadError) -> ServeError {
+    match error {
+        LoadError::InvalidCode(e) => ServeError::Code(match name {
+            Some(name) => format!("worker \"{name}\": {e}"),
+            None => e.to_string(),
+        }),
+        LoadError::Internal(m) => ServeError::Internal(m),
+    }
+}
+
+/// Evaluates a worker's modules (see [`App::warm_up`]).
+async fn warm_up_worker(name: &str, worker: &Worker) -> Result<(), ServeError> {
+    let run = worker
+        .entrypoint(Some(WARM_UP_ENTRYPOINT))
+        .call("fetch", Value::Undefined)
+        .await;
+    for entry in &run.logs {
+        log(name, entry);
+    }
+    match run.outcome {
+        // The module evaluated; the made-up entrypoint does not exist.
+        Outcome::Threw(_) | Outcome::Returned(_) | Outcome::Responded(_) => Ok(()),
+        Outcome::InvalidCode(e) => {
+            // The engine's message already says where (`at file:line:col`);
+            // the stack is added only when it says more.
+            let stack = e.stack.as_deref().map_or("", str::trim);
+            Err(ServeError::Code(
+                if stack.is_empty() || e.message.contains(stack) {
+                    e.message
+                } else {
+                    format!("{}\n{stack}", e.message)
+                },
+            ))
+        }
+        Outcome::Internal(m) => Err(ServeError::Internal(m)),
+        limit => Err(ServeError::Code(format!(
+            "Failed to start Worker: {}",
+            limit.message().unwrap_or_default()
+        ))),
+    }
+}
+
+impl App {
+    /// Starts every worker's isolate so startup errors (syntax errors, a
     /// missing module, a top-level throw) surface now, with their position,
     /// rather than at the first request.
     pub(crate) async fn warm_up(&self) -> Result<(), ServeError> {
-        let run = self
-            .worker()?
-            .entrypoint(Some(WARM_UP_ENTRYPOINT))
-            .call("fetch", Value::Undefined)
-            .await;
-        self.forward_logs(&run);
-        match run.outcome {
-            // The module evaluated; the made-up entrypoint does not exist.
-            Outcome::Threw(_) | Outcome::Returned(_) | Outcome::Responded(_) => Ok(()),
-            Outcome::InvalidCode(e) => {
-                // The engine's message already says where (`at file:line:col`);
-                // the stack is added only when it says more.
-                let stack = e.stack.as_deref().map_or("", str::trim);
-                Err(ServeError::Code(
-                    if stack.is_empty() || e.message.contains(stack) {
-                        e.message
-                    } else {
-                        format!("{}\n{stack}", e.message)
-                    },
-                ))
-            }
-            Outcome::Internal(m) => Err(ServeError::Internal(m)),
-            limit => Err(ServeError::Code(format!(
-                "Failed to start Worker: {}",
-                limit.message().unwrap_or_default()
-            ))),
+        for (name, worker) in &self.others {
+            warm_up_worker(name, worker).await?;
         }
+        warm_up_worker(&self.id, &self.worker()?).await
     }
 
     /// Serves one request through the parent's default `fetch` handler.

@@ -14,7 +14,7 @@
 //! | `compatibility_flags` | passed to the engine, which rejects unknown flags |
 //! | `[vars]` | each value (any JSON/TOML value) becomes an `env` value |
 //! | `[[worker_loaders]]` | `binding`, optional `id`: `env.BINDING` is a Worker Loader with Cloudflare's API; loaders with the same `id` share their `get` cache |
-//! | `[[services]]` | `binding`, `service`, optional `entrypoint`: `service` must name this worker; `env.BINDING.method(...)` calls that entrypoint |
+//! | `[[services]]` | `binding`, `service`, optional `entrypoint`: `service` names this worker or another one passed with a further `--config`; `env.BINDING.method(...)` and `env.BINDING.fetch(...)` call that entrypoint, and RPC arguments may carry functions and `RpcTarget`s |
 //! | `[limits] cpu_ms` | CPU milliseconds per request (default 1,000) |
 //! | `[isola]` | isola's own settings, see [`IsolaSettings`] |
 //!
@@ -29,6 +29,12 @@
 //! [`config::parse_file`]; wrong types and a missing `main` or
 //! `compatibility_date` are errors naming the file and key (syntax errors
 //! with `line:column`).
+//!
+//! More workers can run alongside the served one, each from its own config
+//! ([`ServeOptions::other_configs`], `isola serve -c main.toml -c
+//! auth.toml`): they are not served over HTTP, only reached through
+//! `[[services]]` bindings that name them. Loader-wide settings (`[limits]`,
+//! `[isola]`) come from the first config.
 //!
 //! # Modules
 //!
@@ -104,8 +110,12 @@ impl ServeError {
 /// How to serve.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// The wrangler config file.
+    /// The wrangler config file of the worker served over HTTP.
     pub config: PathBuf,
+    /// Config files of other workers, run alongside it and reachable only
+    /// through `[[services]]` bindings naming them (as `wrangler dev -c a
+    /// -c b`).
+    pub other_configs: Vec<PathBuf>,
     /// The address to bind (default loopback, `127.0.0.1`).
     pub host: IpAddr,
     /// The port (default 8787, as `wrangler dev`; 0 picks a free one).
@@ -123,6 +133,7 @@ impl ServeOptions {
     pub fn new(config: impl Into<PathBuf>) -> Self {
         Self {
             config: config.into(),
+            other_configs: Vec::new(),
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 8787,
             header_read_timeout: Duration::from_secs(10),
@@ -169,25 +180,17 @@ impl Server {
 /// serves in a task on the current tokio runtime. Returns once the server
 /// accepts connections.
 pub async fn start(options: &ServeOptions) -> Result<Server, ServeError> {
-    let parsed = config::parse_file(&options.config)?;
-    let shown = options.config.display().to_string();
-    for key in &parsed.unknown_keys {
-        tracing::warn!(config = %shown, %key, "unknown config key ignored (not supported by isola)");
+    let main = declare(&options.config)?;
+    let mut others = Vec::with_capacity(options.other_configs.len());
+    for path in &options.other_configs {
+        others.push(declare(path)?);
     }
-    let config = parsed.config;
-    // `isola serve` runs one worker, so a service binding can only name it.
-    for service in &config.services {
-        if service.service != config.name {
-            return Err(ServeError::Code(format!(
-                "{shown}: [[services]] binding {} names the worker \"{}\", but isola serve runs only \"{}\"; a service binding may name this worker (to call one of its own entrypoints).",
-                service.binding, service.service, config.name
-            )));
-        }
-    }
-    let root = config::root_of(&options.config);
-    let modules = modules::collect(&root, &config.main)?;
-    tracing::info!(worker = %config.name, main = %modules.main, modules = modules.modules.len(), "loading the worker");
-    let app = Arc::new(app::App::new(&config, modules)?);
+    let unknown_keys = main.1.clone();
+    let main = main.0;
+    let others: Vec<app::Declared> = others.into_iter().map(|(d, _)| d).collect();
+    check_names(&options.config, &main, &others)?;
+    let config = main.config.clone();
+    let app = Arc::new(app::App::new(main, others)?);
     app.warm_up().await?;
     let listener = TcpListener::bind((options.host, options.port)).await?;
     let addr = listener.local_addr()?;
@@ -205,10 +208,67 @@ pub async fn start(options: &ServeOptions) -> Result<Server, ServeError> {
     tracing::info!(worker = %config.name, "listening on http://{addr}");
     Ok(Server {
         addr,
-        unknown_keys: parsed.unknown_keys,
+        unknown_keys,
         shutdown,
         task,
     })
+}
+
+/// Reads one worker's config and collects its modules; unknown keys are
+/// logged and returned.
+fn declare(path: &std::path::Path) -> Result<(app::Declared, Vec<String>), ServeError> {
+    let parsed = config::parse_file(path)?;
+    let shown = path.display().to_string();
+    for key in &parsed.unknown_keys {
+        tracing::warn!(config = %shown, %key, "unknown config key ignored (not supported by isola)");
+    }
+    let config = parsed.config;
+    let root = config::root_of(path);
+    let modules = modules::collect(&root, &config.main)?;
+    tracing::info!(worker = %config.name, main = %modules.main, modules = modules.modules.len(), "loading the worker");
+    Ok((app::Declared { config, modules }, parsed.unknown_keys))
+}
+
+/// Worker names must be distinct, and every `[[services]]` entry must name
+/// one of the workers.
+fn check_names(
+    main_path: &std::path::Path,
+    main: &app::Declared,
+    others: &[app::Declared],
+) -> Result<(), ServeError> {
+    let all: Vec<&app::Declared> = std::iter::once(main).chain(others).collect();
+    let mut names = std::collections::BTreeSet::new();
+    for declared in &all {
+        if !names.insert(declared.config.name.as_str()) {
+            return Err(ServeError::Code(format!(
+                "two configs declare a worker named \"{}\"; worker names must be distinct.",
+                declared.config.name
+            )));
+        }
+    }
+    for declared in &all {
+        for service in &declared.config.services {
+            if !names.contains(service.service.as_str()) {
+                let known: Vec<&str> = names.iter().copied().collect();
+                return Err(ServeError::Code(format!(
+                    "{}: [[services]] binding {} names the worker \"{}\", which is not declared; isola serve runs {} (pass more workers with another --config).",
+                    if std::ptr::eq(*declared, main) {
+                        main_path.display().to_string()
+                    } else {
+                        format!("worker \"{}\"", declared.config.name)
+                    },
+                    service.binding,
+                    service.service,
+                    known
+                        .iter()
+                        .map(|n| format!("\"{n}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// [`start`], then serve until SIGINT or SIGTERM, then shut down gracefully.

@@ -571,7 +571,68 @@ export default { async fetch(req: Request, env: any) { return new Response(Strin
             .expect_err("an unknown service");
         assert_eq!(err.exit_code(), 2);
         assert!(
-            err.to_string().contains("[[services]] binding AUTH names the worker \"auth-worker\", but isola serve runs only \"services-other\""),
+            err.to_string().contains("[[services]] binding AUTH names the worker \"auth-worker\", which is not declared; isola serve runs \"services-other\" (pass more workers with another --config)."),
+            "{err}"
+        );
+    });
+}
+
+#[test]
+fn service_bindings_reach_workers_declared_alongside_in_both_directions() {
+    // The served worker binds AUTH to another worker (its own config), which
+    // binds back to a named entrypoint of the served one: a cycle.
+    let main = App::with_config(
+        "svc-main",
+        "[[services]]\nbinding = \"AUTH\"\nservice = \"svc-auth\"\n",
+        r#"import { WorkerEntrypoint } from "cloudflare:workers";
+export class Audit extends WorkerEntrypoint { record(what: string) { return `audited ${what}`; } }
+export default { async fetch(req: Request, env: any) {
+  const seen: string[] = [];
+  const verdict = await env.AUTH.check("t0ken", (user: string) => { seen.push(user); return user.toUpperCase(); });
+  const page = await env.AUTH.fetch("https://auth.internal/whoami", { headers: { "x-user": "ada" } });
+  return Response.json({ verdict, seen, page: await page.text(), status: page.status });
+} };
+"#,
+    );
+    let auth = App::new(
+        "svc-auth",
+        "name = \"svc-auth\"\nmain = \"auth.js\"\ncompatibility_date = \"2026-03-01\"\n[vars]\nSECRET = \"t0ken\"\n[[services]]\nbinding = \"MAIN\"\nservice = \"svc-main\"\nentrypoint = \"Audit\"\n",
+        &[(
+            "auth.js",
+            r#"import { WorkerEntrypoint } from "cloudflare:workers";
+export default class extends WorkerEntrypoint {
+  async check(token, onUser) {
+    const shout = await onUser("ada");
+    return { ok: token === this.env.SECRET, shout, audit: await this.env.MAIN.record("check") };
+  }
+  fetch(request) { return new Response(`hello ${request.headers.get("x-user")}`, { status: 203 }); }
+}
+"#,
+        )],
+    );
+    runtime().block_on(async {
+        let mut options = main.options();
+        options.other_configs = vec![auth.0.join("wrangler.toml")];
+        let server = isola_serve::start(&options).await.expect("starts");
+        let reply = get(server.local_addr(), "/").await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        let body: serde_json::Value = serde_json::from_str(&reply.body).expect("json");
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "verdict": {"ok": true, "shout": "ADA", "audit": "audited check"},
+                "seen": ["ada"],
+                "page": "hello ada",
+                "status": 203,
+            })
+        );
+        // Same name twice is refused.
+        let mut twice = main.options();
+        twice.other_configs = vec![main.0.join("wrangler.toml")];
+        let err = isola_serve::start(&twice).await.expect_err("duplicate names");
+        assert!(
+            err.to_string()
+                .contains("two configs declare a worker named \"svc-main\""),
             "{err}"
         );
     });
