@@ -255,14 +255,10 @@ impl Realm {
                 for (id, request) in ops {
                     let result = match &request {
                         OpRequest::Fetch(request) => fetch(request),
-                        OpRequest::Binding { .. }
-                        | OpRequest::LoadWorker { .. }
-                        | OpRequest::ReleaseWorker { .. }
-                        | OpRequest::CallWorker { .. }
-                        | OpRequest::CallService { .. }
-                        | OpRequest::CallStub { .. } => OpResult::Error(
-                            crate::value::ErrorValue::new("Error", "no bindings here"),
-                        ),
+                        _ => OpResult::Error(crate::value::ErrorValue::new(
+                            "Error",
+                            "no bindings here",
+                        )),
                     };
                     self.isolate.complete_op(id, result, budget())?;
                 }

@@ -20,6 +20,8 @@ use crate::value::ErrorValue;
 /// A call in flight.
 pub(crate) struct Call<'js> {
     id: CallId,
+    /// A fetch whose Response is streamed through ops.
+    stream: bool,
     stage: Stage<'js>,
 }
 
@@ -30,6 +32,8 @@ enum Stage<'js> {
     Running { result: Promise<'js>, fetch: bool },
     /// A fetch handler's Response body is being read.
     Responding(Promise<'js>),
+    /// A fetch handler's Response is being streamed to the host.
+    Streaming(Promise<'js>),
     /// Settled; waiting for `ctx.waitUntil` work.
     Draining,
 }
@@ -48,6 +52,7 @@ const RESERVED: [&str; 8] = [
 /// Starts a call (or queues it until the main module is ready).
 pub(crate) fn start<'js>(ctx: &Ctx<'js>, shared: &Shared, spec: CallSpec) -> rquickjs::Result<()> {
     let id = spec.id;
+    let stream = spec.stream;
     let ready = glue::with(ctx, |g| g.state.borrow().namespace.clone())?;
     let stage = match ready {
         None => Stage::Starting(spec),
@@ -56,7 +61,9 @@ pub(crate) fn start<'js>(ctx: &Ctx<'js>, shared: &Shared, spec: CallSpec) -> rqu
             None => Stage::Draining,
         },
     };
-    glue::with(ctx, |g| g.state.borrow_mut().calls.push(Call { id, stage }))
+    glue::with(ctx, |g| {
+        g.state.borrow_mut().calls.push(Call { id, stream, stage })
+    })
 }
 
 /// Advances calls whose promises settled. Returns whether anything moved
@@ -86,7 +93,9 @@ pub(crate) fn poll<'js>(ctx: &Ctx<'js>, shared: &Shared) -> rquickjs::Result<boo
                 Some(outcome) => {
                     progressed = true;
                     match outcome {
-                        Ok(value) if fetch => Some(respond(ctx, shared, call.id, value)?),
+                        Ok(value) if fetch => {
+                            Some(respond(ctx, shared, call.id, call.stream, value)?)
+                        }
                         Ok(value) => {
                             settle_value(ctx, shared, call.id, &value);
                             Some(Stage::Draining)
@@ -104,6 +113,17 @@ pub(crate) fn poll<'js>(ctx: &Ctx<'js>, shared: &Shared) -> rquickjs::Result<boo
                     progressed = true;
                     match outcome.and_then(|parts| response(shared, &parts)) {
                         Ok(result) => settle(shared, call.id, result),
+                        Err(_) => settle_thrown(ctx, shared, call.id),
+                    }
+                    Some(Stage::Draining)
+                }
+            },
+            Stage::Streaming(done) => match done.result::<JsValue>() {
+                None => Some(Stage::Streaming(done)),
+                Some(outcome) => {
+                    progressed = true;
+                    match outcome {
+                        Ok(_) => settle(shared, call.id, CallResult::Streamed),
                         Err(_) => settle_thrown(ctx, shared, call.id),
                     }
                     Some(Stage::Draining)
@@ -179,6 +199,7 @@ fn begin<'js>(
     spec: CallSpec,
 ) -> rquickjs::Result<Option<Stage<'js>>> {
     let id = spec.id;
+    let spec_stream = spec.stream;
     match invoke(ctx, namespace, spec) {
         Ok((value, fetch)) => {
             if let Some(promise) = value.as_promise() {
@@ -197,7 +218,7 @@ fn begin<'js>(
                 }));
             }
             if fetch {
-                return respond(ctx, shared, id, value).map(Some);
+                return respond(ctx, shared, id, spec_stream, value).map(Some);
             }
             settle_value(ctx, shared, id, &value);
             Ok(None)
@@ -558,16 +579,26 @@ fn is_thenable(value: &JsValue<'_>) -> rquickjs::Result<bool> {
     }
 }
 
-/// A fetch handler's value: a Response whose body is then read.
+/// A fetch handler's value: a Response whose body is then read (or
+/// streamed to the host, for a streamed call).
 fn respond<'js>(
     ctx: &Ctx<'js>,
     shared: &Shared,
     id: CallId,
+    stream: bool,
     value: JsValue<'js>,
 ) -> rquickjs::Result<Stage<'js>> {
-    let parts: Function = glue::extras_fn(ctx, "responseParts")?;
-    match parts.call::<_, Promise>((value,)) {
-        Ok(promise) => Ok(Stage::Responding(promise)),
+    let started = if stream {
+        let pump: Function = glue::extras_fn(ctx, "streamResponse")?;
+        #[allow(clippy::cast_precision_loss)]
+        pump.call::<_, Promise>((id as f64, value))
+            .map(Stage::Streaming)
+    } else {
+        let parts: Function = glue::extras_fn(ctx, "responseParts")?;
+        parts.call::<_, Promise>((value,)).map(Stage::Responding)
+    };
+    match started {
+        Ok(stage) => Ok(stage),
         Err(rquickjs::Error::Exception) => {
             settle_thrown(ctx, shared, id);
             Ok(Stage::Draining)

@@ -261,6 +261,29 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                 check_call_size(&ctx, &s, 0, &call)?;
                 OpRequest::CallService { binding, call }
             }
+            "responseHead" => {
+                let call = id_arg(&args, 1);
+                let status = number_arg(&args, 2);
+                let status_text = string_arg(&ctx, &args, 3)?;
+                let headers = header_list(&ctx, arg(&args, 4))?;
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let head = HttpResponse {
+                    status: status as u16,
+                    status_text,
+                    headers,
+                    body: Vec::new(),
+                };
+                let length = arg(&args, 5)
+                    .and_then(JsValue::as_number)
+                    .filter(|n| n.is_finite() && *n >= 0.0);
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let length = length.map(|n| n as u64);
+                OpRequest::ResponseHead { call, head, length }
+            }
+            "responseChunk" => OpRequest::ResponseChunk {
+                call: id_arg(&args, 1),
+                bytes: bytes_arg(&args, 2).unwrap_or_default(),
+            },
             "callStub" => {
                 let stub = id_arg(&args, 1);
                 let method = arg(&args, 2)

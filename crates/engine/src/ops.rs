@@ -142,6 +142,25 @@ pub enum OpRequest {
         /// The RPC method and arguments, or a fetch.
         call: CallKind,
     },
+    /// The status and headers of a streamed fetch call's Response (its
+    /// `body` is empty); answered once the host has taken it.
+    ResponseHead {
+        /// The call.
+        call: CallId,
+        /// Status, status text and headers.
+        head: HttpResponse,
+        /// The body's length when it is known up front (a Response made
+        /// from bytes rather than a stream).
+        length: Option<u64>,
+    },
+    /// The next body chunk of a streamed fetch call's Response; answered
+    /// once the host has taken it (the next is read only then).
+    ResponseChunk {
+        /// The call.
+        call: CallId,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
     /// A call through a stub this isolate received in an RPC argument
     /// ([`crate::Value::Stub`]): back to the isolate holding the function
     /// or `RpcTarget`.
@@ -242,6 +261,11 @@ pub struct CallSpec {
     pub kind: CallKind,
     /// `ctx.props` in the guest.
     pub props: Value,
+    /// For a fetch: stream the Response through [`OpRequest::ResponseHead`]
+    /// and [`OpRequest::ResponseChunk`] ops (settling with
+    /// [`CallResult::Streamed`]) instead of returning it whole.
+    #[serde(default)]
+    pub stream: bool,
 }
 
 /// How a call settled.
@@ -256,6 +280,9 @@ pub enum CallResult {
     /// The worker failed to start (syntax error, missing module, top-level
     /// throw); the message is workerd's `Failed to start Worker: ...`.
     StartupFailed(ErrorValue),
+    /// A streamed fetch's Response was handed over in full through its
+    /// head and chunk ops.
+    Streamed,
     /// The returned value exceeded the size limit for values leaving the
     /// isolate.
     TooLarge {

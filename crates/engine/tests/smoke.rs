@@ -48,6 +48,7 @@ fn run(
             args,
         },
         props: Value::Null,
+        stream: false,
     };
     let mut logs = Vec::new();
     if let Err(t) = iso.call(spec, budget()) {
@@ -70,13 +71,7 @@ fn run(
                         OpRequest::Fetch(_) => {
                             OpResult::Error(ErrorValue::new("Error", "no network"))
                         }
-                        OpRequest::LoadWorker { .. }
-                        | OpRequest::ReleaseWorker { .. }
-                        | OpRequest::CallWorker { .. }
-                        | OpRequest::CallService { .. }
-                        | OpRequest::CallStub { .. } => {
-                            OpResult::Error(ErrorValue::new("Error", "no loader"))
-                        }
+                        _ => OpResult::Error(ErrorValue::new("Error", "no loader")),
                     };
                     if let Err(t) = iso.complete_op(id, answer, budget()) {
                         return (Err(t), logs);

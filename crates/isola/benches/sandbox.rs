@@ -92,6 +92,7 @@ fn called_isolate() -> Isolate {
             args: vec![arg],
         },
         props: EValue::Undefined,
+        stream: false,
     };
     isolate.call(spec, budget()).unwrap();
     let settled = isolate.take_effects().into_iter().any(|e| {

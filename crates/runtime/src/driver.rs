@@ -35,6 +35,15 @@ pub(crate) struct CallRequest {
     pub(crate) limits: Limits,
     pub(crate) log_sink: Option<LogSink>,
     pub(crate) reply: oneshot::Sender<Run>,
+    /// For a fetch: where its Response streams to.
+    pub(crate) stream: Option<ResponseSink>,
+}
+
+/// Where a streamed fetch's Response goes: its head once, then its body
+/// chunks (a bounded channel, so a slow reader holds the guest back).
+pub(crate) struct ResponseSink {
+    pub(crate) head: Option<oneshot::Sender<(HttpResponse, Option<u64>)>>,
+    pub(crate) chunks: mpsc::Sender<Vec<u8>>,
 }
 
 /// Everything a driver needs to run one worker.
@@ -77,6 +86,8 @@ struct CallState {
     reply: Option<oneshot::Sender<Run>>,
     /// Stubs this call's arguments carried: the only ones it may call.
     granted: Vec<u64>,
+    /// A streamed fetch's sink, until the call settles.
+    stream: Option<ResponseSink>,
 }
 
 struct Driver {
@@ -174,6 +185,7 @@ impl Driver {
                 log_sink: request.log_sink,
                 reply: Some(request.reply),
                 granted,
+                stream: request.stream,
             },
         );
         if self.isolate.is_none() {
@@ -208,6 +220,7 @@ impl Driver {
             entrypoint: request.entrypoint,
             kind: request.kind,
             props: request.props,
+            stream: self.calls.get(&id).is_some_and(|c| c.stream.is_some()),
         };
         let budget = self.budget();
         let result = match self.isolate.as_mut() {
@@ -306,11 +319,14 @@ impl Driver {
                     let outcome = match result {
                         CallResult::Value(v) => Outcome::Returned(v),
                         CallResult::Response(r) => Outcome::Responded(r),
+                        CallResult::Streamed => Outcome::Streamed,
                         CallResult::Threw(e) => Outcome::Threw(e),
                         CallResult::StartupFailed(e) => Outcome::InvalidCode(e),
                         CallResult::TooLarge { .. } => Outcome::OutputLimit,
                     };
                     if let Some(state) = self.calls.get_mut(&call) {
+                        // The body has ended (or never will): close it.
+                        state.stream = None;
                         reply(state, outcome, peak);
                     }
                 }
@@ -321,7 +337,10 @@ impl Driver {
                     // Creating a dynamic worker is not a subrequest; calling one is.
                     let free = matches!(
                         request,
-                        OpRequest::LoadWorker { .. } | OpRequest::ReleaseWorker { .. }
+                        OpRequest::LoadWorker { .. }
+                            | OpRequest::ReleaseWorker { .. }
+                            | OpRequest::ResponseHead { .. }
+                            | OpRequest::ResponseChunk { .. }
                     );
                     if !free && !self.charge_subrequest() {
                         self.terminate_with(Outcome::SubrequestLimit);
@@ -424,6 +443,34 @@ impl Driver {
                 }
             }
             OpRequest::CallStub { stub, method, args } => self.call_stub(stub, method, args),
+            OpRequest::ResponseHead { call, head, length } => {
+                let sent = self
+                    .calls
+                    .get_mut(&call)
+                    .and_then(|c| c.stream.as_mut())
+                    .and_then(|sink| sink.head.take())
+                    .is_some_and(|tx| tx.send((head, length)).is_ok());
+                Box::pin(std::future::ready(if sent {
+                    OpResult::Value(Value::Undefined)
+                } else {
+                    client_gone()
+                }))
+            }
+            OpRequest::ResponseChunk { call, bytes } => {
+                let chunks = self
+                    .calls
+                    .get(&call)
+                    .and_then(|c| c.stream.as_ref())
+                    .map(|sink| sink.chunks.clone());
+                Box::pin(async move {
+                    match chunks {
+                        Some(tx) if tx.send(bytes).await.is_ok() => {
+                            OpResult::Value(Value::Undefined)
+                        }
+                        _ => client_gone(),
+                    }
+                })
+            }
             OpRequest::LoadWorker { loader, name, code } => {
                 let result = self.children.load(&self.code, &loader, name, code);
                 Box::pin(std::future::ready(result))
@@ -554,6 +601,14 @@ impl Driver {
         self.isolate = None;
         self.memory.store(0, Ordering::Relaxed);
     }
+}
+
+/// The error a streamed Response's writes reject with once nobody reads it.
+fn client_gone() -> OpResult {
+    OpResult::Error(ErrorValue::new(
+        "Error",
+        "The response body's reader went away.",
+    ))
 }
 
 /// A host fetch as the guest's op result; a panic in it rejects the

@@ -13,6 +13,9 @@ pub enum Outcome {
     Returned(Value),
     /// A `fetch` handler returned this response.
     Responded(HttpResponse),
+    /// A streamed `fetch` ([`crate::Entrypoint::fetch_streaming`]) handed
+    /// its whole Response to the stream.
+    Streamed,
     /// The guest threw, or its promise rejected.
     Threw(ErrorValue),
     /// The worker's code is invalid: it failed to start (syntax error, top-level
@@ -89,7 +92,9 @@ impl Outcome {
     /// Which variant this is.
     pub fn kind(&self) -> OutcomeKind {
         match self {
-            Outcome::Returned(_) | Outcome::Responded(_) => OutcomeKind::Returned,
+            Outcome::Returned(_) | Outcome::Responded(_) | Outcome::Streamed => {
+                OutcomeKind::Returned
+            }
             Outcome::Threw(_) => OutcomeKind::Threw,
             Outcome::InvalidCode(_) => OutcomeKind::InvalidCode,
             Outcome::CpuLimit => OutcomeKind::CpuLimit,
@@ -104,7 +109,7 @@ impl Outcome {
     /// The stable message of a failed run (`None` for a return).
     pub fn message(&self) -> Option<String> {
         Some(match self {
-            Outcome::Returned(_) | Outcome::Responded(_) => return None,
+            Outcome::Returned(_) | Outcome::Responded(_) | Outcome::Streamed => return None,
             Outcome::Threw(e) | Outcome::InvalidCode(e) => e.to_string(),
             Outcome::CpuLimit => "Worker exceeded CPU time limit.".into(),
             Outcome::MemoryLimit => "Worker exceeded memory limit.".into(),

@@ -47,7 +47,7 @@ pub(crate) fn fetch_event(request: &HttpRequest) -> Value {
 /// workerd's outcome names.
 fn outcome_name(outcome: &Outcome) -> &'static str {
     match outcome {
-        Outcome::Returned(_) | Outcome::Responded(_) => "ok",
+        Outcome::Returned(_) | Outcome::Responded(_) | Outcome::Streamed => "ok",
         Outcome::Threw(_) | Outcome::InvalidCode(_) | Outcome::OutputLimit => "exception",
         Outcome::CpuLimit => "exceededCpu",
         Outcome::MemoryLimit => "exceededMemory",

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use isola_engine::{CallKind, HttpRequest, LogEntry, Value};
+use isola_engine::{CallKind, HttpRequest, HttpResponse, LogEntry, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Limits;
-use crate::driver::{CallRequest, LogSink};
+use crate::driver::{CallRequest, LogSink, ResponseSink};
 use crate::outcome::{Outcome, Run};
 
 pub(crate) struct WorkerInner {
@@ -113,8 +113,43 @@ impl Entrypoint {
         self.send(CallKind::Fetch(request)).await
     }
 
+    /// Calls the entrypoint's `fetch` handler and streams its Response:
+    /// the head as soon as the handler returns, then the body chunk by
+    /// chunk as the guest produces it (a slow reader holds the guest back).
+    pub fn fetch_streaming(&self, request: HttpRequest) -> ResponseStream {
+        let (head_tx, head) = oneshot::channel();
+        let (chunks_tx, chunks) = mpsc::channel(STREAM_CHUNKS_IN_FLIGHT);
+        let (reply, run) = oneshot::channel();
+        let sink = ResponseSink {
+            head: Some(head_tx),
+            chunks: chunks_tx,
+        };
+        self.submit(CallKind::Fetch(request), reply, Some(sink));
+        ResponseStream {
+            head,
+            chunks,
+            run,
+            length: None,
+        }
+    }
+
     pub(crate) async fn send(&self, kind: CallKind) -> Run {
         let (reply, response) = oneshot::channel();
+        if !self.submit(kind, reply, None) {
+            return internal("the worker's executor thread has stopped");
+        }
+        response
+            .await
+            .unwrap_or_else(|_| internal("the worker stopped before answering"))
+    }
+
+    /// Sends a call to the worker's driver; false if it has stopped.
+    fn submit(
+        &self,
+        kind: CallKind,
+        reply: oneshot::Sender<Run>,
+        stream: Option<ResponseSink>,
+    ) -> bool {
         let request = CallRequest {
             entrypoint: self.name.clone(),
             kind,
@@ -129,11 +164,63 @@ impl Entrypoint {
             }),
             log_sink: self.log_sink.clone(),
             reply,
+            stream,
         };
-        if self.worker.inner.calls.send(request).is_err() {
-            return internal("the worker's executor thread has stopped");
+        self.worker.inner.calls.send(request).is_ok()
+    }
+}
+
+/// Body chunks a streamed Response may have waiting for the reader.
+const STREAM_CHUNKS_IN_FLIGHT: usize = 4;
+
+/// A streamed `fetch` in flight ([`Entrypoint::fetch_streaming`]).
+#[derive(Debug)]
+pub struct ResponseStream {
+    head: oneshot::Receiver<(HttpResponse, Option<u64>)>,
+    chunks: mpsc::Receiver<Vec<u8>>,
+    run: oneshot::Receiver<Run>,
+    length: Option<u64>,
+}
+
+impl ResponseStream {
+    /// The Response's status and headers (with an empty `body`), or the
+    /// run if the call ended without a Response (it threw, a limit fired).
+    pub async fn head(&mut self) -> Result<HttpResponse, Run> {
+        tokio::select! {
+            biased;
+            head = &mut self.head => match head {
+                Ok((head, length)) => {
+                    self.length = length;
+                    Ok(head)
+                }
+                Err(_) => Err(self.finish_now().await),
+            },
+            run = &mut self.run => Err(run.unwrap_or_else(|_| internal("the worker stopped before answering"))),
         }
-        response
+    }
+
+    /// The body's length, once [`ResponseStream::head`] has answered, when
+    /// it is known up front (the Response was made from bytes, not a
+    /// stream).
+    pub fn body_length(&self) -> Option<u64> {
+        self.length
+    }
+
+    /// The next body chunk; `None` once the body has ended. Whether it
+    /// ended complete is [`ResponseStream::finish`]'s outcome
+    /// ([`Outcome::Streamed`]) — a limit or a throw mid-body ends it early.
+    pub async fn next_chunk(&mut self) -> Option<Vec<u8>> {
+        self.chunks.recv().await
+    }
+
+    /// Waits for the call's run (its logs and how it ended). Dropping the
+    /// stream instead makes the guest's further writes fail.
+    pub async fn finish(mut self) -> Run {
+        self.finish_now().await
+    }
+
+    async fn finish_now(&mut self) -> Run {
+        (&mut self.run)
             .await
             .unwrap_or_else(|_| internal("the worker stopped before answering"))
     }

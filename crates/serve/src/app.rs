@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use isola_engine::ModuleSpec;
 use isola_runtime::{
-    Config, HttpRequest, Limits, LoadError, Loader, LogEntry, LogLevel, Outcome, Run, ServiceSlot,
-    Value, Worker, WorkerCode,
+    Config, HttpRequest, Limits, LoadError, Loader, LogEntry, LogLevel, Outcome, ResponseStream,
+    Run, ServiceSlot, Value, Worker, WorkerCode,
 };
 
 use crate::ServeError;
@@ -232,21 +232,14 @@ impl App {
     }
 
     /// Serves one request through the parent's default `fetch` handler.
-    pub(crate) async fn fetch(&self, request: HttpRequest) -> Run {
-        let run = match self.worker() {
-            Ok(worker) => worker.entrypoint(None).fetch(request).await,
-            Err(e) => Run {
-                outcome: Outcome::Internal(e.to_string()),
-                logs: Vec::new(),
-                stats: Default::default(),
-            },
-        };
-        self.forward_logs(&run);
-        run
+    /// Its Response streams: the head as soon as the handler returns it,
+    /// the body as the parent produces it.
+    pub(crate) fn fetch(&self, request: HttpRequest) -> Result<ResponseStream, ServeError> {
+        Ok(self.worker()?.entrypoint(None).fetch_streaming(request))
     }
 
     /// The parent's console output, as `tracing` events.
-    fn forward_logs(&self, run: &Run) {
+    pub(crate) fn forward_logs(&self, run: &Run) {
         for entry in &run.logs {
             log(&self.id, entry);
         }

@@ -7,10 +7,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+use crate::body::Body;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -108,7 +109,7 @@ pub(crate) async fn accept_loop(
 }
 
 impl Handler {
-    async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         if request.uri().path() == HEALTH_PATH {
             return plain(StatusCode::OK, "ok");
         }
@@ -120,8 +121,31 @@ impl Handler {
         };
         let method = request.method.clone();
         let url = request.url.clone();
-        let run = self.app.fetch(request).await;
-        respond(&method, &url, run)
+        let mut stream = match self.app.fetch(request) {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::error!(%method, %url, error = %e, "the worker could not be loaded");
+                return internal_error();
+            }
+        };
+        let head = match stream.head().await {
+            Ok(head) => head,
+            Err(run) => {
+                self.app.forward_logs(&run);
+                return respond(&method, &url, run);
+            }
+        };
+        match build(
+            head,
+            crate::body::streamed(stream, self.app.clone(), method.clone(), url.clone()),
+        ) {
+            Ok(response) => response,
+            Err(reason) => {
+                // Dropping the stream makes the parent's further writes fail.
+                tracing::error!(%method, %url, %reason, "the worker's response is not valid HTTP");
+                internal_error()
+            }
+        }
     }
 
     /// The request as the worker sees it, or the status that refuses it.
@@ -192,16 +216,19 @@ fn is_host_char(c: char) -> bool {
 }
 
 /// The worker's response, or a bare 500 whose reason is logged, never sent.
-fn respond(method: &str, url: &str, run: Run) -> Response<Full<Bytes>> {
+fn respond(method: &str, url: &str, run: Run) -> Response<Body> {
     match run.outcome {
-        Outcome::Responded(response) => match build(response) {
-            Ok(response) => response,
-            Err(reason) => {
-                tracing::error!(%method, %url, %reason, "the worker's response is not valid HTTP");
-                internal_error()
+        Outcome::Responded(response) => {
+            let body = crate::body::full(response.body.clone());
+            match build(response, body) {
+                Ok(response) => response,
+                Err(reason) => {
+                    tracing::error!(%method, %url, %reason, "the worker's response is not valid HTTP");
+                    internal_error()
+                }
             }
-        },
-        Outcome::Returned(_) => {
+        }
+        Outcome::Returned(_) | Outcome::Streamed => {
             tracing::error!(%method, %url, "the fetch handler did not return a Response");
             internal_error()
         }
@@ -236,7 +263,8 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
-fn build(response: HttpResponse) -> Result<Response<Full<Bytes>>, String> {
+/// The worker's status and headers with `body`.
+fn build(response: HttpResponse, body: Body) -> Result<Response<Body>, String> {
     let status =
         StatusCode::from_u16(response.status).map_err(|_| format!("status {}", response.status))?;
     let mut builder = Response::builder().status(status);
@@ -249,17 +277,15 @@ fn build(response: HttpResponse) -> Result<Response<Full<Bytes>>, String> {
         let value = HeaderValue::from_str(value).map_err(|_| format!("value of header {name}"))?;
         builder = builder.header(name, value);
     }
-    builder
-        .body(Full::new(Bytes::from(response.body)))
-        .map_err(|e| e.to_string())
+    builder.body(body).map_err(|e| e.to_string())
 }
 
-fn internal_error() -> Response<Full<Bytes>> {
+fn internal_error() -> Response<Body> {
     plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
 }
 
-fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+fn plain(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut response = Response::new(crate::body::full(body.as_bytes().to_vec()));
     *response.status_mut() = status;
     response.headers_mut().insert(
         CONTENT_TYPE,
@@ -279,6 +305,7 @@ mod tests {
                 .with_header("x-a", "1")
                 .with_header("content-length", "99")
                 .with_header("transfer-encoding", "chunked"),
+            crate::body::full(b"hi".to_vec()),
         )
         .expect("valid");
         assert_eq!(response.status(), StatusCode::CREATED);
@@ -289,8 +316,15 @@ mod tests {
 
     #[test]
     fn invalid_worker_responses_are_refused() {
-        assert!(build(HttpResponse::new(1000, "")).is_err());
-        assert!(build(HttpResponse::new(200, "").with_header("bad name", "x")).is_err());
+        let empty = || crate::body::full(Vec::new());
+        assert!(build(HttpResponse::new(1000, ""), empty()).is_err());
+        assert!(
+            build(
+                HttpResponse::new(200, "").with_header("bad name", "x"),
+                empty()
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -56,6 +56,7 @@
 //! fail startup with their `file:line:column`.
 
 mod app;
+mod body;
 pub mod config;
 mod http;
 pub mod modules;

@@ -299,6 +299,15 @@
   function responseParts(value) {
     return loadWeb().responseParts(value);
   }
+  // Streams call `id`'s Response to the host: a head op, then one op per
+  // chunk, each answered once the host has taken it.
+  function streamResponse(id, value) {
+    return loadWeb().streamResponse(
+      value,
+      (status, statusText, headers, length) => op("responseHead", id, status, statusText, headers, length),
+      (chunk) => op("responseChunk", id, chunk),
+    );
+  }
   // ---- cloudflare:workers
   class WorkerEntrypoint {
     constructor(ctx, env) {
@@ -459,6 +468,7 @@
     loadStreams,
     makeRequest,
     responseParts,
+    streamResponse,
     fireTimer,
     cjsEvaluate,
     workersModule,

@@ -3099,6 +3099,51 @@
     readableStreamDefaultReaderRead(reader, readRequest);
     return result.promise;
   }
+  // Hands a stream's chunks to `send` one at a time: the next read starts
+  // once `send`'s promise fulfils (so a slow consumer holds the producer
+  // back). Every chunk must be a Uint8Array. If `send` rejects, the stream
+  // is cancelled with that reason and the pump rejects.
+  function pumpBytes(stream, send) {
+    const record = readableRecord(stream);
+    if (record === undefined) return promiseRejectedWith(new TypeErrorCtor("The body is not a ReadableStream."));
+    let reader;
+    try {
+      reader = acquireReadableStreamDefaultReader(record);
+    } catch (e) {
+      return promiseRejectedWith(e);
+    }
+    const result = newPromise();
+    const fail = (error) => {
+      result.reject(error);
+      readableStreamReaderGenericCancel(reader, error);
+    };
+    const readRequest = {
+      __proto__: null,
+      chunkSteps(chunk) {
+        if (call(TypedArrayName, chunk) !== "Uint8Array") {
+          fail(new TypeErrorCtor("The body stream produced a chunk that is not a Uint8Array."));
+          return;
+        }
+        let sent;
+        try {
+          sent = send(chunk);
+        } catch (e) {
+          fail(e);
+          return;
+        }
+        uponPromise(sent, () => readableStreamDefaultReaderRead(reader, readRequest), fail);
+      },
+      closeSteps() {
+        readableStreamDefaultReaderRelease(reader);
+        result.resolve(undefined);
+      },
+      errorSteps(e) {
+        result.reject(e);
+      },
+    };
+    readableStreamDefaultReaderRead(reader, readRequest);
+    return result.promise;
+  }
   // A byte stream that yields a copy of `bytes` (a BufferSource) and closes.
   function streamFromBytes(bytes) {
     const copy = new Uint8ArrayCtor(bufferSourceBytes(bytes, "bytes"));
@@ -3158,6 +3203,7 @@
     CompressionStream,
     DecompressionStream,
     readAllBytes,
+    pumpBytes,
     streamFromBytes,
     isReadableStream,
     isReadableStreamDisturbed,

@@ -7,6 +7,7 @@
   "use strict";
   const ObjectDefineProperty = Object.defineProperty;
   const ReflectApply = Reflect.apply;
+  const TypedArrayByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "byteLength").get;
   const StringCtor = String;
   const StringPrototypeToWellFormed = String.prototype.toWellFormed;
   // WebIDL USVString: lone surrogates become U+FFFD.
@@ -756,6 +757,26 @@
     if (state === undefined) throw new TypeErrorCtor("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
     return then(consume(value), (body) => [state.status, state.statusText, headerPairs(state.headers), body]);
   }
+  // A fetch handler's Response, streamed: `sendHead(status, statusText,
+  // headerPairs)` once, then `sendChunk(bytes)` per body chunk, each
+  // waiting for the previous to be taken.
+  function streamResponse(value, sendHead, sendChunk) {
+    const state = responseState(value);
+    if (state === undefined) throw new TypeErrorCtor("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
+    const body = bodyState(value);
+    if (bodyUsed(body)) throw new TypeErrorCtor("Body has already been used. It can only be used once. Use tee() first if you need to read it twice.");
+    if (body.body === null || isBytes(body.body)) {
+      const bytes = body.body;
+      const length = bytes === null ? 0 : ReflectApply(TypedArrayByteLength, bytes, []);
+      body.used = true;
+      const head = sendHead(state.status, state.statusText, headerPairs(state.headers), length);
+      return then(head, () => (length === 0 ? undefined : sendChunk(bytes)));
+    }
+    if (streams().isReadableStreamLocked(body.body)) throw new TypeErrorCtor("The body's ReadableStream is locked.");
+    body.used = true;
+    const head = sendHead(state.status, state.statusText, headerPairs(state.headers), undefined);
+    return then(head, () => streams().pumpBytes(body.body, sendChunk));
+  }
   function bodyBytes(request) {
     if (requestState(request).body === null) return PromiseCtor.resolve(undefined);
     return consume(request);
@@ -1238,5 +1259,6 @@
     startFetch,
     makeResponse,
     responseParts,
+    streamResponse,
   };
 });

@@ -629,11 +629,157 @@ export default class extends WorkerEntrypoint {
         // Same name twice is refused.
         let mut twice = main.options();
         twice.other_configs = vec![main.0.join("wrangler.toml")];
-        let err = isola_serve::start(&twice).await.expect_err("duplicate names");
+        let err = isola_serve::start(&twice)
+            .await
+            .expect_err("duplicate names");
         assert!(
             err.to_string()
                 .contains("two configs declare a worker named \"svc-main\""),
             "{err}"
         );
+    });
+}
+
+/// Reads from `stream` until `needle` has arrived; fails after 20 s (a
+/// hang detector: the needle arrives only if the server streams).
+async fn read_until(stream: &mut TcpStream, seen: &mut Vec<u8>, needle: &str) {
+    let found = async {
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(seen).contains(needle) {
+            let n = stream.read(&mut buf).await.expect("reads");
+            assert!(
+                n > 0,
+                "closed before {needle:?}: {:?}",
+                String::from_utf8_lossy(seen)
+            );
+            seen.extend_from_slice(&buf[..n]);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), found)
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "{needle:?} never arrived: {:?}",
+                String::from_utf8_lossy(seen)
+            )
+        });
+}
+
+#[test]
+fn response_bodies_stream_as_the_parent_produces_them() {
+    // The second chunk is produced only once another request releases it,
+    // which the test sends only after it has received the first chunk: a
+    // server that buffered the body would never answer.
+    let app = App::worker(
+        "streaming",
+        r#"let release: () => void = () => {};
+const released = new Promise<void>((resolve) => { release = resolve; });
+let breakIt: () => void = () => {};
+const broken = new Promise<void>((resolve) => { breakIt = resolve; });
+export default { async fetch(req: Request) {
+  const path = new URL(req.url).pathname;
+  if (path === "/release") { release(); return new Response("released"); }
+  if (path === "/break") { breakIt(); return new Response("broken"); }
+  if (path === "/broken") {
+    const body = new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode("partial;")); }, async pull() { await broken; throw new Error("mid-stream failure"); } });
+    return new Response(body);
+  }
+  let step = 0;
+  const body = new ReadableStream({ async pull(c) {
+    step += 1;
+    if (step === 1) c.enqueue(new TextEncoder().encode("first;"));
+    else if (step === 2) { await released; c.enqueue(new TextEncoder().encode("second;")); }
+    else c.close();
+  } });
+  return new Response(body, { headers: { "content-type": "text/event-stream" } });
+} };
+"#,
+    );
+    runtime().block_on(async {
+        let server = app.start().await;
+        let addr = server.local_addr();
+        let mut stream = TcpStream::connect(addr).await.expect("connects");
+        stream
+            .write_all(b"GET /events HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("writes");
+        let mut seen = Vec::new();
+        read_until(&mut stream, &mut seen, "first;").await;
+        let text = String::from_utf8_lossy(&seen).to_string();
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+        assert!(text.contains("transfer-encoding: chunked"), "{text}");
+        assert!(text.contains("content-type: text/event-stream"), "{text}");
+        assert!(!text.contains("second;"));
+        assert_eq!(get(addr, "/release").await.body, "released");
+        read_until(&mut stream, &mut seen, "second;").await;
+        // The body ends properly: the last chunk, then the connection closes.
+        stream.read_to_end(&mut seen).await.expect("reads");
+        assert!(
+            String::from_utf8_lossy(&seen).ends_with("0\r\n\r\n"),
+            "{seen:?}"
+        );
+
+        // A failure mid-body cuts the response off without the final chunk.
+        let mut broken = TcpStream::connect(addr).await.expect("connects");
+        broken
+            .write_all(b"GET /broken HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("writes");
+        let mut seen = Vec::new();
+        read_until(&mut broken, &mut seen, "partial;").await;
+        assert_eq!(get(addr, "/break").await.body, "broken");
+        let _ = tokio::time::timeout(Duration::from_secs(20), broken.read_to_end(&mut seen)).await;
+        let text = String::from_utf8_lossy(&seen).to_string();
+        assert!(text.contains("partial;"), "{text}");
+        assert!(
+            !text.ends_with("0\r\n\r\n"),
+            "a cut-off body must not look complete: {text}"
+        );
+        // The server goes on serving.
+        assert_eq!(get(addr, "/release").await.status, 200);
+    });
+}
+
+#[test]
+fn a_response_made_from_bytes_has_a_content_length() {
+    let app = App::worker(
+        "content-length",
+        "export default { fetch() { return new Response('twelve bytes'); } };\n",
+    );
+    runtime().block_on(async {
+        let server = app.start().await;
+        let reply = get(server.local_addr(), "/").await;
+        assert_eq!(reply.header("content-length"), Some("12"), "{reply:?}");
+        assert_eq!(reply.body, "twelve bytes");
+    });
+}
+
+#[test]
+fn wait_until_work_runs_after_the_response_is_sent() {
+    let app = App::worker(
+        "wait-until",
+        r#"let finished = 0;
+export default { async fetch(req: Request, env: unknown, ctx: ExecutionContext) {
+  if (new URL(req.url).pathname === "/count") return new Response(String(finished));
+  ctx.waitUntil(new Promise<void>((resolve) => setTimeout(() => { finished += 1; resolve(); }, 50)));
+  return new Response("accepted");
+} };
+"#,
+    );
+    runtime().block_on(async {
+        let server = app.start().await;
+        let addr = server.local_addr();
+        let first = get(addr, "/work").await;
+        assert_eq!(first.body, "accepted");
+        // The response came first; the work finishes afterwards.
+        let mut count = String::new();
+        for _ in 0..400 {
+            count = get(addr, "/count").await.body;
+            if count == "1" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert_eq!(count, "1", "the waitUntil work never ran");
     });
 }
