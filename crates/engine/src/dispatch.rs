@@ -278,8 +278,14 @@ fn invoke<'js>(
     let (fetch, request, method, mut args) = match spec.kind {
         CallKind::Fetch(request) => {
             let (url, method, headers, body) = host::request_parts(ctx, &request)?;
-            let make: Function = glue::extras_fn(ctx, "makeRequest")?;
-            let request: JsValue = make.call((url, method, headers, body))?;
+            let request: JsValue = if spec.stream_request && method != "GET" && method != "HEAD" {
+                let make: Function = glue::extras_fn(ctx, "makeStreamingRequest")?;
+                #[allow(clippy::cast_precision_loss)]
+                make.call((url, method, headers, spec.id as f64))?
+            } else {
+                let make: Function = glue::extras_fn(ctx, "makeRequest")?;
+                make.call((url, method, headers, body))?
+            };
             (true, Some(request), String::new(), Vec::new())
         }
         CallKind::Rpc { method, args } => (false, None, method, write_args(ctx, &args)?),

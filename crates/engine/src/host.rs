@@ -280,6 +280,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                 let length = length.map(|n| n as u64);
                 OpRequest::ResponseHead { call, head, length }
             }
+            "requestChunk" => OpRequest::RequestChunk {
+                call: id_arg(&args, 1),
+            },
             "responseChunk" => OpRequest::ResponseChunk {
                 call: id_arg(&args, 1),
                 bytes: bytes_arg(&args, 2).unwrap_or_default(),

@@ -161,6 +161,12 @@ pub enum OpRequest {
         /// The bytes.
         bytes: Vec<u8>,
     },
+    /// The next chunk of a fetch call's streamed request body: answered
+    /// with a `Uint8Array`, or `null` at its end.
+    RequestChunk {
+        /// The call.
+        call: CallId,
+    },
     /// A call through a stub this isolate received in an RPC argument
     /// ([`crate::Value::Stub`]): back to the isolate holding the function
     /// or `RpcTarget`.
@@ -266,6 +272,11 @@ pub struct CallSpec {
     /// [`CallResult::Streamed`]) instead of returning it whole.
     #[serde(default)]
     pub stream: bool,
+    /// For a fetch: the request body arrives through
+    /// [`OpRequest::RequestChunk`] ops as the guest reads it (the
+    /// request's own `body` is ignored).
+    #[serde(default)]
+    pub stream_request: bool,
 }
 
 /// How a call settled.

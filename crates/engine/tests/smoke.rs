@@ -49,6 +49,7 @@ fn run(
         },
         props: Value::Null,
         stream: false,
+        stream_request: false,
     };
     let mut logs = Vec::new();
     if let Err(t) = iso.call(spec, budget()) {

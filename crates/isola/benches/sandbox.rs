@@ -93,6 +93,7 @@ fn called_isolate() -> Isolate {
         },
         props: EValue::Undefined,
         stream: false,
+        stream_request: false,
     };
     isolate.call(spec, budget()).unwrap();
     let settled = isolate.take_effects().into_iter().any(|e| {

@@ -37,6 +37,8 @@ pub(crate) struct CallRequest {
     pub(crate) reply: oneshot::Sender<Run>,
     /// For a fetch: where its Response streams to.
     pub(crate) stream: Option<ResponseSink>,
+    /// For a fetch: its request body, still arriving.
+    pub(crate) request_body: Option<crate::worker::RequestBody>,
 }
 
 /// Where a streamed fetch's Response goes: its head once, then its body
@@ -88,6 +90,8 @@ struct CallState {
     granted: Vec<u64>,
     /// A streamed fetch's sink, until the call settles.
     stream: Option<ResponseSink>,
+    /// A streamed request body, read as the guest asks.
+    request_body: Option<Arc<tokio::sync::Mutex<crate::worker::RequestBody>>>,
 }
 
 struct Driver {
@@ -186,6 +190,9 @@ impl Driver {
                 reply: Some(request.reply),
                 granted,
                 stream: request.stream,
+                request_body: request
+                    .request_body
+                    .map(|body| Arc::new(tokio::sync::Mutex::new(body))),
             },
         );
         if self.isolate.is_none() {
@@ -221,6 +228,10 @@ impl Driver {
             kind: request.kind,
             props: request.props,
             stream: self.calls.get(&id).is_some_and(|c| c.stream.is_some()),
+            stream_request: self
+                .calls
+                .get(&id)
+                .is_some_and(|c| c.request_body.is_some()),
         };
         let budget = self.budget();
         let result = match self.isolate.as_mut() {
@@ -341,6 +352,7 @@ impl Driver {
                             | OpRequest::ReleaseWorker { .. }
                             | OpRequest::ResponseHead { .. }
                             | OpRequest::ResponseChunk { .. }
+                            | OpRequest::RequestChunk { .. }
                     );
                     if !free && !self.charge_subrequest() {
                         self.terminate_with(Outcome::SubrequestLimit);
@@ -455,6 +467,24 @@ impl Driver {
                 } else {
                     client_gone()
                 }))
+            }
+            OpRequest::RequestChunk { call } => {
+                let body = self.calls.get(&call).and_then(|c| c.request_body.clone());
+                Box::pin(async move {
+                    let Some(body) = body else {
+                        return OpResult::Value(Value::Null);
+                    };
+                    match body.lock().await.next().await {
+                        Some(Ok(bytes)) => OpResult::Value(Value::TypedArray {
+                            kind: isola_engine::TypedArrayKind::Uint8Array,
+                            bytes,
+                        }),
+                        Some(Err(message)) => {
+                            OpResult::Error(ErrorValue::new("TypeError", message))
+                        }
+                        None => OpResult::Value(Value::Null),
+                    }
+                })
             }
             OpRequest::ResponseChunk { call, bytes } => {
                 let chunks = self

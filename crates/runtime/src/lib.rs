@@ -25,7 +25,7 @@ pub use config::{Config, Limits};
 pub use loader::{LoadError, Loader};
 pub use outcome::{Outcome, OutcomeKind, Run, Stats};
 pub use service::ServiceSlot;
-pub use worker::{Entrypoint, ResponseStream, Worker};
+pub use worker::{Entrypoint, RequestBody, ResponseStream, Worker};
 
 pub use isola_engine::{
     ErrorValue, HttpRequest, HttpResponse, LogEntry, LogLevel, ModuleSpec as Module, RedirectMode,

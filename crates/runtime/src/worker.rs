@@ -116,7 +116,15 @@ impl Entrypoint {
     /// Calls the entrypoint's `fetch` handler and streams its Response:
     /// the head as soon as the handler returns, then the body chunk by
     /// chunk as the guest produces it (a slow reader holds the guest back).
-    pub fn fetch_streaming(&self, request: HttpRequest) -> ResponseStream {
+    ///
+    /// With `body`, the request's own `body` is ignored: the guest reads
+    /// the request body from `body` as it arrives (and a slow guest holds
+    /// the sender back).
+    pub fn fetch_streaming(
+        &self,
+        request: HttpRequest,
+        body: Option<RequestBody>,
+    ) -> ResponseStream {
         let (head_tx, head) = oneshot::channel();
         let (chunks_tx, chunks) = mpsc::channel(STREAM_CHUNKS_IN_FLIGHT);
         let (reply, run) = oneshot::channel();
@@ -124,7 +132,7 @@ impl Entrypoint {
             head: Some(head_tx),
             chunks: chunks_tx,
         };
-        self.submit(CallKind::Fetch(request), reply, Some(sink));
+        self.submit(CallKind::Fetch(request), reply, Some(sink), body);
         ResponseStream {
             head,
             chunks,
@@ -135,7 +143,7 @@ impl Entrypoint {
 
     pub(crate) async fn send(&self, kind: CallKind) -> Run {
         let (reply, response) = oneshot::channel();
-        if !self.submit(kind, reply, None) {
+        if !self.submit(kind, reply, None, None) {
             return internal("the worker's executor thread has stopped");
         }
         response
@@ -149,6 +157,7 @@ impl Entrypoint {
         kind: CallKind,
         reply: oneshot::Sender<Run>,
         stream: Option<ResponseSink>,
+        request_body: Option<RequestBody>,
     ) -> bool {
         let request = CallRequest {
             entrypoint: self.name.clone(),
@@ -165,8 +174,28 @@ impl Entrypoint {
             log_sink: self.log_sink.clone(),
             reply,
             stream,
+            request_body,
         };
         self.worker.inner.calls.send(request).is_ok()
+    }
+}
+
+/// A request body still arriving, for [`Entrypoint::fetch_streaming`]:
+/// chunks in order, or an error the guest's read rejects with (a
+/// `TypeError` with that message), then the end (the sender dropped).
+#[derive(Debug)]
+pub struct RequestBody(mpsc::Receiver<Result<Vec<u8>, String>>);
+
+impl RequestBody {
+    /// A body and the sender that feeds it; at most `capacity` chunks wait
+    /// for the guest.
+    pub fn channel(capacity: usize) -> (mpsc::Sender<Result<Vec<u8>, String>>, Self) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        (tx, Self(rx))
+    }
+
+    pub(crate) async fn next(&mut self) -> Option<Result<Vec<u8>, String>> {
+        self.0.recv().await
     }
 }
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use isola_engine::ModuleSpec;
 use isola_runtime::{
-    Config, HttpRequest, Limits, LoadError, Loader, LogEntry, LogLevel, Outcome, ResponseStream,
-    Run, ServiceSlot, Value, Worker, WorkerCode,
+    Config, HttpRequest, Limits, LoadError, Loader, LogEntry, LogLevel, Outcome, RequestBody,
+    ResponseStream, Run, ServiceSlot, Value, Worker, WorkerCode,
 };
 
 use crate::ServeError;
@@ -234,8 +234,15 @@ impl App {
     /// Serves one request through the parent's default `fetch` handler.
     /// Its Response streams: the head as soon as the handler returns it,
     /// the body as the parent produces it.
-    pub(crate) fn fetch(&self, request: HttpRequest) -> Result<ResponseStream, ServeError> {
-        Ok(self.worker()?.entrypoint(None).fetch_streaming(request))
+    pub(crate) fn fetch(
+        &self,
+        request: HttpRequest,
+        body: Option<RequestBody>,
+    ) -> Result<ResponseStream, ServeError> {
+        Ok(self
+            .worker()?
+            .entrypoint(None)
+            .fetch_streaming(request, body))
     }
 
     /// The parent's console output, as `tracing` events.

@@ -5,11 +5,13 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
+use isola_runtime::RequestBody;
 
 use crate::body::Body;
 use hyper::body::Incoming;
@@ -113,15 +115,16 @@ impl Handler {
         if request.uri().path() == HEALTH_PATH {
             return plain(StatusCode::OK, "ok");
         }
-        let request = match self.convert(request).await {
-            Ok(request) => request,
+        let over_cap = Arc::new(AtomicBool::new(false));
+        let (request, body) = match self.convert(request, &over_cap) {
+            Ok(converted) => converted,
             Err(status) => {
                 return plain(status, status.canonical_reason().unwrap_or("Error"));
             }
         };
         let method = request.method.clone();
         let url = request.url.clone();
-        let mut stream = match self.app.fetch(request) {
+        let mut stream = match self.app.fetch(request, body) {
             Ok(stream) => stream,
             Err(e) => {
                 tracing::error!(%method, %url, error = %e, "the worker could not be loaded");
@@ -132,6 +135,11 @@ impl Handler {
             Ok(head) => head,
             Err(run) => {
                 self.app.forward_logs(&run);
+                if over_cap.load(Ordering::Relaxed) {
+                    // The body outgrew the cap and the worker failed: the
+                    // client's fault, as a declared-too-large body is.
+                    return plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large");
+                }
                 return respond(&method, &url, run);
             }
         };
@@ -148,8 +156,13 @@ impl Handler {
         }
     }
 
-    /// The request as the worker sees it, or the status that refuses it.
-    async fn convert(&self, request: Request<Incoming>) -> Result<HttpRequest, StatusCode> {
+    /// The request as the worker sees it, with its body still arriving, or
+    /// the status that refuses it.
+    fn convert(
+        &self,
+        request: Request<Incoming>,
+        over_cap: &Arc<AtomicBool>,
+    ) -> Result<(HttpRequest, Option<RequestBody>), StatusCode> {
         let (parts, body) = request.into_parts();
         let declared = parts
             .headers
@@ -185,28 +198,64 @@ impl Handler {
             let value = value.to_str().map_err(|_| StatusCode::BAD_REQUEST)?;
             headers.push((name.as_str().to_owned(), value.to_owned()));
         }
-        let bytes = match Limited::new(body, self.limits.max_body_bytes)
-            .collect()
-            .await
-        {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-                return Err(StatusCode::PAYLOAD_TOO_LARGE);
-            }
-            Err(_) => return Err(StatusCode::BAD_REQUEST),
-        };
-        let body = if bytes.is_empty() && matches!(parts.method, Method::GET | Method::HEAD) {
-            None
-        } else {
-            Some(bytes.to_vec())
-        };
-        Ok(HttpRequest {
+        let no_body = matches!(parts.method, Method::GET | Method::HEAD) || declared == Some(0);
+        let request = HttpRequest {
             method: parts.method.as_str().to_owned(),
             url: url.into(),
             headers,
-            body,
+            body: None,
             ..HttpRequest::default()
-        })
+        };
+        if no_body {
+            return Ok((request, None));
+        }
+        let (sender, receiver) = RequestBody::channel(BODY_CHUNKS_IN_FLIGHT);
+        tokio::spawn(pump_request_body(
+            body,
+            sender,
+            self.limits.max_body_bytes,
+            over_cap.clone(),
+        ));
+        Ok((request, Some(receiver)))
+    }
+}
+
+/// Request body chunks that may wait for the worker to read them.
+const BODY_CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Feeds the client's body to the worker as it arrives, at the worker's
+/// pace, up to `cap` bytes (a body without a `content-length` that grows
+/// past it ends in an error the worker's read rejects with).
+async fn pump_request_body(
+    mut body: Incoming,
+    sender: tokio::sync::mpsc::Sender<Result<Vec<u8>, String>>,
+    cap: usize,
+    over_cap: Arc<AtomicBool>,
+) {
+    let mut total = 0usize;
+    loop {
+        let chunk = match body.frame().await {
+            None => return,
+            Some(Err(e)) => Err(format!("The request body could not be read: {e}")),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) if total.saturating_add(data.len()) > cap => {
+                    over_cap.store(true, Ordering::Relaxed);
+                    Err(format!(
+                        "The request body exceeds the server's limit of {cap} bytes."
+                    ))
+                }
+                Ok(data) => {
+                    total += data.len();
+                    Ok(data.to_vec())
+                }
+                // Trailers carry no body bytes.
+                Err(_) => continue,
+            },
+        };
+        let failed = chunk.is_err();
+        if sender.send(chunk).await.is_err() || failed {
+            return;
+        }
     }
 }
 

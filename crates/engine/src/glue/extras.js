@@ -296,6 +296,22 @@
   function makeRequest(url, method, headers, body) {
     return new (loadWeb().Request)(url, { method, headers, body });
   }
+  // A Request whose body is read from the host chunk by chunk, as call
+  // `id`'s client sends it (nothing is read before the guest asks).
+  function makeStreamingRequest(url, method, headers, id) {
+    const web = loadWeb();
+    const body = new (loadStreams().ReadableStream)(
+      {
+        pull: (controller) =>
+          then(op("requestChunk", id), (chunk) => {
+            if (chunk === null) controller.close();
+            else controller.enqueue(chunk);
+          }),
+      },
+      { highWaterMark: 0 },
+    );
+    return new web.Request(url, { method, headers, body });
+  }
   function responseParts(value) {
     return loadWeb().responseParts(value);
   }
@@ -467,6 +483,7 @@
     loadCrypto,
     loadStreams,
     makeRequest,
+    makeStreamingRequest,
     responseParts,
     streamResponse,
     fireTimer,

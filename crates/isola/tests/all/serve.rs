@@ -783,3 +783,39 @@ export default { async fetch(req: Request, env: unknown, ctx: ExecutionContext) 
         assert_eq!(count, "1", "the waitUntil work never ran");
     });
 }
+
+#[test]
+fn request_bodies_stream_into_the_parent_as_they_arrive() {
+    // A full-duplex echo: the parent upper-cases the request body into its
+    // response as it reads it; the test sends the second chunk only after
+    // the first came back, which needs both directions to stream.
+    let app = App::worker(
+        "duplex",
+        r#"export default { fetch(req: Request) {
+  const upper = new TransformStream({ transform(chunk: Uint8Array, c) {
+    c.enqueue(new TextEncoder().encode(new TextDecoder().decode(chunk).toUpperCase()));
+  } });
+  return new Response(req.body!.pipeThrough(upper));
+} };
+"#,
+    );
+    runtime().block_on(async {
+        let server = app.start().await;
+        let mut stream = TcpStream::connect(server.local_addr())
+            .await
+            .expect("connects");
+        stream
+            .write_all(b"POST /echo HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n6\r\nhello \r\n")
+            .await
+            .expect("writes");
+        let mut seen = Vec::new();
+        read_until(&mut stream, &mut seen, "HELLO ").await;
+        stream
+            .write_all(b"5\r\nworld\r\n0\r\n\r\n")
+            .await
+            .expect("writes");
+        read_until(&mut stream, &mut seen, "WORLD").await;
+        stream.read_to_end(&mut seen).await.expect("reads");
+        assert!(String::from_utf8_lossy(&seen).ends_with("0\r\n\r\n"), "{seen:?}");
+    });
+}
