@@ -287,6 +287,24 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                 call: id_arg(&args, 1),
                 bytes: bytes_arg(&args, 2).unwrap_or_default(),
             },
+            "callLoopback" => {
+                let entrypoint = arg(&args, 1)
+                    .and_then(|v| v.as_string())
+                    .map(crate::web::js_string)
+                    .transpose()?;
+                let props = match arg(&args, 2) {
+                    Some(v) => read_value(&ctx, &s, v).map_err(|e| clone_error_to_js(&ctx, &e))?,
+                    None => Value::Undefined,
+                };
+                let call = worker_call(&read_rpc(3)?)
+                    .ok_or_else(|| Exception::throw_type(&ctx, "isola: malformed loopback call"))?;
+                check_call_size(&ctx, &s, props.approx_size(), &call)?;
+                OpRequest::CallLoopback {
+                    entrypoint,
+                    props,
+                    call,
+                }
+            }
             "callStub" => {
                 let stub = id_arg(&args, 1);
                 let method = arg(&args, 2)

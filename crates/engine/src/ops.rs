@@ -167,6 +167,16 @@ pub enum OpRequest {
         /// The call.
         call: CallId,
     },
+    /// A call through `ctx.exports.Name({ props })` in the worker itself:
+    /// one of its own entrypoints, with those props.
+    CallLoopback {
+        /// The named export, or `None` for the default.
+        entrypoint: Option<String>,
+        /// `ctx.props` in the callee.
+        props: Value,
+        /// The RPC method and arguments, or a fetch.
+        call: CallKind,
+    },
     /// A call through a stub this isolate received in an RPC argument
     /// ([`crate::Value::Stub`]): back to the isolate holding the function
     /// or `RpcTarget`.

@@ -436,25 +436,26 @@ impl Driver {
                     format!("env.{binding} is not a binding"),
                 )))),
             },
-            OpRequest::CallService { binding, mut call } => {
-                match self.code.services.get(&binding) {
-                    Some(service) => {
-                        let service = service.clone();
-                        let grant = self.export_stubs(&mut call);
-                        let this = self.this.clone();
-                        Box::pin(async move {
-                            let result = service.call(&this, call).await;
-                            drop(grant);
-                            result
-                        })
-                    }
-                    None => Box::pin(std::future::ready(OpResult::Error(ErrorValue::new(
-                        "TypeError",
-                        format!("env.{binding} is not a service binding"),
-                    )))),
-                }
-            }
+            OpRequest::CallService { binding, call } => match self.code.services.get(&binding) {
+                Some(service) => self.call_service(service.clone(), call),
+                None => Box::pin(std::future::ready(OpResult::Error(ErrorValue::new(
+                    "TypeError",
+                    format!("env.{binding} is not a service binding"),
+                )))),
+            },
             OpRequest::CallStub { stub, method, args } => self.call_stub(stub, method, args),
+            OpRequest::CallLoopback {
+                entrypoint,
+                props,
+                call,
+            } => {
+                let service = crate::service::Service {
+                    worker: crate::service::ServiceWorker::This,
+                    entrypoint,
+                    props,
+                };
+                self.call_service(service, call)
+            }
             OpRequest::ResponseHead { call, head, length } => {
                 let sent = self
                     .calls
@@ -564,6 +565,22 @@ impl Driver {
             }
             CallKind::Fetch(_) => self.stubs.export(&self.this, &mut []),
         }
+    }
+
+    /// A call through a service binding; stubs in its arguments stay
+    /// routable until it ends.
+    fn call_service(
+        &self,
+        service: crate::service::Service,
+        mut call: CallKind,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = OpResult>>> {
+        let grant = self.export_stubs(&mut call);
+        let this = self.this.clone();
+        Box::pin(async move {
+            let result = service.call(&this, call).await;
+            drop(grant);
+            result
+        })
     }
 
     /// A call through a stub this worker was handed: back to the worker

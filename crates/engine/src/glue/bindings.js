@@ -24,6 +24,7 @@
   const WeakSetCtor = WeakSet;
   const WeakMapCtor = WeakMap;
   const WeakMapSet = WeakMap.prototype.set;
+  const WeakMapGet = WeakMap.prototype.get;
   const WeakSetHas = WeakSet.prototype.has;
   const WeakSetAdd = WeakSet.prototype.add;
   const then = (p, onOk, onErr) => ReflectApply(PromisePrototypeThen, p, [onOk, onErr]);
@@ -149,22 +150,17 @@
   }
 
   // ---- ctx.exports: loopbacks to this worker's own entrypoints
-  // `ctx.exports.Name({ props })` is a service stub that a dynamic worker
-  // can hold in its env and call back into this worker through.
-  let loopbackOf;
-  class LoopbackServiceStub {
-    #entrypoint;
-    #props;
-    constructor(token, entrypoint, props) {
-      if (token !== LOOPBACK) throw new TypeErrorCtor("Illegal constructor");
-      this.#entrypoint = entrypoint;
-      this.#props = props;
-    }
-    static {
-      loopbackOf = (value) => (value !== null && typeof value === "object" && #entrypoint in value ? [value.#entrypoint, value.#props] : undefined);
-    }
+  // `ctx.exports.Name({ props })` is a service stub: this worker can call
+  // it (methods and `fetch`, which run the entrypoint with those props),
+  // and a dynamic worker can hold it in its env and call back through it.
+  const loopbacks = new WeakMapCtor();
+  const loopbackOf = (value) => (value !== null && typeof value === "object" ? ReflectApply(WeakMapGet, loopbacks, [value]) : undefined);
+  function loopbackStub(entrypoint, props) {
+    const call = (descriptor) => then(op("callLoopback", entrypoint, props, descriptor), undefined, remote);
+    const stub = methodProxy((method) => (...args) => call(["rpc", method, args]), { __proto__: null, fetch: fetcher(call) });
+    ReflectApply(WeakMapSet, loopbacks, [stub, [entrypoint, props]]);
+    return stub;
   }
-  const LOOPBACK = Symbol("loopback");
   // The factories themselves (`ctx.exports.Name`, not called) cannot go
   // into a child's env, as in workerd.
   const factories = new WeakSet();
@@ -177,7 +173,7 @@
       if (!isClass && !isHandler) continue;
       const entrypoint = name === "default" ? null : name;
       const factory = function (options = undefined) {
-        return new LoopbackServiceStub(LOOPBACK, entrypoint, options?.props);
+        return loopbackStub(entrypoint, options?.props);
       };
       factories.add(factory);
       exports[name] = factory;

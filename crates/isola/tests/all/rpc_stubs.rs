@@ -206,3 +206,32 @@ fn a_received_stub_can_be_passed_on() {
     ));
     assert_eq!(out, json!(50));
 }
+
+#[test]
+fn ctx_exports_stubs_are_callable_in_the_worker_itself() {
+    let out = go(parent(
+        r#"export class Greeter extends WorkerEntrypoint {
+             greet(name) { return `${this.ctx.props.greeting}, ${name}`; }
+             async each(items, f) { const out = []; for (const item of items) out.push(await f(item)); return out; }
+             fetch(request) { return new Response(`${this.ctx.props.greeting} from fetch ${new URL(request.url).pathname}`); }
+           }"#,
+        r#"
+        const greeter = ctx.exports.Greeter({ props: { greeting: "hi" } });
+        const response = await greeter.fetch("https://self.internal/path");
+        return {
+          greet: await greeter.greet("ada"),
+          each: await greeter.each([1, 2], (n) => n * 3),
+          fetched: await response.text(),
+          missing: await err(greeter.nope()),
+        };"#,
+    ));
+    assert_eq!(
+        out,
+        json!({
+            "greet": "hi, ada",
+            "each": [3, 6],
+            "fetched": "hi from fetch /path",
+            "missing": "TypeError: The RPC receiver does not implement the method \"nope\". remote=true",
+        })
+    );
+}
