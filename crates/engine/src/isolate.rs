@@ -483,11 +483,21 @@ impl Isolate {
 /// Logs rejections still unhandled after the job queue drained, as workerd
 /// does: `Uncaught (in promise) Error: ...`.
 fn report_unhandled_rejections(ctx: &Ctx<'_>, shared: &Shared) {
-    let Ok(unhandled) = glue::with(ctx, |g| std::mem::take(&mut g.state.borrow_mut().unhandled))
-    else {
+    // The main module's evaluation is followed by dispatch, which reports
+    // its failure as the startup error: not an unhandled rejection.
+    let Ok((unhandled, main)) = glue::with(ctx, |g| {
+        let mut state = g.state.borrow_mut();
+        (std::mem::take(&mut state.unhandled), state.main.clone())
+    }) else {
         return;
     };
-    for (_, reason) in unhandled {
+    for (promise, reason) in unhandled {
+        if main
+            .as_ref()
+            .is_some_and(|main| promise == *main.as_value())
+        {
+            continue;
+        }
         let e = host::error_value(ctx, shared, &reason);
         let text = e
             .stack

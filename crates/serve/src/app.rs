@@ -205,7 +205,7 @@ async fn warm_up_worker(name: &str, worker: &Worker) -> Result<(), ServeError> {
             // the stack is added only when it says more.
             let stack = e.stack.as_deref().map_or("", str::trim);
             Err(ServeError::Code(
-                if stack.is_empty() || e.message.contains(stack) {
+                if stack.is_empty() || e.message.contains(stack) || says_where(&e.message, stack) {
                     e.message
                 } else {
                     format!("{}\n{stack}", e.message)
@@ -263,6 +263,18 @@ fn log(worker: &str, entry: &LogEntry) {
         LogLevel::Warn => tracing::warn!(target: "isola::worker", %worker, "{message}"),
         LogLevel::Error => tracing::error!(target: "isola::worker", %worker, "{message}"),
     }
+}
+
+/// Whether `message` already names the location of `stack`'s first frame
+/// (`at agent.js:1:7` against `at <anonymous> (agent.js:1:7)`).
+fn says_where(message: &str, stack: &str) -> bool {
+    let first = stack.lines().next().unwrap_or_default();
+    let location = first
+        .rsplit_once('(')
+        .map_or(first, |(_, rest)| rest.trim_end_matches(')'))
+        .trim_start_matches("at ")
+        .trim();
+    !location.is_empty() && message.contains(location)
 }
 
 /// Guest text made safe for a terminal: control characters other than

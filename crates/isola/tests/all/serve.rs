@@ -462,6 +462,21 @@ fn a_syntax_error_in_main_fails_startup_with_its_position() {
         assert!(message.contains("SyntaxError"), "{message}");
         assert!(message.contains("src/index.ts:3:3"), "{message}");
     });
+    let thrower = App::worker(
+        "top-level-throw",
+        "const x = 1;\nthrow new Error('boom at top level');\nexport default { fetch() { return new Response('x'); } };\n",
+    );
+    runtime().block_on(async {
+        let message = isola_serve::start(&thrower.options())
+            .await
+            .expect_err("startup fails")
+            .to_string();
+        assert_eq!(
+            message,
+            "Failed to start Worker:\nUncaught Error: boom at top level\n  at src/index.ts:2:11",
+            "the location is given once"
+        );
+    });
 }
 
 #[test]
