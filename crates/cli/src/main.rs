@@ -57,6 +57,10 @@ struct ServeArgs {
     /// address exposes the worker to the network.
     #[arg(long, default_value = "127.0.0.1")]
     host: std::net::IpAddr,
+    /// Reload when a config file or a module changes; a version that fails
+    /// to start is logged and the previous one keeps serving.
+    #[arg(long)]
+    watch: bool,
 }
 
 #[derive(Args)]
@@ -142,6 +146,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     let mut configs = args.config.into_iter();
     let mut options = isola_serve::ServeOptions::new(configs.next().unwrap_or_default());
     options.other_configs = configs.collect();
+    options.watch = args.watch;
     options.host = args.host;
     options.port = args.port;
     match runtime.block_on(isola_serve::serve(&options)) {

@@ -22,7 +22,7 @@ use isola_runtime::{HttpRequest, HttpResponse, Outcome, Run};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::app::{App, inert};
+use crate::app::inert;
 use crate::shutdown;
 
 /// The readiness path. It lives under `/__isola/`, a prefix no Workers app
@@ -44,7 +44,7 @@ pub(crate) struct HttpLimits {
 }
 
 struct Handler {
-    app: Arc<App>,
+    app: Arc<crate::watch::Current>,
     limits: HttpLimits,
     local: SocketAddr,
 }
@@ -53,7 +53,7 @@ struct Handler {
 /// requests in flight finish (up to the grace period).
 pub(crate) async fn accept_loop(
     listener: TcpListener,
-    app: Arc<App>,
+    app: Arc<crate::watch::Current>,
     limits: HttpLimits,
     stop: watch::Receiver<bool>,
 ) {
@@ -115,6 +115,8 @@ impl Handler {
         if request.uri().path() == HEALTH_PATH {
             return plain(StatusCode::OK, "ok");
         }
+        // The app as it is now; a reload swaps it for later requests.
+        let app = self.app.get();
         let over_cap = Arc::new(AtomicBool::new(false));
         let (request, body) = match self.convert(request, &over_cap) {
             Ok(converted) => converted,
@@ -124,7 +126,7 @@ impl Handler {
         };
         let method = request.method.clone();
         let url = request.url.clone();
-        let mut stream = match self.app.fetch(request, body) {
+        let mut stream = match app.fetch(request, body) {
             Ok(stream) => stream,
             Err(e) => {
                 tracing::error!(%method, %url, error = %e, "the worker could not be loaded");
@@ -134,7 +136,7 @@ impl Handler {
         let head = match stream.head().await {
             Ok(head) => head,
             Err(run) => {
-                self.app.forward_logs(&run);
+                app.forward_logs(&run);
                 if over_cap.load(Ordering::Relaxed) {
                     // The body outgrew the cap and the worker failed: the
                     // client's fault, as a declared-too-large body is.
@@ -145,7 +147,7 @@ impl Handler {
         };
         match build(
             head,
-            crate::body::streamed(stream, self.app.clone(), method.clone(), url.clone()),
+            crate::body::streamed(stream, app.clone(), method.clone(), url.clone()),
         ) {
             Ok(response) => response,
             Err(reason) => {

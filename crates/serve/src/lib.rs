@@ -36,6 +36,11 @@
 //! `[[services]]` bindings that name them. Loader-wide settings (`[limits]`,
 //! `[isola]`) come from the first config.
 //!
+//! With [`ServeOptions::watch`] (`--watch`), the config files and modules
+//! are polled every 300 ms; on a change the app is rebuilt and swapped in
+//! once its modules have evaluated, and a failed rebuild is logged while
+//! the previous version keeps serving.
+//!
 //! # Modules
 //!
 //! From `main`, relative imports are followed through the module graph with
@@ -61,6 +66,7 @@ pub mod config;
 mod http;
 pub mod modules;
 mod shutdown;
+mod watch;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -127,6 +133,10 @@ pub struct ServeOptions {
     /// How long requests in flight may take to finish after a shutdown was
     /// asked for (default 30 s, the default wall limit).
     pub shutdown_grace: Duration,
+    /// Reload when a config file or a module changes (default off): the
+    /// new app replaces the old one once it has started; if it fails to
+    /// start, the error is logged and the old one keeps serving.
+    pub watch: bool,
 }
 
 impl ServeOptions {
@@ -139,6 +149,7 @@ impl ServeOptions {
             port: 8787,
             header_read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(30),
+            watch: false,
         }
     }
 }
@@ -181,18 +192,8 @@ impl Server {
 /// serves in a task on the current tokio runtime. Returns once the server
 /// accepts connections.
 pub async fn start(options: &ServeOptions) -> Result<Server, ServeError> {
-    let main = declare(&options.config)?;
-    let mut others = Vec::with_capacity(options.other_configs.len());
-    for path in &options.other_configs {
-        others.push(declare(path)?);
-    }
-    let unknown_keys = main.1.clone();
-    let main = main.0;
-    let others: Vec<app::Declared> = others.into_iter().map(|(d, _)| d).collect();
-    check_names(&options.config, &main, &others)?;
-    let config = main.config.clone();
-    let app = Arc::new(app::App::new(main, others)?);
-    app.warm_up().await?;
+    let built = build(options).await?;
+    let config = built.config;
     let listener = TcpListener::bind((options.host, options.port)).await?;
     let addr = listener.local_addr()?;
     let limits = http::HttpLimits {
@@ -205,13 +206,62 @@ pub async fn start(options: &ServeOptions) -> Result<Server, ServeError> {
         shutdown_grace: options.shutdown_grace,
     };
     let (shutdown, stop) = ShutdownHandle::new();
-    let task = tokio::spawn(http::accept_loop(listener, app, limits, stop));
+    let current = Arc::new(watch::Current::new(built.app));
+    if options.watch {
+        tokio::spawn(watch::run(
+            options.clone(),
+            current.clone(),
+            built.files,
+            stop.clone(),
+        ));
+    }
+    let task = tokio::spawn(http::accept_loop(listener, current, limits, stop));
     tracing::info!(worker = %config.name, "listening on http://{addr}");
     Ok(Server {
         addr,
-        unknown_keys,
+        unknown_keys: built.unknown_keys,
         shutdown,
         task,
+    })
+}
+
+/// A loaded, warmed-up app and what it was built from.
+struct Built {
+    app: Arc<app::App>,
+    config: config::WranglerConfig,
+    unknown_keys: Vec<String>,
+    /// The config files and modules it was read from.
+    files: Vec<PathBuf>,
+}
+
+/// Reads every config and module, loads the workers and evaluates their
+/// modules.
+async fn build(options: &ServeOptions) -> Result<Built, ServeError> {
+    let main = declare(&options.config)?;
+    let mut others = Vec::with_capacity(options.other_configs.len());
+    for path in &options.other_configs {
+        others.push(declare(path)?);
+    }
+    let unknown_keys = main.1.clone();
+    let main = main.0;
+    let others: Vec<app::Declared> = others.into_iter().map(|(d, _)| d).collect();
+    check_names(&options.config, &main, &others)?;
+    let mut files = vec![options.config.clone()];
+    files.extend(options.other_configs.iter().cloned());
+    for (path, declared) in
+        std::iter::once((&options.config, &main)).chain(options.other_configs.iter().zip(&others))
+    {
+        let root = config::root_of(path);
+        files.extend(declared.modules.modules.keys().map(|name| root.join(name)));
+    }
+    let config = main.config.clone();
+    let app = Arc::new(app::App::new(main, others)?);
+    app.warm_up().await?;
+    Ok(Built {
+        app,
+        config,
+        unknown_keys,
+        files,
     })
 }
 

@@ -834,3 +834,50 @@ fn request_bodies_stream_into_the_parent_as_they_arrive() {
         assert!(String::from_utf8_lossy(&seen).ends_with("0\r\n\r\n"), "{seen:?}");
     });
 }
+
+#[test]
+fn watch_reloads_on_change_and_keeps_serving_through_a_broken_edit() {
+    let app = App::worker(
+        "watch",
+        "export default { fetch() { return new Response('version one'); } };\n",
+    );
+    let module = app.0.join("src/index.ts");
+    runtime().block_on(async {
+        let mut options = app.options();
+        options.watch = true;
+        let server = isola_serve::start(&options).await.expect("starts");
+        let addr = server.local_addr();
+        let until = |want: &'static str| async move {
+            let mut last = String::new();
+            for _ in 0..200 {
+                last = get(addr, "/").await.body;
+                if last == want {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("never served {want:?}; last {last:?}");
+        };
+        until("version one").await;
+        std::fs::write(
+            &module,
+            "export default { fetch() { return new Response('version two, longer'); } };\n",
+        )
+        .expect("edit");
+        until("version two, longer").await;
+        // A broken edit is refused; the previous version keeps serving.
+        std::fs::write(
+            &module,
+            "export default { fetch() { return new Response( } };\n",
+        )
+        .expect("edit");
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        assert_eq!(get(addr, "/").await.body, "version two, longer");
+        std::fs::write(
+            &module,
+            "export default { fetch() { return new Response('version three, fixed up'); } };\n",
+        )
+        .expect("edit");
+        until("version three, fixed up").await;
+    });
+}
