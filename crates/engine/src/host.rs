@@ -267,17 +267,16 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                 let status_text = string_arg(&ctx, &args, 3)?;
                 let headers = header_list(&ctx, arg(&args, 4))?;
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let head = HttpResponse {
+                let mut head = HttpResponse {
                     status: status as u16,
                     status_text,
                     headers,
                     body: Vec::new(),
                 };
-                let length = arg(&args, 5)
-                    .and_then(JsValue::as_number)
-                    .filter(|n| n.is_finite() && *n >= 0.0);
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let length = length.map(|n| n as u64);
+                // The whole body, when the Response was made from bytes.
+                let body = bytes_arg(&args, 5);
+                let length = body.as_ref().map(|b| b.len() as u64);
+                head.body = body.unwrap_or_default();
                 OpRequest::ResponseHead { call, head, length }
             }
             "requestChunk" => OpRequest::RequestChunk {

@@ -142,15 +142,16 @@ pub enum OpRequest {
         /// The RPC method and arguments, or a fetch.
         call: CallKind,
     },
-    /// The status and headers of a streamed fetch call's Response (its
-    /// `body` is empty); answered once the host has taken it.
+    /// The status and headers of a streamed fetch call's Response;
+    /// answered once the host has taken it.
     ResponseHead {
         /// The call.
         call: CallId,
-        /// Status, status text and headers.
+        /// Status, status text, headers, and the whole body when the
+        /// Response was made from bytes (then no chunks follow).
         head: HttpResponse,
-        /// The body's length when it is known up front (a Response made
-        /// from bytes rather than a stream).
+        /// The body's length when it is known up front (the whole body is
+        /// in `head`); `None` for a stream, whose chunks follow.
         length: Option<u64>,
     },
     /// The next body chunk of a streamed fetch call's Response; answered

@@ -456,13 +456,26 @@ impl Driver {
                 };
                 self.call_service(service, call)
             }
-            OpRequest::ResponseHead { call, head, length } => {
+            OpRequest::ResponseHead {
+                call,
+                mut head,
+                length,
+            } => {
+                let body = std::mem::take(&mut head.body);
                 let sent = self
                     .calls
                     .get_mut(&call)
                     .and_then(|c| c.stream.as_mut())
-                    .and_then(|sink| sink.head.take())
-                    .is_some_and(|tx| tx.send((head, length)).is_ok());
+                    .is_some_and(|sink| {
+                        // A whole body goes ahead of the head: the channel
+                        // is empty and has room.
+                        let queued = body.is_empty() || sink.chunks.try_send(body).is_ok();
+                        queued
+                            && sink
+                                .head
+                                .take()
+                                .is_some_and(|tx| tx.send((head, length)).is_ok())
+                    });
                 Box::pin(std::future::ready(if sent {
                     OpResult::Value(Value::Undefined)
                 } else {

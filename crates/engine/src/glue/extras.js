@@ -320,7 +320,7 @@
   function streamResponse(id, value) {
     return loadWeb().streamResponse(
       value,
-      (status, statusText, headers, length) => op("responseHead", id, status, statusText, headers, length),
+      (status, statusText, headers, bytes) => op("responseHead", id, status, statusText, headers, bytes),
       (chunk) => op("responseChunk", id, chunk),
     );
   }

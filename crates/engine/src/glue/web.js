@@ -7,7 +7,6 @@
   "use strict";
   const ObjectDefineProperty = Object.defineProperty;
   const ReflectApply = Reflect.apply;
-  const TypedArrayByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "byteLength").get;
   const StringCtor = String;
   const StringPrototypeToWellFormed = String.prototype.toWellFormed;
   // WebIDL USVString: lone surrogates become U+FFFD.
@@ -758,19 +757,18 @@
     return then(consume(value), (body) => [state.status, state.statusText, headerPairs(state.headers), body]);
   }
   // A fetch handler's Response, streamed: `sendHead(status, statusText,
-  // headerPairs)` once, then `sendChunk(bytes)` per body chunk, each
-  // waiting for the previous to be taken.
+  // headerPairs, bytes)` once — with the whole body when it is bytes, or
+  // `undefined` for a stream whose chunks then go one `sendChunk(bytes)` at
+  // a time, each waiting for the previous to be taken.
   function streamResponse(value, sendHead, sendChunk) {
     const state = responseState(value);
     if (state === undefined) throw new TypeErrorCtor("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
     const body = bodyState(value);
     if (bodyUsed(body)) throw new TypeErrorCtor("Body has already been used. It can only be used once. Use tee() first if you need to read it twice.");
     if (body.body === null || isBytes(body.body)) {
-      const bytes = body.body;
-      const length = bytes === null ? 0 : ReflectApply(TypedArrayByteLength, bytes, []);
+      // Bytes go with the head: one op for the whole Response.
       body.used = true;
-      const head = sendHead(state.status, state.statusText, headerPairs(state.headers), length);
-      return then(head, () => (length === 0 ? undefined : sendChunk(bytes)));
+      return sendHead(state.status, state.statusText, headerPairs(state.headers), body.body ?? new Uint8ArrayCtor(0));
     }
     if (streams().isReadableStreamLocked(body.body)) throw new TypeErrorCtor("The body's ReadableStream is locked.");
     body.used = true;
