@@ -99,16 +99,14 @@
 
   // An entrypoint of a dynamic worker: `fetch(input, init)` and any RPC
   // method. `start()` yields the worker's handle once it is created.
-  // An entrypoint keeps its worker stub (`owner`) reachable: the worker is
-  // released only once neither is held.
-  function entrypointStub(start, entrypoint, props, limits, owner) {
+  // An entrypoint holds `start`, as its worker stub does: the worker is
+  // released once neither is reachable (see `workerStub`).
+  function entrypointStub(start, entrypoint, props, limits) {
     const call = (descriptor) => then(then(start(), (worker) => op("callWorker", worker, entrypoint, props, limits, descriptor)), undefined, remote);
     const stub = methodProxy((method) => (...args) => call(["rpc", method, args]), { __proto__: null, fetch: fetcher(call) });
     dynamicEntrypoints.add(stub);
-    ReflectApply(WeakMapSet, owners, [stub, owner]);
     return stub;
   }
-  const owners = new WeakMapCtor();
 
   // ---- RPC stubs
   // A function or RpcTarget passed as an RPC argument stays here, under an
@@ -232,14 +230,18 @@
         const props = options?.props;
         refuseDynamicEntrypoint(props);
         if (props !== null && typeof props === "object") for (const key of Object.keys(props)) refuseDynamicEntrypoint(props[key]);
-        return entrypointStub(start, entrypoint, options?.props, options?.limits, stub);
+        return entrypointStub(start, entrypoint, options?.props, options?.limits);
       },
       getDurableObjectClass() {
         throw new TypeErrorCtor("isola does not support Durable Object classes of dynamic workers yet.");
       },
     };
     ObjectFreeze(stub);
-    released.register(stub, holder);
+    // `start` is what the worker stub and all its entrypoints share, and
+    // nothing refers back to them from it: once it is unreachable nobody
+    // can call the worker. (Registering the stub itself would free the
+    // worker while an entrypoint is still held.)
+    released.register(start, holder);
     return stub;
   }
 

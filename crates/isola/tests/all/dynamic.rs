@@ -518,3 +518,43 @@ fn dynamic_entrypoints_cannot_be_transferred_to_other_workers() {
     assert_eq!(out["props"], json!(message));
     assert_eq!(out["fine"], json!("still callable"));
 }
+
+#[test]
+fn fresh_children_of_many_requests_are_all_released() {
+    // The shape of `isola serve` with a fresh `load()` per request: children
+    // on another executor thread, one fetch call per child.
+    let loader = isola::Loader::new(isola::Config::new().threads(2)).expect("loader");
+    let parent = loader
+        .get("parent", || {
+            esm(r#"export default {
+              async fetch(request, env) {
+                const w = env.LOADER.load({ compatibilityDate: "2026-03-01", mainModule: "a.js", modules: { "a.js": "export default { async myAgent(p) { return p.x + 1 } }" }, globalOutbound: null });
+                return new Response(String(await w.getEntrypoint().myAgent({ x: 1 })));
+              },
+            }"#)
+            .worker_loader("LOADER")
+        })
+        .expect("parent loads");
+    let rt = runtime();
+    for _ in 0..40 {
+        let run = rt.block_on(
+            parent
+                .entrypoint(None)
+                .fetch(isola::HttpRequest {
+                    method: "GET".into(),
+                    url: "http://x/".into(),
+                    ..Default::default()
+                }),
+        );
+        assert!(matches!(run.outcome, isola::Outcome::Responded(_)), "{:?}", run.outcome);
+    }
+    let mut live = loader.live_workers();
+    for _ in 0..400 {
+        if live <= 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        live = loader.live_workers();
+    }
+    assert!(live <= 2, "only the parent (and at most the last child) stay: {live}");
+}
