@@ -628,9 +628,9 @@ fn response(shared: &Shared, parts: &Object<'_>) -> rquickjs::Result<CallResult>
     let body = unsafe { body.as_bytes() }
         .map(<[u8]>::to_vec)
         .unwrap_or_default();
-    if body.len() > shared.codec.max_bytes {
+    if body.len() > shared.codec().max_bytes {
         return Ok(CallResult::TooLarge {
-            limit: shared.codec.max_bytes,
+            limit: shared.codec().max_bytes,
         });
     }
     Ok(CallResult::Response(HttpResponse {

@@ -135,7 +135,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             let Some(v) = arg(&args, i) else {
                 return Ok(Value::Undefined);
             };
-            let mut reader = crate::codec::Reader::for_rpc(&ctx, s.codec);
+            let mut reader = crate::codec::Reader::for_rpc(&ctx, s.codec());
             let value = reader.read(v);
             exported.append(&mut reader.take_exports());
             value.map_err(|e| clone_error_to_js(&ctx, &e))
@@ -156,10 +156,10 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                     );
                 }
                 let size: usize = values.iter().map(Value::approx_size).sum();
-                if size > s.codec.max_bytes {
+                if size > s.codec().max_bytes {
                     return Err(clone_error_to_js(
                         &ctx,
-                        &CloneError::TooLarge(s.codec.max_bytes),
+                        &CloneError::TooLarge(s.codec().max_bytes),
                     ));
                 }
                 OpRequest::Binding {
@@ -178,10 +178,10 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                     .and_then(|s| s.to_string().ok())
                     .and_then(|s| RedirectMode::from_name(&s))
                     .unwrap_or_default();
-                if body.as_ref().is_some_and(|b| b.len() > s.codec.max_bytes) {
+                if body.as_ref().is_some_and(|b| b.len() > s.codec().max_bytes) {
                     return Err(clone_error_to_js(
                         &ctx,
-                        &CloneError::TooLarge(s.codec.max_bytes),
+                        &CloneError::TooLarge(s.codec().max_bytes),
                     ));
                 }
                 OpRequest::Fetch(HttpRequest {
@@ -317,10 +317,10 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                     ));
                 };
                 let size: usize = args.iter().map(Value::approx_size).sum();
-                if size > s.codec.max_bytes {
+                if size > s.codec().max_bytes {
                     return Err(clone_error_to_js(
                         &ctx,
-                        &CloneError::TooLarge(s.codec.max_bytes),
+                        &CloneError::TooLarge(s.codec().max_bytes),
                     ));
                 }
                 OpRequest::CallStub { stub, method, args }
@@ -589,7 +589,10 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
     define(&mut table, "require", move |ctx, args| {
         let from = string_arg(&ctx, &args, 0)?;
         let specifier = string_arg(&ctx, &args, 1)?;
-        modules::require(&ctx, &s.source, &from, &specifier)
+        let source = s
+            .source()
+            .ok_or_else(|| Exception::throw_internal(&ctx, "isola: the isolate has no worker"))?;
+        modules::require(&ctx, source, &from, &specifier)
     });
 
     let s = shared.clone();
@@ -859,10 +862,10 @@ fn check_call_size(
             }
             CallKind::Fetch(r) => r.body.as_ref().map_or(0, Vec::len),
         };
-    if size > shared.codec.max_bytes {
+    if size > shared.codec().max_bytes {
         return Err(clone_error_to_js(
             ctx,
-            &CloneError::TooLarge(shared.codec.max_bytes),
+            &CloneError::TooLarge(shared.codec().max_bytes),
         ));
     }
     Ok(())
@@ -957,7 +960,10 @@ pub(crate) fn error_value<'js>(
     let read = codec::Reader::new(ctx, limits).read(thrown).ok();
     match read {
         Some(Value::Error(mut e)) => {
-            e.stack = e.stack.map(|stack| shared.source.remap_stack(&stack));
+            e.stack = match (e.stack, shared.source()) {
+                (Some(stack), Some(source)) => Some(source.remap_stack(&stack)),
+                (stack, _) => stack,
+            };
             e
         }
         Some(Value::String(s)) => ErrorValue::new("Error", s),

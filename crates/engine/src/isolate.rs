@@ -96,14 +96,15 @@ pub enum IsolateError {
 }
 
 pub(crate) struct Shared {
-    pub(crate) source: Arc<WorkerSource>,
+    /// The worker's code, set when a blank isolate becomes a worker's.
+    source: std::cell::OnceCell<Arc<WorkerSource>>,
     pub(crate) effects: RefCell<Vec<Effect>>,
     pub(crate) next_op: Cell<u64>,
     pub(crate) next_timer: Cell<u64>,
     pub(crate) log_bytes: Cell<usize>,
     pub(crate) log_dropped: Cell<bool>,
-    pub(crate) max_log_bytes: usize,
-    pub(crate) codec: CodecLimits,
+    max_log_bytes: Cell<usize>,
+    codec: Cell<CodecLimits>,
     pub(crate) rng: Cell<(u64, u64)>,
     pub(crate) startup_error: RefCell<Option<ErrorValue>>,
     /// `TextDecoder` states by id.
@@ -116,6 +117,16 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The worker's code (an isolate is only handed out once it has one).
+    pub(crate) fn source(&self) -> Option<&Arc<WorkerSource>> {
+        self.source.get()
+    }
+
+    /// Limits on values crossing the boundary.
+    pub(crate) fn codec(&self) -> CodecLimits {
+        self.codec.get()
+    }
+
     pub(crate) fn emit(&self, effect: Effect) {
         self.effects.borrow_mut().push(effect);
     }
@@ -125,14 +136,13 @@ impl Shared {
             return;
         }
         let used = self.log_bytes.get();
-        if used.saturating_add(message.len()) > self.max_log_bytes {
-            let room = self.max_log_bytes.saturating_sub(used);
+        let max = self.max_log_bytes.get();
+        if used.saturating_add(message.len()) > max {
+            let room = max.saturating_sub(used);
             if room < 64 {
                 self.log_dropped.set(true);
-                message = format!(
-                    "[isola] console output exceeded {} bytes; further output dropped",
-                    self.max_log_bytes
-                );
+                message =
+                    format!("[isola] console output exceeded {max} bytes; further output dropped");
                 self.emit(Effect::Log(LogEntry {
                     level: LogLevel::Warn,
                     timestamp_ms: now_ms(),
@@ -189,19 +199,46 @@ pub struct Isolate {
 impl std::fmt::Debug for Isolate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Isolate")
-            .field("main", &self.shared.source.main)
+            .field("main", &self.shared.source().map(|s| s.main.as_str()))
             .finish_non_exhaustive()
     }
 }
 
-impl Isolate {
-    /// Creates an isolate for `source`. Nothing of the guest runs until
-    /// [`Isolate::start`].
-    pub fn new(source: Arc<WorkerSource>, config: &IsolateConfig) -> Result<Self, IsolateError> {
-        let meter = Rc::new(MemoryMeter::new(config.memory_limit));
+/// An isolate with the engine and isola's globals set up but no worker's
+/// code or `env` yet. Creating one is most of the cost of a fresh sandbox,
+/// so hosts make them ahead of time (when a thread is idle) and turn one
+/// into a worker's isolate with [`BlankIsolate::into_isolate`]. It has
+/// never run guest code.
+pub struct BlankIsolate {
+    context: Context,
+    runtime: Runtime,
+    shared: Rc<Shared>,
+    watchdog: Rc<Watchdog>,
+}
+
+impl std::fmt::Debug for BlankIsolate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlankIsolate").finish_non_exhaustive()
+    }
+}
+
+/// The budget for setting an isolate up (isola's own code only).
+fn setup_budget() -> Budget {
+    Budget::new(
+        Duration::from_secs(1),
+        std::time::Instant::now() + Duration::from_secs(5),
+    )
+}
+
+impl BlankIsolate {
+    /// A blank isolate whose engine may use `stack_limit` bytes of native
+    /// stack (see [`IsolateConfig::stack_limit`]).
+    pub fn new(stack_limit: usize) -> Result<Self, IsolateError> {
+        let defaults = IsolateConfig::default();
+        let meter = Rc::new(MemoryMeter::new(defaults.memory_limit));
         let runtime = Runtime::new_with_alloc(MeteredAllocator::new(meter.clone()))
             .map_err(|e| IsolateError::Setup(e.to_string()))?;
-        runtime.set_max_stack_size(config.stack_limit.min(16 << 20));
+        runtime.set_max_stack_size(stack_limit.min(16 << 20));
         let watchdog = Rc::new(Watchdog::new(meter));
         let poller = watchdog.clone();
         runtime.set_interrupt_handler(Some(Box::new(move || poller.poll())));
@@ -217,14 +254,6 @@ impl Isolate {
                 });
             },
         )));
-        runtime.set_loader(
-            MemoryResolver {
-                source: source.clone(),
-            },
-            MemoryLoader {
-                source: source.clone(),
-            },
-        );
         let context = Context::custom::<WorkerIntrinsics>(&runtime)
             .map_err(|e| IsolateError::Setup(e.to_string()))?;
 
@@ -237,14 +266,14 @@ impl Isolate {
             u64::from_le_bytes(b.try_into().unwrap_or([2; 8])),
         );
         let shared = Rc::new(Shared {
-            source,
+            source: std::cell::OnceCell::new(),
             effects: RefCell::new(Vec::new()),
             next_op: Cell::new(1),
             next_timer: Cell::new(1),
             log_bytes: Cell::new(0),
             log_dropped: Cell::new(false),
-            max_log_bytes: config.max_log_bytes,
-            codec: config.codec,
+            max_log_bytes: Cell::new(defaults.max_log_bytes),
+            codec: Cell::new(defaults.codec),
             rng: Cell::new(rng),
             startup_error: RefCell::new(None),
             decoders: RefCell::new(std::collections::HashMap::new()),
@@ -253,11 +282,7 @@ impl Isolate {
             codecs: RefCell::new(crate::compression::CodecStates::default()),
         });
 
-        let setup_budget = Budget::new(
-            Duration::from_secs(1),
-            std::time::Instant::now() + Duration::from_secs(5),
-        );
-        watchdog.arm(setup_budget);
+        watchdog.arm(setup_budget());
         let result = context.with(|ctx| -> rquickjs::Result<()> {
             let global = ctx.globals();
             // Captured before any guest code runs.
@@ -277,7 +302,49 @@ impl Isolate {
                 promise_resolve,
                 state: RefCell::new(GlueState::default()),
             });
-            crate::globals::install(&ctx)?;
+            crate::globals::install(&ctx)
+        });
+        if let Some(why) = watchdog.tripped() {
+            return Err(IsolateError::Terminated(why));
+        }
+        result.map_err(|e| IsolateError::Setup(e.to_string()))?;
+        Ok(Self {
+            context,
+            runtime,
+            shared,
+            watchdog,
+        })
+    }
+
+    /// Makes this the isolate of the worker `source`, with `config`'s
+    /// limits and `env`. Nothing of the guest runs until [`Isolate::start`].
+    pub fn into_isolate(
+        self,
+        source: Arc<WorkerSource>,
+        config: &IsolateConfig,
+    ) -> Result<Isolate, IsolateError> {
+        let Self {
+            context,
+            runtime,
+            shared,
+            watchdog,
+        } = self;
+        runtime.set_max_stack_size(config.stack_limit.min(16 << 20));
+        watchdog.memory.set_limit(config.memory_limit);
+        shared.max_log_bytes.set(config.max_log_bytes);
+        shared.codec.set(config.codec);
+        if shared.source.set(source.clone()).is_err() {
+            return Err(IsolateError::Setup("the isolate already has a worker".into()));
+        }
+        runtime.set_loader(
+            MemoryResolver {
+                source: source.clone(),
+            },
+            MemoryLoader { source },
+        );
+        watchdog.arm(setup_budget());
+        let result = context.with(|ctx| -> rquickjs::Result<()> {
+            let env = glue::with(&ctx, |g| g.env.clone())?;
             for (name, entry) in &config.env {
                 let kind = match entry {
                     EnvEntry::Value(v) => {
@@ -297,7 +364,7 @@ impl Isolate {
             return Err(IsolateError::Terminated(why));
         }
         result.map_err(|e| IsolateError::Setup(e.to_string()))?;
-        Ok(Self {
+        Ok(Isolate {
             context,
             runtime,
             shared,
@@ -306,12 +373,24 @@ impl Isolate {
             started: false,
         })
     }
+}
+
+impl Isolate {
+    /// Creates an isolate for `source`. Nothing of the guest runs until
+    /// [`Isolate::start`].
+    pub fn new(source: Arc<WorkerSource>, config: &IsolateConfig) -> Result<Self, IsolateError> {
+        BlankIsolate::new(config.stack_limit)?.into_isolate(source, config)
+    }
 
     /// Evaluates the main module (and what it imports). A startup error is
     /// kept and reported to every call, as workerd does.
     pub fn start(&mut self, budget: Budget) -> Result<Duration, Termination> {
         self.started = true;
-        let main = self.shared.source.main.clone();
+        let main = self
+            .shared
+            .source()
+            .map(|s| s.main.clone())
+            .unwrap_or_default();
         let shared = self.shared.clone();
         self.enter(budget, move |ctx| {
             match Module::import(ctx, main.as_str()) {
@@ -549,7 +628,7 @@ pub(crate) fn read_value<'js>(
     shared: &Shared,
     value: &JsValue<'js>,
 ) -> Result<Value, CloneError> {
-    Reader::new(ctx, shared.codec).read(value)
+    Reader::new(ctx, shared.codec()).read(value)
 }
 
 pub(crate) type HostArgs<'js> = Rest<JsValue<'js>>;

@@ -37,7 +37,7 @@ pub use dynamic::{
     DynamicCode, DynamicLimits, DynamicOutbound, LoopbackService, read_code, read_limits,
     read_links, read_services,
 };
-pub use isolate::{EnvEntry, Isolate, IsolateConfig, IsolateError};
+pub use isolate::{BlankIsolate, EnvEntry, Isolate, IsolateConfig, IsolateError};
 pub use limits::{Budget, Termination, release_freed_memory};
 pub use ops::{
     CallId, CallKind, CallResult, CallSpec, Effect, HttpRequest, HttpResponse, LogEntry, LogLevel,

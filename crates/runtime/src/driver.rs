@@ -106,6 +106,8 @@ struct Driver {
     timers: HashMap<TimerId, AbortHandle>,
     tasks: Vec<AbortHandle>,
     done_tx: mpsc::UnboundedSender<Completion>,
+    /// Ops answered at once, completed before the driver waits again.
+    ready: std::collections::VecDeque<Completion>,
     children: Children,
     /// The worker itself, weakly (for service bindings to its own
     /// entrypoints, and as the exporter of the stubs it passes).
@@ -138,12 +140,16 @@ pub(crate) async fn drive(spawn: Spawn) {
         timers: HashMap::new(),
         tasks: Vec::new(),
         done_tx,
+        ready: std::collections::VecDeque::new(),
         children: Children::new(loader, this.clone()),
         this,
         stubs,
     };
     let mut open = true;
     loop {
+        while let Some(done) = driver.ready.pop_front() {
+            driver.complete(done);
+        }
         if !open && driver.calls.is_empty() {
             break;
         }
@@ -206,7 +212,9 @@ impl Driver {
                 max_log_bytes: self.limits.log_bytes,
                 env: self.code.env.clone(),
             };
-            match Isolate::new(self.code.source.clone(), &config) {
+            let isolate = crate::blanks::take(self.stack_bytes)
+                .and_then(|blank| blank.into_isolate(self.code.source.clone(), &config));
+            match isolate {
                 Ok(isolate) => {
                     self.isolate = Some(isolate);
                     self.generation += 1;
@@ -557,6 +565,20 @@ impl Driver {
                 }
             },
         };
+        // Ops answered at once (a response head, a release, a load) are
+        // completed in this turn, without a task and a channel hop: under
+        // load that hop made calls wait behind new requests.
+        let mut future = future;
+        let waker = futures_util::task::noop_waker();
+        let mut context = std::task::Context::from_waker(&waker);
+        if let std::task::Poll::Ready(result) = future.as_mut().poll(&mut context) {
+            self.ready.push_back(Completion::Op {
+                generation,
+                id,
+                result,
+            });
+            return;
+        }
         let handle = tokio::task::spawn_local(async move {
             let result = future.await;
             let _ = done.send(Completion::Op {
@@ -658,6 +680,7 @@ impl Driver {
         for handle in self.tasks.drain(..) {
             handle.abort();
         }
+        self.ready.clear();
         self.isolate = None;
         self.memory.store(0, Ordering::Relaxed);
     }

@@ -7,6 +7,7 @@
 //! accounted here and enforced in the engine.
 
 mod binding;
+mod blanks;
 mod children;
 mod code;
 mod config;
