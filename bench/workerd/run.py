@@ -63,6 +63,7 @@ def ensure_wrk():
         if os.geteuid() == 0 and shutil.which("apt-get"):
             say("installing wrk (apt-get)")
             install = ["apt-get", "install", "-y", "-qq", "wrk"]
+            os.environ.setdefault("DEBIAN_FRONTEND", "noninteractive")
             if subprocess.run(install, stdout=subprocess.DEVNULL).returncode != 0:
                 subprocess.run(["apt-get", "update", "-qq"], check=True)
                 subprocess.run(install, stdout=subprocess.DEVNULL, check=True)
@@ -315,7 +316,8 @@ def report(rounds, args, versions):
     p("|---|---|---|---|")
     p(f"| | {mem['isola']:.0f} KiB | {mem['workerd'] / 1024:.2f} MiB | **{mem_ratio:.2f}** |")
     p("")
-    p("targets (fresh dynamic worker + RPC, per connection count; memory):")
+    p("targets (fresh dynamic worker + RPC, per connection count; memory)"
+      + (" -- a smoke run, not a measurement:" if args.smoke else ":"))
     for connections in args.connections:
         r = ratios[("fresh", connections)]
         p(f"  c={connections}: req/s {r['rps']:.1f}× (≥ 10×: {'met' if r['rps'] >= 10 else 'MISSED'}), "
@@ -332,8 +334,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true",
                         help="a few seconds in all: 1 round, 1 s runs, 5 names (checks it starts)")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per measured run")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=8, help="seconds per measured run")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured load before each run")
     parser.add_argument("--connections", default="1,16",
                         help="comma-separated connection counts (each scenario runs at each)")
