@@ -169,6 +169,13 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def machine_busy_seconds():
+    """CPU seconds the whole machine has spent busy (all CPUs, /proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / CLK_TCK
+
+
 def stop_all():
     for server in list(RUNNING):
         server.stop()
@@ -205,9 +212,11 @@ def wrk(wrk_bin, server, scenario, seconds, connections, names):
         argv += ["-s", str(HERE / "cached.lua"), url, "--", str(names)]
     else:
         argv.append(f"{url}/{scenario}")
+    busy0 = machine_busy_seconds()
     cpu0, client0 = server.cpu_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
     cpu1, client1 = server.cpu_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy1 = machine_busy_seconds()
 
     def latency(pct):
         m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
@@ -225,6 +234,8 @@ def wrk(wrk_bin, server, scenario, seconds, connections, names):
         "errors": (int(bad.group(1)) if bad else 0) + (sum(map(int, sock.groups())) if sock else 0),
         "server_cpu_us": (cpu1 - cpu0) * 1e6 / max(requests, 1),
         "client_cpu": client_cpu / seconds,
+        # CPU the rest of the machine used meanwhile (other processes: noise).
+        "other_cpu": max(0.0, (busy1 - busy0) - (cpu1 - cpu0) - client_cpu) / seconds,
     }
 
 
@@ -260,7 +271,8 @@ def one_round(runtime, binary, args, wrk_bin, logdir):
                 result[(scenario, connections)] = r
                 say(f"  {runtime:8} {scenario:8} c={connections:<3} {r['rps']:9.0f} req/s  "
                     f"p50 {r['p50']:7.3f} ms  p99 {r['p99']:7.3f} ms  "
-                    f"server CPU {r['server_cpu_us']:6.0f} us/req  wrk CPU {r['client_cpu']:.0%}"
+                    f"server CPU {r['server_cpu_us']:6.0f} us/req  wrk CPU {r['client_cpu']:.0%}  "
+                    f"other CPU {r['other_cpu']:.0%}"
                     + (f"  ERRORS {r['errors']}" if r["errors"] else ""))
         result["rss_end_kib"] = server.rss_kib()
         say(f"  {runtime:8} memory: {result['mem_kib']:.0f} KiB per cached named worker "
@@ -324,6 +336,11 @@ def report(rounds, args, versions):
           f"p50 {r['p50']:.2f} (≤ 0.20: {'met' if r['p50'] <= 0.2 else 'MISSED'})")
     p(f"  memory per cached named worker {mem_ratio:.2f} (≤ 0.20: "
       f"{'met' if mem_ratio <= 0.2 else 'MISSED'})")
+    others = [r[rt][k]["other_cpu"] for r in rounds for rt in ("isola", "workerd")
+              for k in r[rt] if isinstance(k, tuple)]
+    p(f"other processes on the machine during the measured runs: median "
+      f"{median(others):.0%}, max {max(others):.0%} of a CPU"
+      + ("  (a noisy machine: rerun when it is quiet)" if max(others) > 0.15 else ""))
     if errors:
         p(f"ERRORS: {errors} failed requests (non-2xx or socket errors); the numbers are not valid")
     print("\n".join(out), flush=True)
