@@ -330,9 +330,13 @@ def report(rounds, args, versions, repeats):
     mem = {rt: median([r[rt]["mem_kib"] for r in rounds]) for rt in ("isola", "workerd")}
     mem_ratio = median([r["isola"]["mem_kib"] / r["workerd"]["mem_kib"] for r in rounds])
     p("")
+    rss = {rt: (median([r[rt]["rss_start_kib"] for r in rounds]) / 1024,
+                median([r[rt]["rss_end_kib"] for r in rounds]) / 1024) for rt in ("isola", "workerd")}
     p(f"| memory per cached named worker (N={args.names}, RSS delta / N) | isola | workerd | ratio |")
     p("|---|---|---|---|")
     p(f"| | {mem['isola']:.0f} KiB | {mem['workerd'] / 1024:.2f} MiB | **{mem_ratio:.2f}** |")
+    p(f"| RSS after startup → after the round | {rss['isola'][0]:.0f} → {rss['isola'][1]:.0f} MiB "
+      f"| {rss['workerd'][0]:.0f} → {rss['workerd'][1]:.0f} MiB | |")
     p("")
     p("targets (fresh dynamic worker + RPC, per connection count; memory)"
       + (" -- a smoke run, not a measurement:" if args.smoke else ":"))
