@@ -334,7 +334,9 @@ impl BlankIsolate {
         shared.max_log_bytes.set(config.max_log_bytes);
         shared.codec.set(config.codec);
         if shared.source.set(source.clone()).is_err() {
-            return Err(IsolateError::Setup("the isolate already has a worker".into()));
+            return Err(IsolateError::Setup(
+                "the isolate already has a worker".into(),
+            ));
         }
         runtime.set_loader(
             MemoryResolver {

@@ -44,8 +44,8 @@ fn kept(stack_limit: usize) -> usize {
     })
 }
 
-/// Makes blank isolates up to [`KEEP`], one at a time, each once every task
-/// ready on this thread has run (a yield puts this task behind them).
+/// Makes blank isolates up to [`KEEP`], one at a time, each when the
+/// thread has no call in flight and every task ready on it has run.
 fn refill(stack_limit: usize) {
     if REFILLING.with(Cell::get) || kept(stack_limit) >= KEEP {
         return;
@@ -53,7 +53,13 @@ fn refill(stack_limit: usize) {
     REFILLING.with(|r| r.set(true));
     tokio::task::spawn_local(async move {
         while kept(stack_limit) < KEEP {
+            // Behind the tasks ready now, and only once no call is in
+            // flight on this thread: a request must not wait for a refill.
             tokio::task::yield_now().await;
+            if !crate::executor::idle() {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                continue;
+            }
             match BlankIsolate::new(stack_limit) {
                 Ok(blank) => BLANKS.with(|blanks| blanks.borrow_mut().push((stack_limit, blank))),
                 Err(e) => {

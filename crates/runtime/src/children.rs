@@ -24,6 +24,8 @@ pub(crate) struct Children {
     parent: Weak<WorkerInner>,
     workers: HashMap<u64, Child>,
     next: u64,
+    /// The parent's executor, where its children go when it is idle.
+    executor: usize,
 }
 
 /// A child and the tails that hear of its runs.
@@ -114,12 +116,13 @@ fn worker_code(code: DynamicCode, parent: &Prepared, this: &Weak<WorkerInner>) -
 }
 
 impl Children {
-    pub(crate) fn new(loader: LoaderHandle, parent: Weak<WorkerInner>) -> Self {
+    pub(crate) fn new(loader: LoaderHandle, parent: Weak<WorkerInner>, executor: usize) -> Self {
         Self {
             loader,
             parent,
             workers: HashMap::new(),
             next: 1,
+            executor,
         }
     }
 
@@ -166,10 +169,15 @@ impl Children {
                     None => OpResult::Value(Value::Null),
                 };
             }
-            (Some(key), Some(code)) => {
-                loader.get(&key, || worker_code(*code, parent, &self.parent))
-            }
-            (None, Some(code)) => loader.load(worker_code(*code, parent, &self.parent)),
+            (Some(key), Some(code)) => loader.get_near(
+                &key,
+                || worker_code(*code, parent, &self.parent),
+                Some(self.executor),
+            ),
+            (None, Some(code)) => loader.load_near(
+                worker_code(*code, parent, &self.parent),
+                Some(self.executor),
+            ),
             (None, None) => return error("TypeError", "isola: a fresh worker needs code"),
         };
         match loaded {

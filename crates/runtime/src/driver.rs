@@ -63,6 +63,9 @@ pub(crate) struct Spawn {
     pub(crate) live: crate::loader::LiveGuard,
     /// Routes RPC stubs between the loader's workers.
     pub(crate) stubs: Arc<StubRegistry>,
+    /// The executor this worker runs on, and its count of calls in flight.
+    pub(crate) executor: usize,
+    pub(crate) busy: Arc<AtomicUsize>,
 }
 
 enum Completion {
@@ -113,6 +116,7 @@ struct Driver {
     /// entrypoints, and as the exporter of the stubs it passes).
     this: std::sync::Weak<crate::worker::WorkerInner>,
     stubs: Arc<StubRegistry>,
+    busy: Arc<AtomicUsize>,
 }
 
 pub(crate) async fn drive(spawn: Spawn) {
@@ -126,6 +130,8 @@ pub(crate) async fn drive(spawn: Spawn) {
         this,
         live,
         stubs,
+        executor,
+        busy,
     } = spawn;
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let mut driver = Driver {
@@ -141,9 +147,10 @@ pub(crate) async fn drive(spawn: Spawn) {
         tasks: Vec::new(),
         done_tx,
         ready: std::collections::VecDeque::new(),
-        children: Children::new(loader, this.clone()),
+        children: Children::new(loader, this.clone(), executor),
         this,
         stubs,
+        busy,
     };
     let mut open = true;
     loop {
@@ -183,6 +190,7 @@ impl Driver {
         self.next_call += 1;
         let limits = self.limits.min(request.limits);
         let started = Instant::now();
+        self.busy.fetch_add(1, Ordering::Relaxed);
         self.calls.insert(
             id,
             CallState {
@@ -350,7 +358,9 @@ impl Driver {
                     }
                 }
                 Effect::CallFinished { call } => {
-                    self.calls.remove(&call);
+                    if self.calls.remove(&call).is_some() {
+                        self.busy.fetch_sub(1, Ordering::Relaxed);
+                    }
                 }
                 Effect::Op { id, request } => {
                     // Creating a dynamic worker is not a subrequest; calling one is.
@@ -669,6 +679,7 @@ impl Driver {
     fn end_all(&mut self, outcome: Outcome) {
         let peak = self.isolate.as_ref().map_or(0, Isolate::peak_memory);
         for (_, mut call) in self.calls.drain() {
+            self.busy.fetch_sub(1, Ordering::Relaxed);
             reply(&mut call, outcome.clone(), peak);
         }
     }

@@ -125,12 +125,40 @@ impl Loader {
     /// are returned here; startup errors (syntax, top-level throw) at the
     /// first call, as on Cloudflare.
     pub fn load(&self, code: WorkerCode) -> Result<Worker, LoadError> {
+        self.load_near(code, None)
+    }
+
+    /// Which executor a new worker goes to: `near` (its creator's) when
+    /// that thread has at most its creator's own call in flight — no
+    /// thread hop at low load — otherwise the least busy one (round robin
+    /// among equals).
+    fn place(&self, near: Option<usize>) -> usize {
+        let executors = &self.inner.executors;
+        if let Some(near) = near.filter(|&n| n < executors.len())
+            && executors[near].busy.load(Ordering::Relaxed) <= 1
+        {
+            return near;
+        }
+        let start = self.inner.next.fetch_add(1, Ordering::Relaxed);
+        (0..executors.len())
+            .map(|i| (start + i) % executors.len())
+            .min_by_key(|&i| executors[i].busy.load(Ordering::Relaxed))
+            .unwrap_or(0)
+    }
+
+    /// [`Loader::load`], placed near the executor `near`.
+    pub(crate) fn load_near(
+        &self,
+        code: WorkerCode,
+        near: Option<usize>,
+    ) -> Result<Worker, LoadError> {
         let prepared = Arc::new(code.prepare()?);
         let limits = prepared.limits.map_or(self.inner.config.limits, |l| {
             self.inner.config.limits.min(l)
         });
         let (calls, receiver) = mpsc::unbounded_channel();
         let memory = Arc::new(AtomicUsize::new(0));
+        let index = self.place(near);
         let inner = Arc::new(WorkerInner {
             calls,
             memory: memory.clone(),
@@ -145,8 +173,9 @@ impl Loader {
             this: Arc::downgrade(&inner),
             live: LiveGuard::new(&self.inner.live),
             stubs: self.inner.stubs.clone(),
+            executor: index,
+            busy: self.inner.executors[index].busy.clone(),
         };
-        let index = self.inner.next.fetch_add(1, Ordering::Relaxed) % self.inner.executors.len();
         if !self.inner.executors[index].submit(spawn) {
             return Err(LoadError::Internal("an executor thread has stopped".into()));
         }
@@ -161,12 +190,25 @@ impl Loader {
     where
         F: FnOnce() -> WorkerCode,
     {
+        self.get_near(id, code, None)
+    }
+
+    /// [`Loader::get`], a new worker placed near the executor `near`.
+    pub(crate) fn get_near<F>(
+        &self,
+        id: &str,
+        code: F,
+        near: Option<usize>,
+    ) -> Result<Worker, LoadError>
+    where
+        F: FnOnce() -> WorkerCode,
+    {
         let mut cache = self.lock_cache();
         if let Some(worker) = cache.touch(id) {
             return Ok(worker);
         }
         let now = cache.clock;
-        let worker = self.load(code())?;
+        let worker = self.load_near(code(), near)?;
         cache.entries.insert(
             id.to_owned(),
             CacheEntry {

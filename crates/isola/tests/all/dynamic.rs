@@ -537,16 +537,16 @@ fn fresh_children_of_many_requests_are_all_released() {
         .expect("parent loads");
     let rt = runtime();
     for _ in 0..40 {
-        let run = rt.block_on(
-            parent
-                .entrypoint(None)
-                .fetch(isola::HttpRequest {
-                    method: "GET".into(),
-                    url: "http://x/".into(),
-                    ..Default::default()
-                }),
+        let run = rt.block_on(parent.entrypoint(None).fetch(isola::HttpRequest {
+            method: "GET".into(),
+            url: "http://x/".into(),
+            ..Default::default()
+        }));
+        assert!(
+            matches!(run.outcome, isola::Outcome::Responded(_)),
+            "{:?}",
+            run.outcome
         );
-        assert!(matches!(run.outcome, isola::Outcome::Responded(_)), "{:?}", run.outcome);
     }
     let mut live = loader.live_workers();
     for _ in 0..400 {
@@ -556,5 +556,8 @@ fn fresh_children_of_many_requests_are_all_released() {
         std::thread::sleep(std::time::Duration::from_millis(5));
         live = loader.live_workers();
     }
-    assert!(live <= 2, "only the parent (and at most the last child) stay: {live}");
+    assert!(
+        live <= 2,
+        "only the parent (and at most the last child) stay: {live}"
+    );
 }
