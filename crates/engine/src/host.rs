@@ -22,11 +22,16 @@ fn arg<'a, 'js>(args: &'a HostArgs<'js>, i: usize) -> Option<&'a JsValue<'js>> {
 }
 
 fn string_arg(ctx: &Ctx<'_>, args: &HostArgs<'_>, i: usize) -> rquickjs::Result<String> {
+    optional_string_arg(args, i)?
+        .ok_or_else(|| Exception::throw_type(ctx, "isola: expected a string"))
+}
+
+/// A string argument, or `None` when it is not a string (`null`, absent).
+fn optional_string_arg(args: &HostArgs<'_>, i: usize) -> rquickjs::Result<Option<String>> {
     arg(args, i)
         .and_then(|v| v.as_string())
         .map(crate::web::js_string)
-        .transpose()?
-        .ok_or_else(|| Exception::throw_type(ctx, "isola: expected a string"))
+        .transpose()
 }
 
 fn number_arg(args: &HostArgs<'_>, i: usize) -> f64 {
@@ -194,10 +199,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             }
             "loadWorker" => {
                 let loader = string_arg(&ctx, &args, 1)?;
-                let name = arg(&args, 2)
-                    .and_then(|v| v.as_string())
-                    .map(crate::web::js_string)
-                    .transpose()?;
+                let name = optional_string_arg(&args, 2)?;
                 let code = match arg(&args, 3) {
                     Some(v) if !v.is_undefined() => {
                         let value =
@@ -230,19 +232,11 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             },
             "callWorker" => {
                 let worker = id_arg(&args, 1);
-                let entrypoint = arg(&args, 2)
-                    .and_then(|v| v.as_string())
-                    .map(crate::web::js_string)
-                    .transpose()?;
-                let read = |i: usize| -> rquickjs::Result<Value> {
-                    match arg(&args, i) {
-                        Some(v) => read_value(&ctx, &s, v).map_err(|e| clone_error_to_js(&ctx, &e)),
-                        None => Ok(Value::Undefined),
-                    }
-                };
-                let props = read(3)?;
-                let limits = crate::dynamic::read_limits(Some(&read(4)?))
-                    .map_err(|e| Exception::throw_type(&ctx, e.message()))?;
+                let entrypoint = optional_string_arg(&args, 2)?;
+                let props = read_data(&ctx, &s, arg(&args, 3))?;
+                let limits =
+                    crate::dynamic::read_limits(Some(&read_data(&ctx, &s, arg(&args, 4))?))
+                        .map_err(|e| Exception::throw_type(&ctx, e.message()))?;
                 let call = worker_call(&read_rpc(5)?)
                     .ok_or_else(|| Exception::throw_type(&ctx, "isola: malformed worker call"))?;
                 check_call_size(&ctx, &s, props.approx_size(), &call)?;
@@ -287,14 +281,8 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                 bytes: bytes_arg(&args, 2).unwrap_or_default(),
             },
             "callLoopback" => {
-                let entrypoint = arg(&args, 1)
-                    .and_then(|v| v.as_string())
-                    .map(crate::web::js_string)
-                    .transpose()?;
-                let props = match arg(&args, 2) {
-                    Some(v) => read_value(&ctx, &s, v).map_err(|e| clone_error_to_js(&ctx, &e))?,
-                    None => Value::Undefined,
-                };
+                let entrypoint = optional_string_arg(&args, 1)?;
+                let props = read_data(&ctx, &s, arg(&args, 2))?;
                 let call = worker_call(&read_rpc(3)?)
                     .ok_or_else(|| Exception::throw_type(&ctx, "isola: malformed loopback call"))?;
                 check_call_size(&ctx, &s, props.approx_size(), &call)?;
@@ -306,10 +294,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             }
             "callStub" => {
                 let stub = id_arg(&args, 1);
-                let method = arg(&args, 2)
-                    .and_then(|v| v.as_string())
-                    .map(crate::web::js_string)
-                    .transpose()?;
+                let method = optional_string_arg(&args, 2)?;
                 let Value::Array(args) = read_rpc(3)? else {
                     return Err(Exception::throw_type(
                         &ctx,
@@ -846,6 +831,18 @@ pub(crate) fn response_to_js<'js>(
         body,
         "",
     ))
+}
+
+/// A plain-data argument (no stubs), `undefined` when absent.
+fn read_data<'js>(
+    ctx: &Ctx<'js>,
+    shared: &Shared,
+    value: Option<&JsValue<'js>>,
+) -> rquickjs::Result<Value> {
+    match value {
+        Some(v) => read_value(ctx, shared, v).map_err(|e| clone_error_to_js(ctx, &e)),
+        None => Ok(Value::Undefined),
+    }
 }
 
 /// Refuses a call whose arguments or body exceed the codec's size limit.
