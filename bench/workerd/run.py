@@ -79,7 +79,8 @@ def ensure_wrk():
 
 def ensure_workerd():
     if os.environ.get("WORKERD_BIN"):
-        return Path(os.environ["WORKERD_BIN"])
+        # Servers run from this directory: a relative path must not change meaning.
+        return Path(os.environ["WORKERD_BIN"]).resolve()
     binary = HERE / "node_modules/@cloudflare/workerd-linux-64/bin/workerd"
     if not binary.exists():
         say(f"installing workerd@{WORKERD_VERSION} (npm) into {HERE}/node_modules")
@@ -92,7 +93,7 @@ def ensure_workerd():
 
 def ensure_isola():
     if os.environ.get("ISOLA_BIN"):
-        return Path(os.environ["ISOLA_BIN"])
+        return Path(os.environ["ISOLA_BIN"]).resolve()
     say("building isola (cargo build --release -p isola-cli)")
     subprocess.run(["cargo", "build", "--release", "--locked", "-p", "isola-cli"],
                    cwd=REPO, check=True)
