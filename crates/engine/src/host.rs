@@ -160,13 +160,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                         read_value(&ctx, &s, &item?).map_err(|e| clone_error_to_js(&ctx, &e))?,
                     );
                 }
-                let size: usize = values.iter().map(Value::approx_size).sum();
-                if size > s.codec().max_bytes {
-                    return Err(clone_error_to_js(
-                        &ctx,
-                        &CloneError::TooLarge(s.codec().max_bytes),
-                    ));
-                }
+                check_size(&ctx, &s, values.iter().map(Value::approx_size).sum())?;
                 OpRequest::Binding {
                     binding,
                     method,
@@ -301,13 +295,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                         "isola: expected an argument list",
                     ));
                 };
-                let size: usize = args.iter().map(Value::approx_size).sum();
-                if size > s.codec().max_bytes {
-                    return Err(clone_error_to_js(
-                        &ctx,
-                        &CloneError::TooLarge(s.codec().max_bytes),
-                    ));
-                }
+                check_size(&ctx, &s, args.iter().map(Value::approx_size).sum())?;
                 OpRequest::CallStub { stub, method, args }
             }
             _ => return Err(Exception::throw_type(&ctx, "isola: unknown op")),
@@ -859,11 +847,15 @@ fn check_call_size(
             }
             CallKind::Fetch(r) => r.body.as_ref().map_or(0, Vec::len),
         };
-    if size > shared.codec().max_bytes {
-        return Err(clone_error_to_js(
-            ctx,
-            &CloneError::TooLarge(shared.codec().max_bytes),
-        ));
+    check_size(ctx, shared, size)
+}
+
+/// Refuses `size` bytes of values leaving the isolate when over the
+/// codec's limit.
+fn check_size(ctx: &Ctx<'_>, shared: &Shared, size: usize) -> rquickjs::Result<()> {
+    let limit = shared.codec().max_bytes;
+    if size > limit {
+        return Err(clone_error_to_js(ctx, &CloneError::TooLarge(limit)));
     }
     Ok(())
 }

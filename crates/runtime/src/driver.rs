@@ -186,6 +186,8 @@ impl Driver {
             CallKind::Rpc { args, .. } | CallKind::Stub { args, .. } => stub_ids(args),
             CallKind::Fetch(_) => Vec::new(),
         };
+        let streamed_response = request.stream.is_some();
+        let streamed_request = request.request_body.is_some();
         let id = self.next_call;
         self.next_call += 1;
         let limits = self.limits.min(request.limits);
@@ -243,11 +245,8 @@ impl Driver {
             entrypoint: request.entrypoint,
             kind: request.kind,
             props: request.props,
-            stream: self.calls.get(&id).is_some_and(|c| c.stream.is_some()),
-            stream_request: self
-                .calls
-                .get(&id)
-                .is_some_and(|c| c.request_body.is_some()),
+            stream: streamed_response,
+            stream_request: streamed_request,
         };
         let budget = self.budget();
         let result = match self.isolate.as_mut() {
