@@ -54,13 +54,25 @@ pub(crate) fn strip_types(name: &str, source: &str) -> Result<Stripped, TsError>
         });
     }
     let mut program = parsed.program;
+    // Enum evaluation is required by the enum transform (without it the
+    // transformer panics on any `enum`).
     let scoping = SemanticBuilder::new()
+        .with_enum_eval(true)
         .build(&program)
         .semantic
         .into_scoping();
     let options = TransformOptions::default();
-    let transformed = Transformer::new(&allocator, Path::new(name), &options)
-        .build_with_scoping(scoping, &mut program);
+    // A transformer panic is a bug in oxc, but the input is the guest's:
+    // it must end as an error for this code, never take the host down.
+    let transformed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Transformer::new(&allocator, Path::new(name), &options)
+            .build_with_scoping(scoping, &mut program)
+    }))
+    .map_err(|_| TsError {
+        message: "the TypeScript transformer failed on this module".into(),
+        line: 1,
+        column: 1,
+    })?;
     if let Some(error) = transformed.diagnostics.errors().next() {
         let offset = error.labels.first().map_or(0, |l| l.span().start as usize);
         let (line, column) = line_column(source, offset);

@@ -63,6 +63,17 @@ fn typescript_by_name_is_stripped() {
 }
 
 #[test]
+fn typescript_enums_and_namespaces_compile() {
+    // An `enum` once made the TypeScript transformer panic in the host.
+    let code = WorkerCode::new("2026-03-01", "agent.ts").module_source(
+        "agent.ts",
+        "enum Color { Red, Green = 5, Blue }\nconst enum Flag { On = 'on' }\nnamespace N { export const k = 2 }\n\
+         export default { go(): unknown { return [Color.Green, Color[6], Flag.On, N.k] } }",
+    );
+    assert_eq!(returned(call(code, "go", json!(null))), json!([5, "Blue", "on", 2]));
+}
+
+#[test]
 fn syntax_error_reports_module_line_and_column() {
     let run = call(esm("export default {\n  broken( {\n}"), "x", json!(null));
     let message = invalid(run);
