@@ -36,6 +36,31 @@ enum Command {
     /// or code (startup errors print file:line:column), 4 internal error.
     /// Logs: `ISOLA_LOG` (default `info`).
     Serve(ServeArgs),
+    /// Code Mode as an MCP server: upstream MCP servers become typed
+    /// namespaces behind two tools, `search` and `execute`.
+    ///
+    /// Speaks MCP over stdin/stdout by default; with `--http ADDR`, streamable
+    /// HTTP at `http://ADDR/mcp`. Upstreams are connected at startup (a
+    /// failing one is logged and retried on use). Exit codes: 0 stopped,
+    /// 1 could not listen, 2 invalid config, 4 internal error. Logs go to
+    /// stderr: `ISOLA_LOG` (default `info`).
+    Mcp(McpArgs),
+}
+
+#[derive(Args)]
+struct McpArgs {
+    /// The Code Mode config (`[[upstream]]` entries and `[limits]`).
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "FILE",
+        default_value = "codemode.toml"
+    )]
+    config: PathBuf,
+    /// Serve streamable HTTP at this address (e.g. 127.0.0.1:8788) instead
+    /// of stdio.
+    #[arg(long, value_name = "ADDR")]
+    http: Option<std::net::SocketAddr>,
 }
 
 #[derive(Args)]
@@ -117,6 +142,8 @@ fn main() -> ExitCode {
     let default_filter = match cli.command {
         Command::Run(_) => "warn",
         Command::Serve(_) => "info",
+        // rmcp logs every handshake in full at info.
+        Command::Mcp(_) => "info,rmcp=warn",
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -129,7 +156,72 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Serve(args) => serve(args),
+        Command::Mcp(args) => mcp(args),
     }
+}
+
+fn mcp(args: McpArgs) -> ExitCode {
+    let config = match isola_mcp::McpConfig::load(&args.config) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("isola: error: {}", inert(&e.to_string()));
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("isola: internal error: {e}");
+            return ExitCode::from(EXIT_INTERNAL);
+        }
+    };
+    let served = runtime.block_on(async {
+        match args.http {
+            None => isola_mcp::serve_stdio(&config).await,
+            Some(addr) => {
+                let ready = |bound| tracing::info!("isola mcp listening on http://{bound}/mcp");
+                isola_mcp::serve_http(&config, addr, ready, shutdown_signal()).await
+            }
+        }
+    });
+    // Upstream child processes and pending work are dropped with the runtime.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e @ isola_mcp::McpError::Bind { .. }) => {
+            eprintln!("isola: error: {}", inert(&e.to_string()));
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("isola: error: {}", inert(&e.to_string()));
+            ExitCode::from(EXIT_INTERNAL)
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
 }
 
 fn serve(args: ServeArgs) -> ExitCode {

@@ -25,6 +25,18 @@ pub(crate) struct Call<'js> {
     stage: Stage<'js>,
 }
 
+impl<'js> Call<'js> {
+    /// Whether this call's settlement is `promise`: its rejection is the
+    /// call's outcome, delivered to the caller, not an unhandled rejection.
+    pub(crate) fn follows(&self, promise: &JsValue<'js>) -> bool {
+        match &self.stage {
+            Stage::Running { result, .. } => result.as_value() == promise,
+            Stage::Responding(p) | Stage::Streaming(p) => p.as_value() == promise,
+            Stage::Starting(_) | Stage::Draining => false,
+        }
+    }
+}
+
 enum Stage<'js> {
     /// The main module has not finished evaluating.
     Starting(CallSpec),

@@ -566,9 +566,14 @@ impl Isolate {
 fn report_unhandled_rejections(ctx: &Ctx<'_>, shared: &Shared) {
     // The main module's evaluation is followed by dispatch, which reports
     // its failure as the startup error: not an unhandled rejection.
+    // A call's own result is reported to its caller, not as unhandled.
     let Ok((unhandled, main)) = glue::with(ctx, |g| {
         let mut state = g.state.borrow_mut();
-        (std::mem::take(&mut state.unhandled), state.main.clone())
+        let unhandled: Vec<_> = std::mem::take(&mut state.unhandled)
+            .into_iter()
+            .filter(|(promise, _)| !state.calls.iter().any(|call| call.follows(promise)))
+            .collect();
+        (unhandled, state.main.clone())
     }) else {
         return;
     };

@@ -5,6 +5,7 @@ mod support;
 mod async_work;
 mod cli;
 mod codec;
+mod codemode;
 mod console;
 mod dynamic;
 mod egress;

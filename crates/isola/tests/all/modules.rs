@@ -70,7 +70,10 @@ fn typescript_enums_and_namespaces_compile() {
         "enum Color { Red, Green = 5, Blue }\nconst enum Flag { On = 'on' }\nnamespace N { export const k = 2 }\n\
          export default { go(): unknown { return [Color.Green, Color[6], Flag.On, N.k] } }",
     );
-    assert_eq!(returned(call(code, "go", json!(null))), json!([5, "Blue", "on", 2]));
+    assert_eq!(
+        returned(call(code, "go", json!(null))),
+        json!([5, "Blue", "on", 2])
+    );
 }
 
 #[test]

@@ -1,0 +1,138 @@
+//! `isola mcp`: Code Mode as an MCP server.
+//!
+//! Upstream MCP servers (stdio child processes or streamable-HTTP
+//! endpoints) become typed namespaces. The agent connected to isola sees
+//! two tools: `search`, which answers with TypeScript declarations, and
+//! `execute`, which runs a short program against those namespaces in a
+//! fresh isolate under limits the engine enforces. Upstream credentials
+//! stay in this process: programs reach upstreams only through tool calls.
+
+pub mod config;
+mod search;
+mod server;
+mod upstream;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rmcp::ServiceExt;
+
+pub use config::{ConfigError, McpConfig};
+pub use server::{CodeMode, Handler};
+
+/// Why the server stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum McpError {
+    /// The executor could not start.
+    #[error("cannot start the executor: {0}")]
+    Executor(#[from] isola::LoadError),
+    /// The transport failed.
+    #[error("{0}")]
+    Transport(String),
+    /// The HTTP listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Makes rustls use the ring provider for HTTPS upstreams (once per process).
+fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+async fn start(config: &McpConfig) -> Result<Arc<CodeMode>, McpError> {
+    install_crypto();
+    let executor = isola_codemode::Executor::new()?;
+    let state = CodeMode::new(config, executor);
+    state.connect_all().await;
+    Ok(state)
+}
+
+/// Serves one client over stdin/stdout until it disconnects.
+pub async fn serve_stdio(config: &McpConfig) -> Result<(), McpError> {
+    let state = start(config).await?;
+    let service = Handler::new(state)
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| McpError::Transport(e.to_string()))?;
+    service
+        .waiting()
+        .await
+        .map_err(|e| McpError::Transport(e.to_string()))?;
+    Ok(())
+}
+
+/// Serves streamable HTTP at `addr`, endpoint `/mcp`, until `shutdown`
+/// resolves. `ready` receives the bound address once it accepts
+/// connections. Only loopback `Host` headers are accepted (rmcp's guard
+/// against DNS rebinding).
+pub async fn serve_http(
+    config: &McpConfig,
+    addr: SocketAddr,
+    ready: impl FnOnce(SocketAddr),
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), McpError> {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::rt::TokioIo;
+    use rmcp::transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+    };
+
+    let state = start(config).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| McpError::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| McpError::Bind { addr, source })?;
+    // Sessions, so that the server can ask the client (approvals) and tell
+    // it things (progress, tool list changes) on older protocol versions.
+    let mut http_config = StreamableHttpServerConfig::default();
+    http_config.legacy_session_mode = true;
+    let mcp = Arc::new(StreamableHttpService::new(
+        move || Ok(Handler::new(state.clone())),
+        LocalSessionManager::default().into(),
+        http_config,
+    ));
+    let service =
+        hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+            let mcp = mcp.clone();
+            async move {
+                if request.uri().path() == "/mcp" {
+                    return Ok::<_, std::convert::Infallible>(mcp.handle(request).await);
+                }
+                let mut response = hyper::Response::new(
+                    Full::new(bytes::Bytes::from_static(
+                        b"Not found: the MCP endpoint is /mcp\n",
+                    ))
+                    .boxed(),
+                );
+                *response.status_mut() = hyper::StatusCode::NOT_FOUND;
+                Ok(response)
+            }
+        });
+    ready(bound);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    continue;
+                }
+            },
+        };
+        let service = service.clone();
+        tokio::spawn(async move {
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}

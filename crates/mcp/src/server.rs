@@ -1,0 +1,473 @@
+//! The MCP server an agent connects to: two tools, `search` and `execute`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use isola_codemode::{ExecuteOptions, ExecuteResult, Executor, Provider, Providers};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ElicitRequestParams,
+    ElicitationAction, ElicitationSchema, Implementation, ListToolsResult, PaginatedRequestParams,
+    ProgressNotificationParam, ProgressToken, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::{ElicitationMode, NotificationContext, Peer, RequestContext};
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::config::{Approval, McpConfig};
+use crate::search;
+use crate::upstream::{Catalog, Upstream};
+
+/// Longest text a tool answer carries (about 6,000 tokens), as codemode does.
+const MAX_ANSWER_CHARS: usize = 24_000;
+/// How often a long `execute` reports that it is still running.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// What every session shares: the upstreams, the executor, the limits.
+pub struct CodeMode {
+    upstreams: Vec<Arc<Upstream>>,
+    executor: Executor,
+    options: ExecuteOptions,
+    changed: watch::Receiver<u64>,
+}
+
+impl std::fmt::Debug for CodeMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeMode")
+            .field("upstreams", &self.upstreams)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CodeMode {
+    /// Sets up the upstreams of `config` (not yet connected; see [`Self::connect_all`]).
+    pub fn new(config: &McpConfig, executor: Executor) -> Arc<Self> {
+        let (changed_tx, changed) = watch::channel(0);
+        let upstreams = config
+            .upstream
+            .iter()
+            .map(|u| Upstream::new(u.clone(), changed_tx.clone()))
+            .collect();
+        let limits = &config.limits;
+        let options = ExecuteOptions {
+            cpu_ms: limits.cpu_ms,
+            wall_ms: limits.wall_ms,
+            memory_bytes: usize::try_from(limits.memory_mb << 20).unwrap_or(usize::MAX),
+            max_tool_calls: limits.tool_calls,
+            ..ExecuteOptions::default()
+        };
+        Arc::new(Self {
+            upstreams,
+            executor,
+            options,
+            changed,
+        })
+    }
+
+    /// Connects every upstream and reads its tools, concurrently. Failures
+    /// are logged and retried on later use.
+    pub async fn connect_all(&self) {
+        let connects: Vec<_> = self
+            .upstreams
+            .iter()
+            .map(|u| {
+                let u = u.clone();
+                tokio::spawn(async move { u.ensure_connected().await })
+            })
+            .collect();
+        for connect in connects {
+            let _ = connect.await;
+        }
+    }
+
+    fn catalogs(&self) -> Vec<Arc<Catalog>> {
+        self.upstreams.iter().map(|u| u.catalog()).collect()
+    }
+
+    /// Reconnects upstreams that are down (each at most every few seconds).
+    async fn revive(&self) {
+        let down: Vec<_> = self
+            .upstreams
+            .iter()
+            .filter(|u| u.catalog().error.is_some())
+            .cloned()
+            .collect();
+        for upstream in down {
+            upstream.ensure_connected().await;
+        }
+    }
+
+    /// The two tools, with the current namespaces in their descriptions.
+    pub fn tools(&self) -> Vec<Tool> {
+        let catalogs = self.catalogs();
+        let mut namespaces = String::new();
+        for catalog in &catalogs {
+            let tools: Vec<&str> = catalog
+                .types
+                .tools
+                .iter()
+                .map(|t| t.ident.as_str())
+                .collect();
+            match &catalog.error {
+                Some(error) if tools.is_empty() => {
+                    namespaces.push_str(&format!(
+                        "\n- {} (unavailable: {})",
+                        catalog.types.namespace,
+                        search::one_line(error)
+                    ));
+                }
+                _ => namespaces.push_str(&format!(
+                    "\n- {}: {}",
+                    catalog.types.namespace,
+                    tools.join(", ")
+                )),
+            }
+        }
+        if namespaces.is_empty() {
+            namespaces.push_str("\n(none configured)");
+        }
+        let search_tool = Tool::new(
+            "search",
+            format!(
+                "Find the tools `execute` can call. Answers with their TypeScript declarations and docs, best match first. \
+                 An empty query lists every tool.\n\nNamespaces:{namespaces}"
+            ),
+            object(json!({
+                "type": "object",
+                "properties": {
+                    "query": { "type": "string", "description": "Words to look for in tool names and descriptions" },
+                    "limit": { "type": "integer", "minimum": 1, "maximum": search::MAX_LIMIT, "description": "Most results to return (default 8)" }
+                },
+                "required": ["query"]
+            })),
+        );
+        let execute_tool = Tool::new(
+            "execute",
+            format!(
+                "Run a short program that calls the tools below, in a fresh sandbox, and get back what it returns.\n\n\
+                 Write an async arrow function in JavaScript or TypeScript, e.g.\n\
+                 async () => {{ const r = await ns.tool({{ ... }}); return r; }}\n\
+                 Each namespace is a global; every tool takes one object and returns a promise. Use `search` to read \
+                 their types first. Combine several calls in one program (Promise.all for independent ones) and return \
+                 only what you need. console.log output comes back as `logs`. There is no network access; limits: \
+                 {} ms CPU, {} ms wall time, {} tool calls per run.\n\nNamespaces:{namespaces}",
+                self.options.cpu_ms, self.options.wall_ms, self.options.max_tool_calls
+            ),
+            object(json!({
+                "type": "object",
+                "properties": {
+                    "code": { "type": "string", "description": "An async arrow function (JavaScript or TypeScript) that returns the result" }
+                },
+                "required": ["code"]
+            })),
+        );
+        vec![search_tool, execute_tool]
+    }
+
+    /// Runs `search`.
+    pub async fn search(&self, query: &str, limit: Option<usize>) -> String {
+        self.revive().await;
+        search::search(
+            query,
+            &self.catalogs(),
+            limit.unwrap_or(search::DEFAULT_LIMIT),
+        )
+    }
+
+    /// Runs `execute`: one fresh isolate, each upstream a namespace.
+    pub async fn execute(&self, code: &str, session: Option<Session>) -> ExecuteResult {
+        self.revive().await;
+        let session = session.map(Arc::new);
+        let mut providers = Vec::new();
+        for upstream in &self.upstreams {
+            let catalog = upstream.catalog();
+            let mut provider = Provider::new(upstream.name());
+            if catalog.types.tools.is_empty()
+                && let Some(error) = &catalog.error
+            {
+                provider = provider.unavailable(error.clone());
+            }
+            for tool in &catalog.types.tools {
+                let upstream = upstream.clone();
+                let session = session.clone();
+                let name = tool.name.clone();
+                let label = format!("{}.{}", upstream.name(), tool.ident);
+                provider = provider.tool(tool.ident.clone(), move |input| {
+                    let upstream = upstream.clone();
+                    let session = session.clone();
+                    let name = name.clone();
+                    let label = label.clone();
+                    async move {
+                        if upstream.approval(&name) == Approval::Required {
+                            approve(session.as_deref(), &label, &input).await?;
+                        }
+                        let answer = upstream.call(&name, input).await;
+                        if let Some(session) = &session {
+                            session.progress(format!("{label} answered")).await;
+                        }
+                        answer
+                    }
+                });
+            }
+            providers.push(provider);
+        }
+        let providers = match Providers::new(providers) {
+            Ok(providers) => providers,
+            Err(e) => {
+                return ExecuteResult {
+                    result: None,
+                    error: Some(isola_codemode::ExecuteError {
+                        kind: isola_codemode::ErrorKind::Internal,
+                        message: e.to_string(),
+                        stack: None,
+                    }),
+                    logs: Vec::new(),
+                    tool_calls: 0,
+                };
+            }
+        };
+        let run = self.executor.execute(code, &providers, &self.options);
+        let Some(session) = session.filter(|s| s.progress.is_some()) else {
+            return run.await;
+        };
+        tokio::pin!(run);
+        let started = tokio::time::Instant::now();
+        let mut ticker = tokio::time::interval_at(started + HEARTBEAT, HEARTBEAT);
+        loop {
+            tokio::select! {
+                result = &mut run => return result,
+                _ = ticker.tick() => {
+                    session.progress(format!("running for {} s", started.elapsed().as_secs())).await;
+                }
+            }
+        }
+    }
+}
+
+/// What one `tools/call` can reach of its client: elicitation for
+/// approvals, and progress notifications if the client asked for them.
+pub struct Session {
+    peer: Peer<RoleServer>,
+    progress: Option<ProgressToken>,
+    steps: AtomicU64,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("progress", &self.progress)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    async fn progress(&self, message: String) {
+        let Some(token) = &self.progress else { return };
+        let step = self.steps.fetch_add(1, Ordering::Relaxed) + 1;
+        #[allow(clippy::cast_precision_loss)]
+        let mut param = ProgressNotificationParam::new(token.clone(), step as f64);
+        param.message = Some(message);
+        let _ = self.peer.notify_progress(param).await;
+    }
+}
+
+/// Asks the person behind the client to allow one call.
+async fn approve(
+    session: Option<&Session>,
+    label: &str,
+    input: &serde_json::Value,
+) -> Result<(), String> {
+    let refused = || {
+        format!(
+            "{label} needs approval, and this client cannot be asked: it does not support MCP elicitation."
+        )
+    };
+    let Some(session) = session else {
+        return Err(refused());
+    };
+    if !session
+        .peer
+        .supported_elicitation_modes()
+        .contains(&ElicitationMode::Form)
+    {
+        return Err(refused());
+    }
+    let mut shown = serde_json::to_string_pretty(input).unwrap_or_default();
+    if shown.len() > 2_000 {
+        let cut = (0..=2_000)
+            .rev()
+            .find(|i| shown.is_char_boundary(*i))
+            .unwrap_or(0);
+        shown.truncate(cut);
+        shown.push('…');
+    }
+    let request = ElicitRequestParams::FormElicitationParams {
+        meta: None,
+        message: format!("Allow the program to call {label} with this input?\n{shown}"),
+        requested_schema: ElicitationSchema::new(Default::default()),
+    };
+    match session.peer.create_elicitation(request).await {
+        Ok(answer) => match answer.action {
+            ElicitationAction::Accept => Ok(()),
+            ElicitationAction::Decline => {
+                Err(format!("The call to {label} was declined by the user."))
+            }
+            ElicitationAction::Cancel => {
+                Err(format!("The call to {label} was cancelled by the user."))
+            }
+            _ => Err(format!("The call to {label} was not approved.")),
+        },
+        Err(e) => Err(format!("Approval for {label} could not be obtained: {e}")),
+    }
+}
+
+fn object(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    match value {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// One client session's handler.
+#[derive(Clone, Debug)]
+pub struct Handler {
+    state: Arc<CodeMode>,
+}
+
+impl Handler {
+    /// A handler over the shared state.
+    pub fn new(state: Arc<CodeMode>) -> Self {
+        Self { state }
+    }
+}
+
+fn answer(text: String, is_error: bool) -> CallToolResult {
+    let text = clip(text);
+    if is_error {
+        CallToolResult::error(vec![ContentBlock::text(text)])
+    } else {
+        CallToolResult::success(vec![ContentBlock::text(text)])
+    }
+}
+
+fn clip(mut text: String) -> String {
+    if text.len() <= MAX_ANSWER_CHARS {
+        return text;
+    }
+    let total = text.len();
+    let cut = (0..=MAX_ANSWER_CHARS)
+        .rev()
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0);
+    text.truncate(cut);
+    text.push_str(&format!(
+        "\n… (cut: {} more bytes; return less from the program)",
+        total - cut
+    ));
+    text
+}
+
+impl ServerHandler for Handler {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tool_list_changed().build())
+            .with_server_info(Implementation::new("isola-mcp", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "Code Mode: call `search` to find typed tools, then `execute` a short program that calls them.",
+            )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(self.state.tools()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let arguments = request.arguments.unwrap_or_default();
+        let string = |key: &str| arguments.get(key).and_then(|v| v.as_str());
+        let result = match request.name.as_ref() {
+            "search" => {
+                let Some(query) = string("query") else {
+                    return Ok(answer("search needs a string `query`.".into(), true).into());
+                };
+                let limit = match arguments.get("limit") {
+                    None | Some(serde_json::Value::Null) => None,
+                    Some(limit) => match limit.as_u64() {
+                        Some(n) if n >= 1 => Some(usize::try_from(n).unwrap_or(search::MAX_LIMIT)),
+                        _ => {
+                            return Ok(
+                                answer("`limit` must be a positive integer.".into(), true).into()
+                            );
+                        }
+                    },
+                };
+                answer(self.state.search(query, limit).await, false)
+            }
+            "execute" => {
+                let Some(code) = string("code") else {
+                    return Ok(answer("execute needs a string `code`.".into(), true).into());
+                };
+                let session = Session {
+                    peer: context.peer.clone(),
+                    progress: context.meta.get_progress_token(),
+                    steps: AtomicU64::new(0),
+                };
+                let outcome = self.state.execute(code, Some(session)).await;
+                let failed = outcome.error.is_some();
+                let body = if failed {
+                    json!({ "error": outcome.error.as_ref().map(|e| e.message.clone()), "logs": outcome.logs })
+                } else {
+                    json!({ "result": outcome.result, "logs": outcome.logs })
+                };
+                answer(
+                    serde_json::to_string_pretty(&body).unwrap_or_default(),
+                    failed,
+                )
+            }
+            other => {
+                return Err(McpError::invalid_params(
+                    format!("unknown tool {other:?}; this server has `search` and `execute`"),
+                    None,
+                ));
+            }
+        };
+        Ok(result.into())
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        // Tell this client whenever the tool descriptions change (an
+        // upstream came up, went down, or changed its tool list).
+        let mut changed = self.state.changed.clone();
+        let state = Arc::downgrade(&self.state);
+        let peer = context.peer;
+        tokio::spawn(async move {
+            let mut last = state.upgrade().map(|s| tool_text(&s.tools()));
+            while changed.changed().await.is_ok() {
+                let Some(state) = state.upgrade() else { return };
+                let now = Some(tool_text(&state.tools()));
+                if now != last {
+                    last = now;
+                    if peer.notify_tool_list_changed().await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+    }
+}
+
+fn tool_text(tools: &[Tool]) -> String {
+    tools
+        .iter()
+        .filter_map(|t| t.description.as_deref())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
