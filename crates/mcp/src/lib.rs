@@ -8,6 +8,7 @@
 //! stay in this process: programs reach upstreams only through tool calls.
 
 pub mod config;
+mod definitions;
 mod search;
 mod server;
 mod upstream;
@@ -18,6 +19,8 @@ use std::sync::Arc;
 use rmcp::ServiceExt;
 
 pub use config::{ConfigError, McpConfig};
+pub use definitions::tool_definitions;
+pub use search::{DEFAULT_LIMIT, Listing, MAX_LIMIT, overview, search};
 pub use server::{CodeMode, Handler};
 
 /// Why the server stopped.

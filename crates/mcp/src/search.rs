@@ -5,18 +5,25 @@
 //! a tool's name scores highest, then its description, then the rest of its
 //! declaration (parameter names and docs). Ties keep upstream order.
 
-use std::sync::Arc;
+use isola_codemode::types::NamespaceTypes;
 
-use crate::upstream::Catalog;
+/// One namespace as `search` sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Listing<'a> {
+    /// Its declarations.
+    pub types: &'a NamespaceTypes,
+    /// Why it is unavailable, if it is.
+    pub error: Option<&'a str>,
+}
 
 /// The most results one search returns.
-pub(crate) const MAX_LIMIT: usize = 50;
+pub const MAX_LIMIT: usize = 50;
 /// Results when the query does not say.
-pub(crate) const DEFAULT_LIMIT: usize = 8;
+pub const DEFAULT_LIMIT: usize = 8;
 
 /// The answer to `search`: matching declarations, best first, as text an
 /// agent reads. An empty query lists every namespace and tool.
-pub(crate) fn search(query: &str, catalogs: &[Arc<Catalog>], limit: usize) -> String {
+pub fn search(query: &str, catalogs: &[Listing<'_>], limit: usize) -> String {
     let limit = limit.clamp(1, MAX_LIMIT);
     let words = words(query);
     if words.is_empty() {
@@ -53,6 +60,9 @@ pub(crate) fn search(query: &str, catalogs: &[Arc<Catalog>], limit: usize) -> St
         }
     }
     hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    // Weak matches next to strong ones only cost the agent tokens.
+    let best = hits.first().map_or(0, |h| h.0);
+    hits.retain(|h| h.0 * 3 >= best);
     if hits.is_empty() {
         return format!(
             "// No tool matches {query:?}. Search with other words, or with an empty query to list every tool.\n\n{}",
@@ -73,11 +83,11 @@ pub(crate) fn search(query: &str, catalogs: &[Arc<Catalog>], limit: usize) -> St
 }
 
 /// Every namespace with its tools and the first line of each description.
-pub(crate) fn overview(catalogs: &[Arc<Catalog>]) -> String {
+pub fn overview(catalogs: &[Listing<'_>]) -> String {
     let mut out = String::new();
     for catalog in catalogs {
         let namespace = &catalog.types.namespace;
-        match &catalog.error {
+        match catalog.error {
             Some(error) if catalog.types.tools.is_empty() => {
                 out.push_str(&format!(
                     "// {namespace}: unavailable ({})\n",
@@ -121,6 +131,12 @@ pub(crate) fn one_line(text: &str) -> String {
     short
 }
 
+/// Words too common to say anything about a tool.
+const STOP_WORDS: &[&str] = &[
+    "an", "the", "of", "to", "for", "in", "on", "and", "or", "by", "with", "is", "it", "from",
+    "at", "as", "be", "that", "this", "me", "my", "all", "some", "any",
+];
+
 /// Lower-case words of a query: split on anything not alphanumeric and at
 /// `camelCase` boundaries.
 fn words(text: &str) -> Vec<String> {
@@ -144,7 +160,9 @@ fn words(text: &str) -> Vec<String> {
     if !current.is_empty() {
         words.push(current);
     }
-    words.retain(|w| w.len() > 1 || w.chars().all(|c| c.is_ascii_digit()));
+    words.retain(|w| {
+        (w.len() > 1 || w.chars().all(|c| c.is_ascii_digit())) && !STOP_WORDS.contains(&w.as_str())
+    });
     words.dedup();
     words
 }
@@ -164,7 +182,7 @@ mod tests {
 
     #[test]
     fn query_words_split_on_case_and_punctuation() {
-        assert_eq!(words("getUser by-ID"), ["get", "user", "by", "id"]);
+        assert_eq!(words("getUser by-ID"), ["get", "user", "id"]);
         assert_eq!(words("  "), Vec::<String>::new());
         assert_eq!(words("list_issues v2"), ["list", "issues", "v2"]);
     }

@@ -16,11 +16,16 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::config::{Approval, McpConfig};
-use crate::search;
+use crate::search::{self, Listing};
 use crate::upstream::{Catalog, Upstream};
 
 /// Longest text a tool answer carries (about 6,000 tokens), as codemode does.
 const MAX_ANSWER_CHARS: usize = 24_000;
+/// How long startup waits for upstreams before serving without the slow ones.
+const STARTUP_WAIT: Duration = Duration::from_secs(15);
+/// How long a `search` or `execute` waits for upstreams that are down to
+/// come back before going ahead without them.
+const REVIVE_WAIT: Duration = Duration::from_secs(3);
 /// How often a long `execute` reports that it is still running.
 const HEARTBEAT: Duration = Duration::from_secs(1);
 
@@ -69,17 +74,25 @@ impl CodeMode {
     /// Connects every upstream and reads its tools, concurrently. Failures
     /// are logged and retried on later use.
     pub async fn connect_all(&self) {
-        let connects: Vec<_> = self
-            .upstreams
-            .iter()
-            .map(|u| {
-                let u = u.clone();
-                tokio::spawn(async move { u.ensure_connected().await })
-            })
+        self.connect_within(STARTUP_WAIT, self.upstreams.to_vec())
+            .await;
+    }
+
+    /// Starts connecting `upstreams` concurrently and waits at most `wait`
+    /// for them: an upstream that hangs keeps connecting in the background
+    /// (its tools appear through `tools/list_changed` when it is up) instead
+    /// of holding up the server or the run.
+    async fn connect_within(&self, wait: Duration, upstreams: Vec<Arc<Upstream>>) {
+        let connects: Vec<_> = upstreams
+            .into_iter()
+            .map(|u| tokio::spawn(async move { u.ensure_connected().await }))
             .collect();
-        for connect in connects {
-            let _ = connect.await;
-        }
+        let _ = tokio::time::timeout(wait, async {
+            for connect in connects {
+                let _ = connect.await;
+            }
+        })
+        .await;
     }
 
     fn catalogs(&self) -> Vec<Arc<Catalog>> {
@@ -94,86 +107,24 @@ impl CodeMode {
             .filter(|u| u.catalog().error.is_some())
             .cloned()
             .collect();
-        for upstream in down {
-            upstream.ensure_connected().await;
+        if !down.is_empty() {
+            self.connect_within(REVIVE_WAIT, down).await;
         }
     }
 
     /// The two tools, with the current namespaces in their descriptions.
     pub fn tools(&self) -> Vec<Tool> {
         let catalogs = self.catalogs();
-        let mut namespaces = String::new();
-        for catalog in &catalogs {
-            let tools: Vec<&str> = catalog
-                .types
-                .tools
-                .iter()
-                .map(|t| t.ident.as_str())
-                .collect();
-            match &catalog.error {
-                Some(error) if tools.is_empty() => {
-                    namespaces.push_str(&format!(
-                        "\n- {} (unavailable: {})",
-                        catalog.types.namespace,
-                        search::one_line(error)
-                    ));
-                }
-                _ => namespaces.push_str(&format!(
-                    "\n- {}: {}",
-                    catalog.types.namespace,
-                    tools.join(", ")
-                )),
-            }
-        }
-        if namespaces.is_empty() {
-            namespaces.push_str("\n(none configured)");
-        }
-        let search_tool = Tool::new(
-            "search",
-            format!(
-                "Find the tools `execute` can call. Answers with their TypeScript declarations and docs, best match first. \
-                 An empty query lists every tool.\n\nNamespaces:{namespaces}"
-            ),
-            object(json!({
-                "type": "object",
-                "properties": {
-                    "query": { "type": "string", "description": "Words to look for in tool names and descriptions" },
-                    "limit": { "type": "integer", "minimum": 1, "maximum": search::MAX_LIMIT, "description": "Most results to return (default 8)" }
-                },
-                "required": ["query"]
-            })),
-        );
-        let execute_tool = Tool::new(
-            "execute",
-            format!(
-                "Run a short program that calls the tools below, in a fresh sandbox, and get back what it returns.\n\n\
-                 Write an async arrow function in JavaScript or TypeScript, e.g.\n\
-                 async () => {{ const r = await ns.tool({{ ... }}); return r; }}\n\
-                 Each namespace is a global; every tool takes one object and returns a promise. Use `search` to read \
-                 their types first. Combine several calls in one program (Promise.all for independent ones) and return \
-                 only what you need. console.log output comes back as `logs`. There is no network access; limits: \
-                 {} ms CPU, {} ms wall time, {} tool calls per run.\n\nNamespaces:{namespaces}",
-                self.options.cpu_ms, self.options.wall_ms, self.options.max_tool_calls
-            ),
-            object(json!({
-                "type": "object",
-                "properties": {
-                    "code": { "type": "string", "description": "An async arrow function (JavaScript or TypeScript) that returns the result" }
-                },
-                "required": ["code"]
-            })),
-        );
-        vec![search_tool, execute_tool]
+        let listings: Vec<Listing<'_>> = catalogs.iter().map(|c| c.listing()).collect();
+        crate::definitions::tool_definitions(&listings, &self.options)
     }
 
     /// Runs `search`.
     pub async fn search(&self, query: &str, limit: Option<usize>) -> String {
         self.revive().await;
-        search::search(
-            query,
-            &self.catalogs(),
-            limit.unwrap_or(search::DEFAULT_LIMIT),
-        )
+        let catalogs = self.catalogs();
+        let listings: Vec<Listing<'_>> = catalogs.iter().map(|c| c.listing()).collect();
+        search::search(query, &listings, limit.unwrap_or(search::DEFAULT_LIMIT))
     }
 
     /// Runs `execute`: one fresh isolate, each upstream a namespace.
@@ -320,13 +271,6 @@ async fn approve(
             _ => Err(format!("The call to {label} was not approved.")),
         },
         Err(e) => Err(format!("Approval for {label} could not be obtained: {e}")),
-    }
-}
-
-fn object(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
-    match value {
-        serde_json::Value::Object(map) => map,
-        _ => serde_json::Map::new(),
     }
 }
 

@@ -67,6 +67,16 @@ pub(crate) struct Upstream {
     changed: watch::Sender<u64>,
 }
 
+impl Catalog {
+    /// What `search` and the tool descriptions need of it.
+    pub(crate) fn listing(&self) -> crate::search::Listing<'_> {
+        crate::search::Listing {
+            types: &self.types,
+            error: self.error.as_deref(),
+        }
+    }
+}
+
 impl std::fmt::Debug for Upstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Upstream")
@@ -279,12 +289,14 @@ impl Upstream {
                 ));
             }
         };
+        // Redacted like call results: names, descriptions and schemas reach
+        // the agent through `search` and the tool descriptions.
         let tools: Vec<ToolSpec> = listed
             .into_iter()
             .filter_map(|tool| {
-                serde_json::to_value(&tool)
-                    .ok()
-                    .and_then(|json| serde_json::from_value(json).ok())
+                serde_json::to_value(&tool).ok().and_then(|json| {
+                    serde_json::from_value(redact(json, &self.config.secrets)).ok()
+                })
             })
             .collect();
         match namespace_types(&self.config.name, &tools) {
@@ -308,6 +320,9 @@ impl Upstream {
     }
 
     fn set_error(&self, message: String) {
+        // Shown in tool descriptions and thrown in programs; connection
+        // errors can quote the URL, and with it a `${VAR}` credential.
+        let message = redact_text(message, &self.config.secrets);
         let current = self.catalog();
         self.store(Catalog {
             version: current.version + 1,
@@ -339,8 +354,22 @@ impl Upstream {
     /// Calls `tool` (the upstream's own name) and unwraps the answer as
     /// `@cloudflare/codemode` does: an error result throws its text,
     /// `structuredContent` wins, all-text content is parsed as JSON (or
-    /// kept as a string), anything else is the whole result.
+    /// kept as a string), anything else is the whole result. Secrets are
+    /// redacted from both: transport errors quote the request too (reqwest
+    /// names the URL, which may carry a `${VAR}` credential).
     pub(crate) async fn call(
+        self: &Arc<Self>,
+        tool: &str,
+        input: serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
+        let secrets = &self.config.secrets;
+        match self.call_unredacted(tool, input).await {
+            Ok(value) => Ok(redact(value, secrets)),
+            Err(message) => Err(redact_text(message, secrets)),
+        }
+    }
+
+    async fn call_unredacted(
         self: &Arc<Self>,
         tool: &str,
         input: serde_json::Value,
@@ -356,7 +385,16 @@ impl Upstream {
                 ));
             }
         };
-        let client = self.client().await?;
+        // Connecting (or waiting for a reconnect in progress) counts
+        // against the call's timeout too.
+        let client = match tokio::time::timeout(self.timeout(), self.client()).await {
+            Ok(client) => client?,
+            Err(_) => {
+                return Err(format!(
+                    "upstream {name:?} is still connecting; {name}.{tool} was not called"
+                ));
+            }
+        };
         let mut params = CallToolRequestParams::new(tool.to_owned());
         params.arguments = arguments;
         let answer = match tokio::time::timeout(self.timeout(), client.call_tool(params)).await {
@@ -378,10 +416,7 @@ impl Upstream {
         };
         let json = serde_json::to_value(&answer)
             .map_err(|e| format!("upstream {name:?}: unreadable result: {e}"))?;
-        let secrets = &self.config.secrets;
         unwrap_result(json)
-            .map(|value| redact(value, secrets))
-            .map_err(|message| redact_text(message, secrets))
     }
 }
 

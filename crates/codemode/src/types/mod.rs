@@ -176,7 +176,15 @@ pub fn namespace_types(namespace: &str, tools: &[ToolSpec]) -> Result<NamespaceT
             .and_then(Value::as_str)
             .map(comment_lines)
             .unwrap_or_default();
-        let input = generator.root(input_name, input_schema, &format!("{i}:input"), &doc);
+        // Top-level fields are described once, by the function's `@param`
+        // lines, not again on the input type's properties.
+        let undocumented = without_property_descriptions(input_schema);
+        let input = generator.root(
+            input_name,
+            undocumented.as_ref().unwrap_or(input_schema),
+            &format!("{i}:input"),
+            &doc,
+        );
         let output = match (output_schema(tool), output_name) {
             (Some(schema), Some(name)) => {
                 Some(generator.root(name, schema, &format!("{i}:output"), &[]))
@@ -222,6 +230,24 @@ pub fn namespace_types(namespace: &str, tools: &[ToolSpec]) -> Result<NamespaceT
         tools: out,
         declarations: wrap(namespace, &body),
     })
+}
+
+/// `schema` with the descriptions of its own `properties` removed (`None`
+/// if it has none to remove).
+fn without_property_descriptions(schema: &Value) -> Option<Value> {
+    let properties = schema.get("properties")?.as_object()?;
+    if !properties.values().any(|p| p.get("description").is_some()) {
+        return None;
+    }
+    let mut schema = schema.clone();
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        for property in properties.values_mut() {
+            if let Value::Object(property) = property {
+                property.remove("description");
+            }
+        }
+    }
+    Some(schema)
 }
 
 /// The output schema, unless absent or `null`.
@@ -274,12 +300,9 @@ fn function(
             .and_then(Value::as_str)
             .map(comment_lines)
             .unwrap_or_default();
-        match returns.split_first() {
-            Some((first, rest)) => {
-                doc.push(format!("@returns {first}"));
-                doc.extend(rest.iter().cloned());
-            }
-            None => doc.push("@returns The tool's structured result.".to_owned()),
+        if let Some((first, rest)) = returns.split_first() {
+            doc.push(format!("@returns {first}"));
+            doc.extend(rest.iter().cloned());
         }
     }
     let optional = if input_optional(input_schema) {

@@ -27,10 +27,7 @@ declare namespace shapes {
   function search(input: SearchInput): Promise<unknown>;
 
   type Mode = "fast" | "safe";
-  type WrappedInput = {
-    /** How to run */
-    mode: Mode;
-  };
+  type WrappedInput = { mode: Mode };
   /**
    * A single-member allOf around a $ref, as pydantic writes fields with descriptions.
    * @param input.mode - How to run

@@ -7,11 +7,8 @@ declare namespace draft2020 {
   type Style = { color?: string; dash?: [number, number?] };
   type PlotInput = {
     points: Point[];
-    /** Closed tuple */
     range?: [number, number];
-    /** A name, then any number of values */
     series?: [string, ...number[]];
-    /** Overrides the default style */
     style?: Style;
     /** @default null */
     title?: string | null;

@@ -11,15 +11,12 @@ declare namespace draft7 {
     quantity?: number;
   };
   type CreateOrderInput = {
-    /** Who orders */
     customer: Customer;
     items: LineItem[];
     /** @default "normal" */
     priority?: "low" | "normal" | "high";
-    /** Coupon code, or null */
     coupon?: string | null;
     kind?: "order";
-    /** Latitude and longitude, optionally altitude */
     position?: [number, number, number?];
     tags?: [string, ...number[]];
   };

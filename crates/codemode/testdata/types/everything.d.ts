@@ -1,8 +1,5 @@
 declare namespace everything {
-  type EchoInput = {
-    /** Message to echo */
-    message: string;
-  };
+  type EchoInput = { message: string };
   /**
    * Echoes back the input string
    * @param input.message - Message to echo
@@ -10,12 +7,8 @@ declare namespace everything {
   function echo(input: EchoInput): Promise<unknown>;
 
   type GetAnnotatedMessageInput = {
-    /** Type of message to demonstrate different annotation patterns */
     messageType: "error" | "success" | "debug";
-    /**
-     * Whether to include an example image
-     * @default false
-     */
+    /** @default false */
     includeImage?: boolean;
   };
   /**
@@ -30,10 +23,7 @@ declare namespace everything {
   function get_env(input?: GetEnvInput): Promise<unknown>;
 
   type GetResourceLinksInput = {
-    /**
-     * Number of resource links to return (1-10)
-     * @default 3
-     */
+    /** @default 3 */
     count?: number;
   };
   /**
@@ -45,10 +35,7 @@ declare namespace everything {
   type GetResourceReferenceInput = {
     /** @default "Text" */
     resourceType?: "Text" | "Blob";
-    /**
-     * ID of the text resource to fetch
-     * @default 1
-     */
+    /** @default 1 */
     resourceId?: number;
   };
   /**
@@ -57,10 +44,7 @@ declare namespace everything {
    */
   function get_resource_reference(input?: GetResourceReferenceInput): Promise<unknown>;
 
-  type GetStructuredContentInput = {
-    /** Choose city */
-    location: "New York" | "Chicago" | "Los Angeles";
-  };
+  type GetStructuredContentInput = { location: "New York" | "Chicago" | "Los Angeles" };
   type GetStructuredContentOutput = {
     /** Temperature in celsius */
     temperature: number;
@@ -72,16 +56,10 @@ declare namespace everything {
   /**
    * Returns structured content along with an output schema for client data validation
    * @param input.location - Choose city
-   * @returns The tool's structured result.
    */
   function get_structured_content(input: GetStructuredContentInput): Promise<GetStructuredContentOutput>;
 
-  type GetSumInput = {
-    /** First number */
-    a: number;
-    /** Second number */
-    b: number;
-  };
+  type GetSumInput = { a: number; b: number };
   /**
    * Returns the sum of two numbers
    * @param input.a - First number
@@ -94,20 +72,11 @@ declare namespace everything {
   function get_tiny_image(input?: GetTinyImageInput): Promise<unknown>;
 
   type GzipFileAsResourceInput = {
-    /**
-     * Name of the output file
-     * @default "README.md.gz"
-     */
+    /** @default "README.md.gz" */
     name?: string;
-    /**
-     * URL or data URI of the file content to compress
-     * @format uri
-     */
+    /** @format uri */
     data?: string;
-    /**
-     * How the resulting gzipped file should be returned. 'resourceLink' returns a link to a resource that can be read later, 'resource' returns a full resource object.
-     * @default "resourceLink"
-     */
+    /** @default "resourceLink" */
     outputType?: "resourceLink" | "resource";
   };
   /**
@@ -127,15 +96,9 @@ declare namespace everything {
   function toggle_subscriber_updates(input?: ToggleSubscriberUpdatesInput): Promise<unknown>;
 
   type TriggerLongRunningOperationInput = {
-    /**
-     * Duration of the operation in seconds
-     * @default 10
-     */
+    /** @default 10 */
     duration?: number;
-    /**
-     * Number of steps in the operation
-     * @default 5
-     */
+    /** @default 5 */
     steps?: number;
   };
   /**
@@ -154,22 +117,12 @@ declare namespace everything {
   function trigger_elicitation_request(input?: TriggerElicitationRequestInput): Promise<unknown>;
 
   type TriggerUrlElicitationInput = {
-    /**
-     * The URL the user should open
-     * @format uri
-     */
+    /** @format uri */
     url: string;
-    /**
-     * Message shown to the user before opening the URL
-     * @default "Please open the link to complete this action."
-     */
+    /** @default "Please open the link to complete this action." */
     message?: string;
-    /** Optional explicit elicitation ID. Defaults to a random UUID. */
     elicitationId?: string;
-    /**
-     * Controls which elicitation mechanism is used. When false (default), sends an elicitation/create request (request path). When true, throws a UrlElicitationRequiredError (MCP error code -32042) so the client handles the URL elicitation via the error path rather than waiting for a response. To clear the error, satisfy the prerequisite and retry this call with the same arguments; the retry ignores errorPath and proceeds, so the client does not loop on the same error.
-     * @default false
-     */
+    /** @default false */
     errorPath?: boolean;
   };
   /**
@@ -182,12 +135,8 @@ declare namespace everything {
   function trigger_url_elicitation(input: TriggerUrlElicitationInput): Promise<unknown>;
 
   type TriggerSamplingRequestInput = {
-    /** The prompt to send to the LLM */
     prompt: string;
-    /**
-     * Maximum number of tokens to generate
-     * @default 100
-     */
+    /** @default 100 */
     maxTokens?: number;
   };
   /**
@@ -198,12 +147,8 @@ declare namespace everything {
   function trigger_sampling_request(input: TriggerSamplingRequestInput): Promise<unknown>;
 
   type SimulateResearchQueryInput = {
-    /** The research topic to investigate */
     topic: string;
-    /**
-     * Simulate an ambiguous query that requires clarification (triggers input_required status)
-     * @default false
-     */
+    /** @default false */
     ambiguous?: boolean;
   };
   /**

@@ -4,7 +4,6 @@ declare namespace hostile {
   /** Root *\/ description */
   type DeclareConstPwnedTrueInput = {
     /**
-     * *\/ property /*
      * @format *\/ uri
      * @default "*\/"
      */
@@ -46,10 +45,7 @@ declare namespace hostile {
   /** <!-- html --> <\/SCRIPT > */
   function __script_(input?: ScriptInput): Promise<unknown>;
 
-  type NameDeclareConstX1DeclareNamespaceYInput = {
-    /** /* nested /* comment *\/ *\/ */
-    a?: unknown;
-  };
+  type NameDeclareConstX1DeclareNamespaceYInput = { a?: unknown };
   /** @param input.a - /* nested /* comment *\/ *\/ */
   function name___declare_const_x__1__declare_namespace_y__(input?: NameDeclareConstX1DeclareNamespaceYInput): Promise<unknown>;
 }

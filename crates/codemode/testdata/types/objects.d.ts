@@ -1,6 +1,5 @@
 declare namespace objects {
   type ConfigureInput = {
-    /** Where to connect */
     server: {
       /**
        * Host name
@@ -28,9 +27,7 @@ declare namespace objects {
     "content-type": string;
     "2nd"?: number;
     "with space"?: boolean;
-    /** Any JSON value */
     $meta?: unknown;
-    /** Keywords are fine as property names */
     delete?: boolean;
     mustHave: unknown;
   };

@@ -8,7 +8,6 @@ declare namespace weather {
     low: number;
   };
   type GetForecastInput = {
-    /** City name */
     city: string;
     /** @default 3 */
     days?: number;
@@ -23,10 +22,7 @@ declare namespace weather {
 
   type GetAlertsInput = { region?: string };
   type GetAlertsOutput = { alerts: string[] };
-  /**
-   * Active alerts; the output schema has no description.
-   * @returns The tool's structured result.
-   */
+  /** Active alerts; the output schema has no description. */
   function get_alerts(input?: GetAlertsInput): Promise<GetAlertsOutput>;
 
   type PingInput = { [key: string]: unknown };

@@ -24,7 +24,6 @@ declare namespace fastmcp {
    * Args:
    *     title: Short summary
    *     labels: Labels to set
-   * @returns The tool's structured result.
    */
   function create_issue(input: CreateIssueInput): Promise<CreateIssueOutput>;
 }
