@@ -724,6 +724,27 @@ class UpstreamFailures(IsolaMcpTest):
             self.assertEqual(result["fake"], {"message": "fine"})
 
 
+    async def test_upstream_that_never_answers_does_not_hold_up_the_server(self):
+        # A process that starts but never answers `initialize`.
+        hang = [sys.executable, "-c", "import time; time.sleep(120)"]
+        config = upstream("hang", command=hang, connect_timeout_ms="700") + self.fake()
+        started = time.monotonic()
+        async with self.stdio(config) as session:
+            listed = await session.list_tools()
+            self.assertLess(time.monotonic() - started, 10)
+            description = listed.tools[1].description
+            self.assertIn('\n- hang (unavailable: upstream "hang" did not finish connecting within 700 ms)', description)
+            result = await self.ok(
+                session,
+                """async () => {
+                    let message;
+                    try { await hang.anything({}); } catch (e) { message = e.message; }
+                    return { hang: message, fake: await fake.echo({ message: "fine" }) };
+                }""",
+            )
+            self.assertEqual(result["hang"], 'upstream "hang" did not finish connecting within 700 ms')
+            self.assertEqual(result["fake"], {"message": "fine"})
+
     async def test_http_upstream_down_and_back(self):
         port = free_port()
         config = upstream("remote", url=f"http://127.0.0.1:{port}/mcp", timeout_ms="2000")

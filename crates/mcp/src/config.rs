@@ -51,6 +51,11 @@ pub struct UpstreamConfig {
     /// Milliseconds one tool call may take before it fails. Default 60,000.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// Milliseconds connecting (starting the server and its `initialize`)
+    /// may take before the upstream counts as unavailable; it is tried
+    /// again on later use. Default 30,000.
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
     /// Per-tool settings, by the upstream's tool name.
     #[serde(default)]
     pub tools: BTreeMap<String, ToolConfig>,
@@ -64,6 +69,10 @@ pub struct UpstreamConfig {
 
 fn default_timeout_ms() -> u64 {
     60_000
+}
+
+fn default_connect_timeout_ms() -> u64 {
+    30_000
 }
 
 /// `[upstream.tools.<name>]`.
@@ -256,9 +265,9 @@ impl McpConfig {
                 }
                 _ => {}
             }
-            if upstream.timeout_ms == 0 {
+            if upstream.timeout_ms == 0 || upstream.connect_timeout_ms == 0 {
                 return Err(invalid(format!(
-                    "upstream {name:?}: `timeout_ms` must be at least 1"
+                    "upstream {name:?}: `timeout_ms` and `connect_timeout_ms` must be at least 1"
                 )));
             }
             let mut secrets = Vec::new();

@@ -24,8 +24,9 @@ const MAX_ANSWER_CHARS: usize = 24_000;
 /// How long startup waits for upstreams before serving without the slow ones.
 const STARTUP_WAIT: Duration = Duration::from_secs(15);
 /// How long a `search` or `execute` waits for upstreams that are down to
-/// come back before going ahead without them.
-const REVIVE_WAIT: Duration = Duration::from_secs(3);
+/// come back before going ahead without them (a tool call still waits for
+/// its own upstream, within its timeout).
+const REVIVE_WAIT: Duration = Duration::from_secs(1);
 /// How often a long `execute` reports that it is still running.
 const HEARTBEAT: Duration = Duration::from_secs(1);
 

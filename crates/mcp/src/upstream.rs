@@ -18,8 +18,6 @@ use tokio::sync::{Mutex, mpsc, watch};
 
 use crate::config::{Approval, Transport, UpstreamConfig};
 
-/// How long connecting (spawning and `initialize`) may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a broken upstream is left alone before the next reconnect.
 const RETRY_AFTER: Duration = Duration::from_secs(2);
 
@@ -180,7 +178,12 @@ impl Upstream {
                 .clone()
                 .unwrap_or_else(|| "unavailable".into()));
         }
-        match tokio::time::timeout(CONNECT_TIMEOUT, self.connect()).await {
+        match tokio::time::timeout(
+            Duration::from_millis(self.config.connect_timeout_ms),
+            self.connect(),
+        )
+        .await
+        {
             Ok(Ok(client)) => {
                 let client = Arc::new(client);
                 connection.client = Some(client.clone());
@@ -199,9 +202,8 @@ impl Upstream {
             Err(_) => {
                 connection.failed_at = Some(tokio::time::Instant::now());
                 let message = format!(
-                    "upstream {:?} did not finish connecting within {}s",
-                    self.config.name,
-                    CONNECT_TIMEOUT.as_secs()
+                    "upstream {:?} did not finish connecting within {} ms",
+                    self.config.name, self.config.connect_timeout_ms
                 );
                 tracing::warn!(upstream = %self.config.name, "{message}");
                 self.set_error(message.clone());
