@@ -248,6 +248,14 @@ impl ResponseStream {
         self.finish_now().await
     }
 
+    /// Stops reading the body (the guest's further writes fail, as when
+    /// the stream is dropped) and waits for the call's run, for its logs.
+    pub async fn abandon(self) -> Run {
+        let Self { run, .. } = self;
+        run.await
+            .unwrap_or_else(|_| internal("the worker stopped before answering"))
+    }
+
     async fn finish_now(&mut self) -> Run {
         (&mut self.run)
             .await

@@ -770,6 +770,92 @@ fn a_response_made_from_bytes_has_a_content_length() {
 }
 
 #[test]
+fn console_output_is_logged_whatever_the_response_body() {
+    // hyper stops polling a body once its content-length is written, so
+    // the end of a bytes (or empty) body never comes; the run's console
+    // output must be logged anyway, as it is for a streamed one.
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+
+    let app = App::worker(
+        "console-output",
+        r#"export default { async fetch(req: Request) {
+  const path = new URL(req.url).pathname;
+  console.log(`logged for ${path}`);
+  if (path === "/empty") return new Response(null, { status: 204 });
+  if (path === "/stream") return new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode("streamed")); c.close(); } }));
+  return Response.json({ path });
+} };
+"#,
+    );
+    /// Kills the server however the test ends.
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Killed(
+        crate::cli::isola()
+            .args(["serve", "--port", "0", "--config"])
+            .arg(app.0.join("wrangler.toml"))
+            .env("ISOLA_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("isola serve starts"),
+    );
+    let (lines_tx, lines) = mpsc::channel();
+    let stderr = child.0.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let mut wait_for = |needle: &str| -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(line) = seen.iter().find(|l: &&String| l.contains(needle)) {
+                return line.clone();
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("no log line with {needle:?}: {seen:#?}"),
+            }
+        }
+    };
+    let listening = wait_for("listening on http://");
+    let (_, rest) = listening
+        .split_once("listening on http://")
+        .expect("address");
+    let addr = rest.split_whitespace().next().expect("address").to_owned();
+    let request = |path: &str| {
+        let mut stream = std::net::TcpStream::connect(&addr).expect("connects");
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        .expect("writes");
+        stream
+    };
+    for path in ["/json", "/empty", "/stream"] {
+        let mut raw = Vec::new();
+        request(path).read_to_end(&mut raw).expect("reads");
+        assert!(
+            String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 2"),
+            "{path}: {raw:?}"
+        );
+        wait_for(&format!("logged for {path}"));
+    }
+}
+
+#[test]
 fn wait_until_work_runs_after_the_response_is_sent() {
     let app = App::worker(
         "wait-until",
