@@ -497,6 +497,17 @@ class Cli(IsolaMcpTest):
             self.assertTrue(stderr.decode().startswith(f"isola: error: {path}"), stderr)
             self.assertIn(reason, stderr.decode())
 
+    async def test_http_refuses_to_listen_beyond_loopback(self):
+        path = self.config(self.fake())
+        process = await asyncio.create_subprocess_exec(
+            ISOLA, "mcp", "-c", str(path), "--http", "0.0.0.0:0", stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        self.assertEqual(process.returncode, 2, stderr)
+        self.assertIn("isola mcp serves HTTP on loopback addresses only (0.0.0.0:0 is not)", stderr.decode())
+
+
 class Approvals(IsolaMcpTest):
     """`approval = "required"` is put to the person through elicitation."""
 

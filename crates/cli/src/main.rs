@@ -58,7 +58,7 @@ struct McpArgs {
     )]
     config: PathBuf,
     /// Serve streamable HTTP at this address (e.g. 127.0.0.1:8788) instead
-    /// of stdio.
+    /// of stdio. Loopback only: there is no authentication.
     #[arg(long, value_name = "ADDR")]
     http: Option<std::net::SocketAddr>,
 }
@@ -185,6 +185,10 @@ fn mcp(args: McpArgs) -> ExitCode {
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     match served {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e @ isola_mcp::McpError::NotLoopback(_)) => {
+            eprintln!("isola: error: {}", inert(&e.to_string()));
+            ExitCode::from(EXIT_INVALID)
+        }
         Err(e @ isola_mcp::McpError::Bind { .. }) => {
             eprintln!("isola: error: {}", inert(&e.to_string()));
             ExitCode::from(1)

@@ -250,8 +250,13 @@ pub enum ErrorKind {
     MemoryLimit,
     /// The wall-clock limit fired.
     WallLimit,
-    /// The program called more tools than allowed.
+    /// The program called more tools than allowed. Reported even if the
+    /// program caught the refused call and returned: its result is not
+    /// given, so a limit cannot be mistaken for a complete answer.
     ToolCallLimit,
+    /// The program made more host requests than allowed (its `fetch`es,
+    /// and calls to tools that do not exist, beyond the tool calls).
+    SubrequestLimit,
     /// The result was larger than allowed, or could not be turned into JSON.
     OutputLimit,
     /// isola failed; not the program's fault.
@@ -324,14 +329,26 @@ pub struct Executor {
 }
 
 impl Executor {
-    /// An executor with its own executor threads (one per core).
+    /// An executor with its own executor threads (one per core), whose
+    /// runs are bounded only by their [`ExecuteOptions`].
     pub fn new() -> Result<Self, LoadError> {
+        // Far above any sensible run, but still usable in deadline arithmetic.
+        let ceiling = Limits {
+            cpu_ms: 3_600_000,
+            memory_bytes: 64 << 30,
+            wall_ms: 86_400_000,
+            subrequests: u32::MAX,
+            output_bytes: 1 << 32,
+            log_bytes: 1 << 32,
+        };
         Ok(Self {
-            loader: Loader::new(isola::Config::default())?,
+            loader: Loader::new(isola::Config::default().limits(ceiling))?,
         })
     }
 
-    /// An executor sharing `loader`'s threads.
+    /// An executor sharing `loader`'s threads. The loader's limits are a
+    /// ceiling: a run gets the lower of them and its [`ExecuteOptions`]
+    /// (`Config::default()` caps CPU at 1 s and memory at 128 MiB).
     pub fn with_loader(loader: Loader) -> Self {
         Self { loader }
     }
@@ -440,9 +457,7 @@ fn outcome_error(outcome: Outcome) -> ExecuteError {
         Outcome::MemoryLimit => ErrorKind::MemoryLimit,
         Outcome::WallLimit => ErrorKind::WallLimit,
         Outcome::OutputLimit => ErrorKind::OutputLimit,
-        // Tool calls are counted before the runtime's cap could fire, so
-        // this is the program's own fetches.
-        Outcome::SubrequestLimit => ErrorKind::ToolCallLimit,
+        Outcome::SubrequestLimit => ErrorKind::SubrequestLimit,
         Outcome::Returned(_) | Outcome::Responded(_) | Outcome::Streamed | Outcome::Internal(_) => {
             ErrorKind::Internal
         }

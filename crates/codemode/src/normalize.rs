@@ -56,7 +56,48 @@ use oxc::transformer::{TransformOptions, Transformer};
 ///
 /// The expression is plain JavaScript (TypeScript types are stripped) and is
 /// safe to put in parentheses, e.g. `const program = (<expression>);`.
+///
+/// Code longer than [`MAX_SOURCE_BYTES`] or nested deeper than
+/// [`isola::engine::deep::MAX_NESTING`] is refused: the compiler recurses
+/// once per nesting level, so it runs on a deep-stack thread, and a panic
+/// in it is reported as an error, never taking the host down.
 pub fn normalize(source: &str) -> Result<String, SyntaxError> {
+    use isola::engine::deep;
+    let refuse = |message: String, (line, column): (u32, u32)| {
+        Err(SyntaxError {
+            message,
+            line,
+            column,
+        })
+    };
+    if source.len() > MAX_SOURCE_BYTES {
+        return refuse(
+            format!(
+                "the code is {} bytes; at most {MAX_SOURCE_BYTES} are accepted",
+                source.len()
+            ),
+            (1, 1),
+        );
+    }
+    if let Err(at) = deep::check_nesting(source) {
+        return refuse(
+            format!(
+                "code nested more than {} levels deep is not accepted",
+                deep::MAX_NESTING
+            ),
+            at,
+        );
+    }
+    let source = source.to_owned();
+    deep::on_deep_stack(move || normalize_here(&source))
+        .unwrap_or_else(|| refuse("the code could not be compiled".into(), (1, 1)))
+}
+
+/// The most code [`normalize`] accepts: far more than a model writes for
+/// one run.
+pub const MAX_SOURCE_BYTES: usize = 256 << 10;
+
+fn normalize_here(source: &str) -> Result<String, SyntaxError> {
     let (code, start) = strip_fence(source).map_err(|failure| failure.locate(source, 0))?;
     if code.trim().is_empty() {
         return Ok(EMPTY.to_owned());
@@ -569,7 +610,67 @@ mod tests {
     use oxc::semantic::SemanticBuilder;
     use oxc::span::SourceType;
 
-    use super::normalize;
+    use super::{MAX_SOURCE_BYTES, normalize};
+
+    /// The deepest nesting the size cap allows, in every shape that makes
+    /// the compiler recurse, ends in an answer (not a stack overflow, which
+    /// would abort this test binary).
+    #[test]
+    fn deepest_nesting_is_survived() {
+        let max = MAX_SOURCE_BYTES;
+        let nested = |open: &str, middle: &str, close: &str| {
+            let n = (max - middle.len()) / (open.len() + close.len());
+            format!("{}{middle}{}", open.repeat(n), close.repeat(n))
+        };
+        let chained = |unit: &str, last: &str| {
+            format!("{}{last}", unit.repeat((max - last.len()) / unit.len()))
+        };
+        let cases = [
+            nested("(", "1", ")"),
+            nested("[", "1", "]"),
+            nested("{", "", "}"),
+            nested("f(", "1", ")"),
+            nested("`${", "1", "}`"),
+            nested("() => (", "1", ")"),
+            nested("function f(){", "", "}"),
+            nested("if (a) {", "", "}"),
+            chained("a + ", "a"),
+            chained("!", "a"),
+            chained("- ", "a"),
+            chained("a ? b : ", "c"),
+            chained("a = ", "1"),
+            chained("await ", "1"),
+            chained("a.b", ""),
+            chained("x => ", "1"),
+            chained("type T = Array<", "1"),
+        ];
+        for code in cases {
+            assert!(code.len() <= max);
+            // Either an answer or a refusal; the point is that it returns.
+            let _ = normalize(&code);
+        }
+        // Right at the nesting limit, every shape compiles on the deep stack.
+        let limit = isola::engine::deep::MAX_NESTING;
+        for (open, middle, close) in [
+            ("(", "1", ")"),
+            ("{", "", "}"),
+            ("[", "1", "]"),
+            ("a ? b : (", "1", ")"),
+        ] {
+            let n = limit / (1 + usize::from(open.contains('?')));
+            let code = format!("{}{middle}{}", open.repeat(n), close.repeat(n));
+            assert!(normalize(&code).is_ok(), "{}", &code[..20]);
+        }
+        let error = normalize(&"(".repeat(limit + 1)).expect_err("too deep");
+        assert!(
+            error.message.contains("nested more than"),
+            "{}",
+            error.message
+        );
+        let too_long = "1;".repeat(max);
+        let error = normalize(&too_long).expect_err("over the cap");
+        assert!(error.message.contains("at most"), "{}", error.message);
+    }
 
     /// What `normalize` should give.
     enum Want {

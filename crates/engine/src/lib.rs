@@ -16,6 +16,7 @@ mod codec;
 mod compression;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod deep;
 mod dispatch;
 mod dynamic;
 mod globals;

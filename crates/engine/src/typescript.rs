@@ -40,7 +40,32 @@ impl LineMap {
 }
 
 /// Strips TypeScript types from an ES module, producing JavaScript.
+///
+/// Code nested deeper than [`crate::deep::MAX_NESTING`] is refused, and the
+/// compiler runs on a deep-stack thread (see [`crate::deep`]): the source is
+/// the guest's, and oxc recurses without limit.
 pub(crate) fn strip_types(name: &str, source: &str) -> Result<Stripped, TsError> {
+    if let Err((line, column)) = crate::deep::check_nesting(source) {
+        return Err(TsError {
+            message: format!(
+                "code nested more than {} levels deep is not accepted",
+                crate::deep::MAX_NESTING
+            ),
+            line,
+            column,
+        });
+    }
+    let (name, source) = (name.to_owned(), source.to_owned());
+    crate::deep::on_deep_stack(move || strip_types_here(&name, &source)).unwrap_or_else(|| {
+        Err(TsError {
+            message: "the TypeScript compiler failed on this module".into(),
+            line: 1,
+            column: 1,
+        })
+    })
+}
+
+fn strip_types_here(name: &str, source: &str) -> Result<Stripped, TsError> {
     let allocator = Allocator::default();
     let source_type = SourceType::ts().with_module(true);
     let parsed = Parser::new(&allocator, source, source_type).parse();
@@ -62,17 +87,8 @@ pub(crate) fn strip_types(name: &str, source: &str) -> Result<Stripped, TsError>
         .semantic
         .into_scoping();
     let options = TransformOptions::default();
-    // A transformer panic is a bug in oxc, but the input is the guest's:
-    // it must end as an error for this code, never take the host down.
-    let transformed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        Transformer::new(&allocator, Path::new(name), &options)
-            .build_with_scoping(scoping, &mut program)
-    }))
-    .map_err(|_| TsError {
-        message: "the TypeScript transformer failed on this module".into(),
-        line: 1,
-        column: 1,
-    })?;
+    let transformed = Transformer::new(&allocator, Path::new(name), &options)
+        .build_with_scoping(scoping, &mut program);
     if let Some(error) = transformed.diagnostics.errors().next() {
         let offset = error.labels.first().map_or(0, |l| l.span().start as usize);
         let (line, column) = line_column(source, offset);

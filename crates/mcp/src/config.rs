@@ -5,7 +5,12 @@
 //! dropped. `${NAME}` in an upstream's `url`, `headers` and `env` values is
 //! replaced with the host's environment variable `NAME` when the config is
 //! loaded; a missing variable is an error. Expanded values stay in the host:
-//! they are used to reach the upstream and never enter a sandbox.
+//! programs reach an upstream only through its tools, never its
+//! connection. What an upstream *answers* is redacted on a best-effort
+//! basis: exact occurrences of each secret (see [`UpstreamConfig::secrets`])
+//! are replaced; an upstream that encodes or splits a credential it was
+//! given can still leak it, so do not give credentials to upstreams that
+//! echo them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,7 +30,7 @@ pub struct McpConfig {
 }
 
 /// One `[[upstream]]`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamConfig {
     /// The namespace the upstream's tools appear under in code. Must be a
@@ -59,10 +64,11 @@ pub struct UpstreamConfig {
     /// Per-tool settings, by the upstream's tool name.
     #[serde(default)]
     pub tools: BTreeMap<String, ToolConfig>,
-    /// Values that must never reach a sandbox: whatever `${NAME}` expanded
-    /// to, and the whole value of credential headers (`Authorization`,
-    /// `Proxy-Authorization`, `Cookie`, and any header with `key`, `token`
-    /// or `secret` in its name). Filled in by [`McpConfig::parse`].
+    /// Values redacted from everything the upstream answers: whatever
+    /// `${NAME}` expanded to, and the whole value of credential headers and
+    /// environment variables (`Proxy-Authorization`, `Cookie`, and any name
+    /// containing `key`, `token`, `secret`, `password` or `auth`), 6 bytes
+    /// or longer. Filled in by [`McpConfig::parse`].
     #[serde(skip)]
     pub secrets: Vec<String>,
 }
@@ -111,6 +117,21 @@ pub enum Transport {
         /// The endpoint URL.
         url: String,
     },
+}
+
+/// Names and kinds only: values may be credentials.
+impl std::fmt::Debug for UpstreamConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamConfig")
+            .field("name", &self.name)
+            .field("command", &self.command.as_ref().and_then(|c| c.first()))
+            .field("url", &self.url.as_ref().map(|_| ".."))
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("env", &self.env.keys().collect::<Vec<_>>())
+            .field("timeout_ms", &self.timeout_ms)
+            .field("tools", &self.tools)
+            .finish_non_exhaustive()
+    }
 }
 
 impl UpstreamConfig {
@@ -293,8 +314,8 @@ impl McpConfig {
             for (var, value) in &mut upstream.env {
                 *value = expand(&format!("env {var:?}"), value)?;
             }
-            for (header, value) in &upstream.headers {
-                if is_credential_header(header) && value.len() >= MIN_SECRET_LEN {
+            for (header, value) in upstream.headers.iter().chain(&upstream.env) {
+                if is_credential_name(header) && value.len() >= MIN_SECRET_LEN {
                     secrets.push(value.clone());
                     // `Bearer xyz`: the credential alone, too.
                     if let Some((_, credential)) = value.split_once(' ')
@@ -326,12 +347,13 @@ impl McpConfig {
 /// everywhere, and are too short to be credentials).
 const MIN_SECRET_LEN: usize = 6;
 
-fn is_credential_header(name: &str) -> bool {
+/// Whether a header or environment variable name says it holds a credential.
+fn is_credential_name(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
-    matches!(
-        name.as_str(),
-        "authorization" | "proxy-authorization" | "cookie"
-    ) || ["key", "token", "secret"].iter().any(|w| name.contains(w))
+    matches!(name.as_str(), "proxy-authorization" | "cookie")
+        || ["key", "token", "secret", "password", "auth"]
+            .iter()
+            .any(|w| name.contains(w))
 }
 
 /// Replaces every `${NAME}` in `value`, adding each substituted value to

@@ -32,6 +32,12 @@ pub enum McpError {
     /// The transport failed.
     #[error("{0}")]
     Transport(String),
+    /// `--http` was given an address other than loopback.
+    #[error(
+        "isola mcp serves HTTP on loopback addresses only ({0} is not): it has no authentication, \
+         and anyone who could reach the port could run programs with the upstreams' credentials"
+    )]
+    NotLoopback(SocketAddr),
     /// The HTTP listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -85,6 +91,9 @@ pub async fn serve_http(
         StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
     };
 
+    if !addr.ip().is_loopback() {
+        return Err(McpError::NotLoopback(addr));
+    }
     let state = start(config).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -21,6 +21,10 @@ use crate::upstream::{Catalog, Upstream};
 
 /// Longest text a tool answer carries (about 6,000 tokens), as codemode does.
 const MAX_ANSWER_CHARS: usize = 24_000;
+/// How often a session's watcher checks that its client is still there.
+const SESSION_CHECK: Duration = Duration::from_secs(30);
+/// The largest input (as pretty JSON) put to a person for approval.
+const MAX_APPROVAL_INPUT: usize = 16_000;
 /// How long startup waits for upstreams before serving without the slow ones.
 const STARTUP_WAIT: Duration = Duration::from_secs(15);
 /// How long a `search` or `execute` waits for upstreams that are down to
@@ -246,14 +250,14 @@ async fn approve(
     {
         return Err(refused());
     }
-    let mut shown = serde_json::to_string_pretty(input).unwrap_or_default();
-    if shown.len() > 2_000 {
-        let cut = (0..=2_000)
-            .rev()
-            .find(|i| shown.is_char_boundary(*i))
-            .unwrap_or(0);
-        shown.truncate(cut);
-        shown.push('…');
+    // The person approves exactly what runs: all of the input or nothing
+    // (a cut-off view could hide the field that matters).
+    let shown = serde_json::to_string_pretty(input).unwrap_or_default();
+    if shown.len() > MAX_APPROVAL_INPUT {
+        return Err(format!(
+            "{label} needs approval, and its input ({} bytes) is too large to show for approval (at most {MAX_APPROVAL_INPUT}).",
+            shown.len()
+        ));
     }
     let request = ElicitRequestParams::FormElicitationParams {
         meta: None,
@@ -395,8 +399,24 @@ impl ServerHandler for Handler {
         let peer = context.peer;
         tokio::spawn(async move {
             let mut last = state.upgrade().map(|s| tool_text(&s.tools()));
-            while changed.changed().await.is_ok() {
-                let Some(state) = state.upgrade() else { return };
+            loop {
+                tokio::select! {
+                    changed_now = changed.changed() => {
+                        if changed_now.is_err() {
+                            return;
+                        }
+                    }
+                    // A session that ended never hears of it: look.
+                    () = tokio::time::sleep(SESSION_CHECK) => {
+                        if peer.is_transport_closed() {
+                            return;
+                        }
+                        continue;
+                    }
+                }
+                let Some(state) = state.upgrade() else {
+                    return;
+                };
                 let now = Some(tool_text(&state.tools()));
                 if now != last {
                     last = now;

@@ -14,10 +14,13 @@ use isola_codemode::types::{NamespaceTypes, ToolSpec, namespace_types};
 use rmcp::model::{CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation};
 use rmcp::service::{NotificationContext, RunningService};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
-use tokio::sync::{Mutex, mpsc, watch};
+use tokio::sync::{Mutex, watch};
 
 use crate::config::{Approval, Transport, UpstreamConfig};
 
+/// The most tools one upstream may list (each costs type generation and
+/// context for the agent).
+const MAX_TOOLS: usize = 1_000;
 /// How long a broken upstream is left alone before the next reconnect.
 const RETRY_AFTER: Duration = Duration::from_secs(2);
 
@@ -87,16 +90,19 @@ impl std::fmt::Debug for Upstream {
 struct Connection {
     client: Option<Arc<RunningService<RoleClient, Notifications>>>,
     failed_at: Option<tokio::time::Instant>,
+    /// When the tool list was last read.
+    listed_at: Option<tokio::time::Instant>,
 }
 
 /// Receives the upstream's notifications.
 struct Notifications {
-    list_changed: mpsc::UnboundedSender<()>,
+    /// A watch, so a flood of notifications coalesces into one re-read.
+    list_changed: watch::Sender<()>,
 }
 
 impl ClientHandler for Notifications {
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
-        let _ = self.list_changed.send(());
+        self.list_changed.send_replace(());
     }
 
     fn get_info(&self) -> ClientConfig {
@@ -160,7 +166,19 @@ impl Upstream {
         let mut connection = self.connection.lock().await;
         if let Some(client) = &connection.client {
             if !client.is_closed() && !client.is_transport_closed() {
-                return Ok(client.clone());
+                let client = client.clone();
+                // Connected, but the last listing failed: read it again
+                // (at most every RETRY_AFTER) rather than stay toolless.
+                if self.catalog().error.is_some()
+                    && connection
+                        .listed_at
+                        .is_none_or(|at| at.elapsed() >= RETRY_AFTER)
+                {
+                    connection.listed_at = Some(tokio::time::Instant::now());
+                    drop(connection);
+                    self.refresh(&client).await;
+                }
+                return Ok(client);
             }
             connection.client = None;
             self.set_error(format!(
@@ -188,13 +206,17 @@ impl Upstream {
                 let client = Arc::new(client);
                 connection.client = Some(client.clone());
                 connection.failed_at = None;
+                connection.listed_at = Some(tokio::time::Instant::now());
                 drop(connection);
                 self.refresh(&client).await;
                 Ok(client)
             }
             Ok(Err(message)) => {
                 connection.failed_at = Some(tokio::time::Instant::now());
-                let message = format!("upstream {:?} is unavailable: {message}", self.config.name);
+                let message = redact_text(
+                    format!("upstream {:?} is unavailable: {message}", self.config.name),
+                    &self.config.secrets,
+                );
                 tracing::warn!(upstream = %self.config.name, "{message}");
                 self.set_error(message.clone());
                 Err(message)
@@ -215,7 +237,7 @@ impl Upstream {
     async fn connect(
         self: &Arc<Self>,
     ) -> Result<RunningService<RoleClient, Notifications>, String> {
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = watch::channel(());
         let handler = Notifications { list_changed: tx };
         let client = match self.config.transport() {
             Transport::Stdio { program, args } => {
@@ -262,7 +284,8 @@ impl Upstream {
         // Re-read the tool list whenever the upstream says it changed.
         let upstream = Arc::downgrade(self);
         tokio::spawn(async move {
-            while rx.recv().await.is_some() {
+            // Ends when the connection (and with it the sender) is dropped.
+            while rx.changed().await.is_ok() {
                 let Some(upstream) = upstream.upgrade() else {
                     return;
                 };
@@ -291,6 +314,13 @@ impl Upstream {
                 ));
             }
         };
+        if listed.len() > MAX_TOOLS {
+            return self.set_error(format!(
+                "upstream {:?} lists {} tools; at most {MAX_TOOLS} are taken",
+                self.config.name,
+                listed.len()
+            ));
+        }
         // Redacted like call results: names, descriptions and schemas reach
         // the agent through `search` and the tool descriptions.
         let tools: Vec<ToolSpec> = listed
@@ -301,6 +331,14 @@ impl Upstream {
                 })
             })
             .collect();
+        for configured in self.config.tools.keys() {
+            if !tools.iter().any(|t| &t.name == configured) {
+                tracing::warn!(
+                    upstream = %self.config.name,
+                    "[upstream.tools.{configured}] names no tool this upstream lists; its settings apply to nothing"
+                );
+            }
+        }
         match namespace_types(&self.config.name, &tools) {
             Ok(types) => {
                 let by_ident = types
@@ -308,9 +346,8 @@ impl Upstream {
                     .iter()
                     .map(|t| (t.ident.clone(), t.name.clone()))
                     .collect();
-                let version = self.catalog().version + 1;
-                self.store(Catalog {
-                    version,
+                self.update(|current| Catalog {
+                    version: current.version + 1,
                     tools,
                     types,
                     by_ident,
@@ -325,8 +362,7 @@ impl Upstream {
         // Shown in tool descriptions and thrown in programs; connection
         // errors can quote the URL, and with it a `${VAR}` credential.
         let message = redact_text(message, &self.config.secrets);
-        let current = self.catalog();
-        self.store(Catalog {
+        self.update(|current| Catalog {
             version: current.version + 1,
             tools: current.tools.clone(),
             types: NamespaceTypes {
@@ -339,14 +375,18 @@ impl Upstream {
         });
     }
 
-    fn store(&self, catalog: Catalog) {
-        let version = catalog.version;
-        match self.catalog.write() {
-            Ok(mut slot) => *slot = Arc::new(catalog),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(catalog),
+    /// Replaces the catalog with `next(current)` under the write lock, so
+    /// concurrent updates apply in order, and tells the sessions.
+    fn update(&self, next: impl FnOnce(&Catalog) -> Catalog) {
+        {
+            let mut slot = match self.catalog.write() {
+                Ok(slot) => slot,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            let replacement = next(&slot);
+            *slot = Arc::new(replacement);
         }
-        self.changed
-            .send_modify(|v| *v = v.wrapping_add(1).max(version));
+        self.changed.send_modify(|v| *v = v.wrapping_add(1));
     }
 
     fn timeout(&self) -> Duration {
@@ -389,7 +429,8 @@ impl Upstream {
         };
         // Connecting (or waiting for a reconnect in progress) counts
         // against the call's timeout too.
-        let client = match tokio::time::timeout(self.timeout(), self.client()).await {
+        let deadline = tokio::time::Instant::now() + self.timeout();
+        let client = match tokio::time::timeout_at(deadline, self.client()).await {
             Ok(client) => client?,
             Err(_) => {
                 return Err(format!(
@@ -399,7 +440,7 @@ impl Upstream {
         };
         let mut params = CallToolRequestParams::new(tool.to_owned());
         params.arguments = arguments;
-        let answer = match tokio::time::timeout(self.timeout(), client.call_tool(params)).await {
+        let answer = match tokio::time::timeout_at(deadline, client.call_tool(params)).await {
             Ok(Ok(result)) => result,
             Ok(Err(e)) => {
                 if client.is_transport_closed() || client.is_closed() {

@@ -154,6 +154,25 @@ fn memory_limit_stops_an_allocation_bomb() {
 }
 
 #[test]
+fn options_above_the_runtime_defaults_are_what_a_run_gets() {
+    // The runtime's default memory ceiling is 128 MiB; an executor of its
+    // own must let a run have the 256 MiB its options give, and no more.
+    let executor = Executor::new().expect("executor starts");
+    let providers = Providers::new([math()]).expect("valid");
+    let options = ExecuteOptions {
+        memory_bytes: 256 << 20,
+        ..Default::default()
+    };
+    let grow = "async () => { const chunks = []; for (let i = 0; i < N; i++) chunks.push(new Uint8Array(1 << 20)); return chunks.length }";
+    let result =
+        runtime().block_on(executor.execute(&grow.replace('N', "160"), &providers, &options));
+    assert_eq!(ok(result), json!(160));
+    let result =
+        runtime().block_on(executor.execute(&grow.replace('N', "300"), &providers, &options));
+    failed(result, ErrorKind::MemoryLimit);
+}
+
+#[test]
 fn wall_limit_stops_a_program_waiting_forever() {
     let providers = Providers::new([Provider::new("slow").tool("sleep", |_| async move {
         tokio::time::sleep(std::time::Duration::from_secs(30)).await;

@@ -77,6 +77,38 @@ fn typescript_enums_and_namespaces_compile() {
 }
 
 #[test]
+fn deeply_nested_typescript_is_refused_not_a_host_crash() {
+    // oxc recurses per nesting level: these once overflowed the host's
+    // stack (an abort) or ate gigabytes.
+    for body in [
+        format!("{}{}", "{".repeat(50_000), "}".repeat(50_000)),
+        format!("const x = {}1;", "a ? b : ".repeat(50_000)),
+        format!("const x = {}1{};", "(".repeat(50_000), ")".repeat(50_000)),
+    ] {
+        let code = WorkerCode::new("2026-03-01", "agent.ts").module_source(
+            "agent.ts",
+            format!("const a = 1, b = 2;\n{body}\nexport default {{ go() {{ return 1 }} }}"),
+        );
+        let message = invalid(call(code, "go", json!(null)));
+        assert!(
+            message.contains("nested more than 1000 levels deep"),
+            "{message}"
+        );
+        assert!(message.contains("agent.ts:2:"), "{message}");
+    }
+    // Deep but within the limit still compiles.
+    let code = WorkerCode::new("2026-03-01", "agent.ts").module_source(
+        "agent.ts",
+        format!(
+            "const x: number = {}1{};\nexport default {{ go() {{ return x }} }}",
+            "(".repeat(900),
+            ")".repeat(900)
+        ),
+    );
+    assert_eq!(returned(call(code, "go", json!(null))), json!(1));
+}
+
+#[test]
 fn syntax_error_reports_module_line_and_column() {
     let run = call(esm("export default {\n  broken( {\n}"), "x", json!(null));
     let message = invalid(run);
