@@ -165,7 +165,15 @@ struct Specifier {
 /// The relative specifiers a module requests, in source order. A module
 /// that does not parse yields what the parser recovered; the engine reports
 /// the syntax error with its position when the worker starts.
+///
+/// oxc's parser recurses per nesting level, so it runs on the engine's
+/// deep-stack compiler threads (see `isola_engine::deep`).
 fn specifiers(name: &str, source: &str) -> Vec<Specifier> {
+    let (name, source) = (name.to_owned(), source.to_owned());
+    isola_engine::deep::on_deep_stack(move || specifiers_here(&name, &source)).unwrap_or_default()
+}
+
+fn specifiers_here(name: &str, source: &str) -> Vec<Specifier> {
     let allocator = Allocator::default();
     let source_type = if matches!(extension(name), "ts" | "mts") {
         SourceType::ts()

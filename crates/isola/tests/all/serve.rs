@@ -480,6 +480,29 @@ fn a_syntax_error_in_main_fails_startup_with_its_position() {
 }
 
 #[test]
+fn a_deeply_nested_main_fails_startup_instead_of_crashing_the_server() {
+    // The module scan and the TypeScript compiler recurse per nesting level;
+    // this once overflowed the server's stack.
+    let nested = format!("{}{}", "{".repeat(60_000), "}".repeat(60_000));
+    let app = App::worker(
+        "deep",
+        &format!("{nested}\nexport default {{ fetch() {{ return new Response('x') }} }};\n"),
+    );
+    runtime().block_on(async {
+        let err = isola_serve::start(&app.options())
+            .await
+            .expect_err("startup fails");
+        assert_eq!(err.exit_code(), 2);
+        let message = err.to_string();
+        assert!(
+            message.contains("nested more than 1000 levels deep"),
+            "{message}"
+        );
+        assert!(message.contains("src/index.ts:1:"), "{message}");
+    });
+}
+
+#[test]
 fn a_missing_main_or_bad_config_fails_startup() {
     let app = App::new(
         "missing",
