@@ -179,20 +179,7 @@ impl Failure {
     }
 }
 
-/// The 1-based line and column (in characters) of byte `offset` in `source`.
-fn line_column(source: &str, offset: usize) -> (u32, u32) {
-    let mut offset = offset.min(source.len());
-    while !source.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &source[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (
-        u32::try_from(line).unwrap_or(u32::MAX),
-        u32::try_from(column).unwrap_or(u32::MAX),
-    )
-}
+use isola::engine::deep::line_column;
 
 /// Removes one markdown fence around the whole of `source`, returning the
 /// code inside and its byte offset in `source`. Errors carry offsets in

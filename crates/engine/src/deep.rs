@@ -127,7 +127,8 @@ fn depth(levels: &[(usize, bool)], chain: usize) -> usize {
     levels.len() + levels.iter().map(|(c, _)| c).sum::<usize>() + chain
 }
 
-fn line_column(source: &str, offset: usize) -> (u32, u32) {
+/// The 1-based line and column (in characters) of byte `offset` in `source`.
+pub fn line_column(source: &str, offset: usize) -> (u32, u32) {
     let mut offset = offset.min(source.len());
     while !source.is_char_boundary(offset) {
         offset -= 1;
