@@ -214,17 +214,19 @@ pub struct ResponseStream {
 impl ResponseStream {
     /// The Response's status and headers (with an empty `body`), or the
     /// run if the call ended without a Response (it threw, a limit fired).
+    ///
+    /// Only the head channel decides: the driver sends a head before the
+    /// call's run and drops the sink (closing this channel) whenever a call
+    /// ends, so a run that is already here says nothing about whether a
+    /// head is on its way. Racing the two lost heads that arrived between
+    /// polling one channel and the other.
     pub async fn head(&mut self) -> Result<HttpResponse, Run> {
-        tokio::select! {
-            biased;
-            head = &mut self.head => match head {
-                Ok((head, length)) => {
-                    self.length = length;
-                    Ok(head)
-                }
-                Err(_) => Err(self.finish_now().await),
-            },
-            run = &mut self.run => Err(run.unwrap_or_else(|_| internal("the worker stopped before answering"))),
+        match (&mut self.head).await {
+            Ok((head, length)) => {
+                self.length = length;
+                Ok(head)
+            }
+            Err(_) => Err(self.finish_now().await),
         }
     }
 
@@ -268,5 +270,61 @@ fn internal(message: &str) -> Run {
         outcome: Outcome::Internal(message.to_owned()),
         logs: Vec::new(),
         stats: crate::Stats::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type HeadSender = oneshot::Sender<(HttpResponse, Option<u64>)>;
+
+    fn stream() -> (ResponseStream, HeadSender, oneshot::Sender<Run>) {
+        let (head_tx, head) = oneshot::channel();
+        let (_chunks_tx, chunks) = mpsc::channel(1);
+        let (run_tx, run) = oneshot::channel();
+        let stream = ResponseStream {
+            head,
+            chunks,
+            run,
+            length: None,
+        };
+        (stream, head_tx, run_tx)
+    }
+
+    fn streamed() -> Run {
+        Run {
+            outcome: Outcome::Streamed,
+            logs: Vec::new(),
+            stats: crate::Stats::default(),
+        }
+    }
+
+    /// What the server saw about once in 30 cold starts: the run is
+    /// visible before the head that was sent ahead of it.
+    #[tokio::test]
+    async fn a_head_seen_after_its_run_is_not_lost() {
+        let (mut stream, head_tx, run_tx) = stream();
+        assert!(run_tx.send(streamed()).is_ok());
+        let waiting = tokio::spawn(async move {
+            let status = stream.head().await.map(|h| h.status).ok();
+            (status, stream.body_length())
+        });
+        tokio::task::yield_now().await;
+        assert!(
+            head_tx
+                .send((HttpResponse::new(201, Vec::new()), Some(2)))
+                .is_ok()
+        );
+        assert_eq!(waiting.await.ok(), Some((Some(201), Some(2))));
+    }
+
+    #[tokio::test]
+    async fn a_call_that_ends_without_a_head_gives_its_run() {
+        let (mut stream, head_tx, run_tx) = stream();
+        drop(head_tx);
+        assert!(run_tx.send(streamed()).is_ok());
+        let outcome = stream.head().await.err().map(|run| run.outcome);
+        assert!(matches!(outcome, Some(Outcome::Streamed)));
     }
 }

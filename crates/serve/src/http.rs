@@ -285,8 +285,7 @@ fn respond(method: &str, url: &str, run: Run) -> Response<Body> {
         }
         Outcome::Streamed => {
             // The run handed its whole Response to a stream whose head never
-            // arrived: an isola bug, not the worker's (seen about once in 30
-            // cold starts under concurrent requests; not yet understood).
+            // arrived: an isola bug, not the worker's.
             tracing::error!(%method, %url, "isola lost the response head of a streamed response");
             internal_error()
         }
