@@ -222,6 +222,31 @@ impl std::fmt::Debug for BlankIsolate {
     }
 }
 
+// SAFETY (both impls): an isolate owns its whole object graph. The QuickJS
+// runtime and context (with rquickjs's `Rc`s), and every clone of `shared`
+// and `watchdog`, live only in this struct and in closures and userdata
+// that runtime owns; no method hands out a reference into it, and no
+// static or thread-local refers to it. Moving it moves every reference
+// with it, so no two threads ever touch one refcount or cell; it is not
+// `Sync`. QuickJS keeps one per-thread value, the native stack top its
+// overflow check measures from; `use_this_thread_stack` re-reads it before
+// any guest or glue code runs on the thread that now holds the isolate.
+#[allow(unsafe_code)]
+unsafe impl Send for BlankIsolate {}
+#[allow(unsafe_code)]
+unsafe impl Send for Isolate {}
+
+/// Makes QuickJS measure native stack use from the current thread's stack
+/// pointer (an isolate may have been made, or last run, on another thread).
+fn use_this_thread_stack(context: &Context) {
+    // SAFETY: `context` is alive, so its runtime is; JS_UpdateStackTop only
+    // stores the current stack pointer and the limit derived from it.
+    #[allow(unsafe_code)]
+    unsafe {
+        rquickjs::qjs::JS_UpdateStackTop(rquickjs::qjs::JS_GetRuntime(context.as_raw().as_ptr()));
+    }
+}
+
 /// The budget for setting an isolate up (isola's own code only).
 fn setup_budget() -> Budget {
     Budget::new(
@@ -345,6 +370,7 @@ impl BlankIsolate {
             MemoryLoader { source },
         );
         watchdog.arm(setup_budget());
+        use_this_thread_stack(&context);
         let result = context.with(|ctx| -> rquickjs::Result<()> {
             let env = glue::with(&ctx, |g| g.env.clone())?;
             for (name, entry) in &config.env {
@@ -511,6 +537,7 @@ impl Isolate {
         let start = self.watchdog.arm(budget);
         let shared = self.shared.clone();
         let watchdog = self.watchdog.clone();
+        use_this_thread_stack(&self.context);
         self.context.with(|ctx| {
             if let Err(e) = f(&ctx) {
                 report_uncaught(&ctx, &shared, &watchdog, &e);

@@ -66,6 +66,8 @@ pub(crate) struct Spawn {
     /// The executor this worker runs on, and its count of calls in flight.
     pub(crate) executor: usize,
     pub(crate) busy: Arc<AtomicUsize>,
+    /// Where blank isolates come from and ended ones go.
+    pub(crate) blanks: crate::blanks::Blanks,
 }
 
 enum Completion {
@@ -117,6 +119,7 @@ struct Driver {
     this: std::sync::Weak<crate::worker::WorkerInner>,
     stubs: Arc<StubRegistry>,
     busy: Arc<AtomicUsize>,
+    blanks: crate::blanks::Blanks,
 }
 
 pub(crate) async fn drive(spawn: Spawn) {
@@ -132,6 +135,7 @@ pub(crate) async fn drive(spawn: Spawn) {
         stubs,
         executor,
         busy,
+        blanks,
     } = spawn;
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let mut driver = Driver {
@@ -151,6 +155,7 @@ pub(crate) async fn drive(spawn: Spawn) {
         this,
         stubs,
         busy,
+        blanks,
     };
     let mut open = true;
     loop {
@@ -222,7 +227,9 @@ impl Driver {
                 max_log_bytes: self.limits.log_bytes,
                 env: self.code.env.clone(),
             };
-            let isolate = crate::blanks::take(self.stack_bytes)
+            let isolate = self
+                .blanks
+                .take(self.stack_bytes)
                 .and_then(|blank| blank.into_isolate(self.code.source.clone(), &config));
             match isolate {
                 Ok(isolate) => {
@@ -691,7 +698,9 @@ impl Driver {
             handle.abort();
         }
         self.ready.clear();
-        self.isolate = None;
+        if let Some(isolate) = self.isolate.take() {
+            self.blanks.free(isolate);
+        }
         self.memory.store(0, Ordering::Relaxed);
     }
 }

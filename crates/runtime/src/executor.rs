@@ -2,7 +2,7 @@
 //! isolates (as workerd runs many isolates per thread).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::thread::JoinHandle;
 
 use tokio::sync::mpsc;
@@ -20,30 +20,14 @@ pub(crate) struct Executor {
     pub(crate) busy: Arc<AtomicUsize>,
 }
 
-thread_local! {
-    /// This executor thread's busy count (see [`Executor::busy`]).
-    static BUSY: std::cell::RefCell<Option<Arc<AtomicUsize>>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Whether the executor thread this runs on has no call in flight.
-pub(crate) fn idle() -> bool {
-    BUSY.with(|busy| {
-        busy.borrow()
-            .as_ref()
-            .is_none_or(|b| b.load(Ordering::Relaxed) == 0)
-    })
-}
-
 impl Executor {
     pub(crate) fn start(index: usize) -> std::io::Result<Self> {
         let (jobs, mut receiver) = mpsc::unbounded_channel::<Spawn>();
         let busy = Arc::new(AtomicUsize::new(0));
-        let counter = busy.clone();
         let thread = std::thread::Builder::new()
             .name(format!("isola-executor-{index}"))
             .stack_size(THREAD_STACK_BYTES)
             .spawn(move || {
-                BUSY.with(|b| *b.borrow_mut() = Some(counter));
                 let runtime = match tokio::runtime::Builder::new_current_thread()
                     .enable_time()
                     // Outbound::Allow fetches use sockets on this thread.

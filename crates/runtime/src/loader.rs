@@ -69,6 +69,14 @@ struct LoaderInner {
     live: Arc<AtomicUsize>,
     /// Functions and `RpcTarget`s passed between this loader's workers.
     stubs: Arc<crate::stubs::StubRegistry>,
+    /// Makes blank isolates and frees ended ones off the executor threads.
+    blanks: crate::blanks::Blanks,
+}
+
+impl Drop for LoaderInner {
+    fn drop(&mut self) {
+        self.blanks.close();
+    }
 }
 
 #[derive(Default)]
@@ -117,6 +125,7 @@ impl Loader {
                 cache: Mutex::new(Cache::default()),
                 live: Arc::new(AtomicUsize::new(0)),
                 stubs: Arc::default(),
+                blanks: crate::blanks::Blanks::start(),
             }),
         })
     }
@@ -175,6 +184,7 @@ impl Loader {
             stubs: self.inner.stubs.clone(),
             executor: index,
             busy: self.inner.executors[index].busy.clone(),
+            blanks: self.inner.blanks.clone(),
         };
         if !self.inner.executors[index].submit(spawn) {
             return Err(LoadError::Internal("an executor thread has stopped".into()));

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use isola::{Limits, Outcome, OutcomeKind, Value, binding_fn};
+use isola::{Config, Limits, Loader, Outcome, OutcomeKind, Value, binding_fn};
 use serde_json::json;
 
 use crate::support::*;
@@ -94,6 +94,25 @@ fn deep_recursion_is_a_range_error_never_a_crash() {
     let proxies = "export default { go() { for (var r = new Proxy([], {}), y = 0; y < 131072; y++) r = new Proxy(r, {}); return Array.isArray(r) } }";
     assert_eq!(returned(call(esm(proxies), "go", Value::Null)), json!(true));
     assert_next_sandbox_works();
+}
+
+/// Blank isolates are made ahead of time on the loader's helper thread and
+/// run on an executor thread: the engine's stack check must measure the
+/// stack they run on (else recursion overflows the native stack, or every
+/// call fails at once).
+#[test]
+fn isolates_made_on_the_helper_thread_measure_the_executor_stack() {
+    let loader = Loader::new(Config::default().threads(1)).expect("loader starts");
+    let rt = runtime();
+    let src = "export default { go(n) { function f(i) { return i === 0 ? 0 : 1 + f(i - 1) } \
+        const shallow = f(n); try { (function g() { g() })() } catch (e) { return [shallow, e.name] } } }";
+    for _ in 0..12 {
+        // Time for the helper to have blank isolates ready.
+        std::thread::sleep(Duration::from_millis(20));
+        let worker = loader.load(esm(src)).expect("valid code");
+        let run = rt.block_on(worker.entrypoint(None).call("go", 300));
+        assert_eq!(returned(run), json!([300, "RangeError"]));
+    }
 }
 
 #[test]
