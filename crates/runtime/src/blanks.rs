@@ -6,15 +6,24 @@
 //! most of what a fresh sandbox costs besides its own code. The helper
 //! keeps a few blank isolates ready ([`BlankIsolate`]: no code, no `env`,
 //! never run) and frees the isolates of workers that have ended, so neither
-//! runs on the executor thread that serves the request. When the helper
-//! falls behind, a worker makes its own blank isolate as before.
+//! runs on the executor thread that serves the request.
+//!
+//! At low load the helper runs on a core that would otherwise idle. Under
+//! saturation it falls behind, and executors make and free isolates
+//! themselves, as they would without it: few ended isolates may wait for
+//! it (freeing is cheapest on the thread that allocated, and waiting ones
+//! hold memory), and executors never wait for its lock, they only try it.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use isola_engine::{BlankIsolate, Isolate, IsolateError};
 
 /// Blank isolates kept ready per native stack limit.
 const KEEP: usize = 4;
+
+/// Ended isolates that may wait for the helper; past this (it is behind)
+/// whoever ends one frees it.
+const MAX_WAITING: usize = 4;
 
 /// A loader's helper thread, shared by its workers' drivers. The thread
 /// ends when the loader closes it; isolates handed over after that are
@@ -63,8 +72,7 @@ impl Blanks {
     /// A blank isolate with `stack_limit`: a ready one if there is one,
     /// else a new one made here. Either way the helper tops up.
     pub(crate) fn take(&self, stack_limit: usize) -> Result<BlankIsolate, IsolateError> {
-        let kept = {
-            let mut state = self.inner.lock();
+        let kept = self.inner.try_lock().and_then(|mut state| {
             if !state.wanted.contains(&stack_limit) {
                 state.wanted.push(stack_limit);
             }
@@ -73,7 +81,7 @@ impl Blanks {
                 .iter()
                 .position(|(stack, _)| *stack == stack_limit);
             index.map(|i| state.ready.swap_remove(i).1)
-        };
+        });
         self.inner.wake.notify_one();
         match kept {
             Some(blank) => Ok(blank),
@@ -83,15 +91,14 @@ impl Blanks {
 
     /// Frees an ended worker's isolate on the helper thread.
     pub(crate) fn free(&self, isolate: Isolate) {
-        let mut state = self.inner.lock();
-        if state.closed {
-            drop(state);
-            drop(isolate);
-            return;
+        match self.inner.try_lock() {
+            Some(mut state) if !state.closed && state.ended.len() < MAX_WAITING => {
+                state.ended.push(isolate);
+                drop(state);
+                self.inner.wake.notify_one();
+            }
+            _ => drop(isolate),
         }
-        state.ended.push(isolate);
-        drop(state);
-        self.inner.wake.notify_one();
     }
 
     /// Ends the helper thread once it has freed what it was handed.
@@ -104,6 +111,16 @@ impl Blanks {
 impl Inner {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The state if nobody holds it: a helper descheduled while holding
+    /// the lock must not hold up an executor.
+    fn try_lock(&self) -> Option<MutexGuard<'_, State>> {
+        match self.state.try_lock() {
+            Ok(state) => Some(state),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
     }
 
     /// Frees ended isolates first (their memory), then makes one blank
@@ -147,5 +164,64 @@ impl Inner {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use isola_engine::{IsolateConfig, ModuleSpec as Module};
+
+    use super::*;
+    use crate::code::WorkerCode;
+
+    const STACK: usize = 1 << 20;
+
+    /// Waits up to 10 s for `done` to hold of the helper's state.
+    fn eventually(blanks: &Blanks, done: impl Fn(&State) -> bool) -> bool {
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            if done(&blanks.inner.lock()) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
+    fn isolate(blank: BlankIsolate) -> Option<Isolate> {
+        let code = WorkerCode::new("2026-03-01", "a.js")
+            .module("a.js", Module::Esm("export default {}".into()))
+            .prepare()
+            .ok()?;
+        blank
+            .into_isolate(code.source.clone(), &IsolateConfig::default())
+            .ok()
+    }
+
+    #[test]
+    fn the_helper_keeps_blanks_ready_and_frees_ended_isolates() {
+        let blanks = Blanks::start();
+        assert!(blanks.take(STACK).is_ok());
+        let ready = |state: &State| state.ready.iter().filter(|(s, _)| *s == STACK).count();
+        assert!(eventually(&blanks, |state| ready(state) == KEEP));
+
+        let ended = blanks.take(STACK).ok().and_then(isolate);
+        assert!(ended.is_some());
+        if let Some(ended) = ended {
+            blanks.free(ended);
+        }
+        assert!(eventually(&blanks, |state| state.ended.is_empty()
+            && ready(state) == KEEP));
+
+        // After closing, the helper is gone: an ended isolate is freed by
+        // whoever hands it over, and nothing waits.
+        blanks.close();
+        assert!(eventually(&blanks, |state| state.ready.is_empty()));
+        if let Some(ended) = blanks.take(STACK).ok().and_then(isolate) {
+            blanks.free(ended);
+        }
+        assert!(blanks.inner.lock().ended.is_empty());
     }
 }
