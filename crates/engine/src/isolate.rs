@@ -225,10 +225,12 @@ impl std::fmt::Debug for BlankIsolate {
 // SAFETY (both impls): an isolate owns its whole object graph. The QuickJS
 // runtime and context (with rquickjs's `Rc`s), and every clone of `shared`
 // and `watchdog`, live only in this struct and in closures and userdata
-// that runtime owns; no method hands out a reference into it, and no
-// static or thread-local refers to it. Moving it moves every reference
-// with it, so no two threads ever touch one refcount or cell; it is not
-// `Sync`. QuickJS keeps one per-thread value, the native stack top its
+// that runtime owns; no public method hands out a reference into it, and
+// no static or thread-local refers to it. (The one holder outside is the
+// test262 `Realm`, whose host hooks share an `Rc` with it: a `Realm` is
+// not `Send` and never gives its isolate away.) Moving an isolate moves
+// every reference with it, so no two threads ever touch one refcount or
+// cell; it is not `Sync`. QuickJS keeps one per-thread value, the native stack top its
 // overflow check measures from; `use_this_thread_stack` re-reads it before
 // any guest or glue code runs on the thread that now holds the isolate.
 #[allow(unsafe_code)]
