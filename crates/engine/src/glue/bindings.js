@@ -17,6 +17,9 @@
   const PromiseCtor = Promise;
   const StringCtor = String;
   const TypeErrorCtor = TypeError;
+  const ErrorCtor = Error;
+  const SymbolDispose = Symbol.dispose;
+  const ObjectDefineProperty = Object.defineProperty;
   const ReflectApply = Reflect.apply;
   const MapPrototypeGet = Map.prototype.get;
   const MapPrototypeSet = Map.prototype.set;
@@ -31,15 +34,15 @@
   const op = (kind, a, b, c, d, e) => hostCall(OP, kind, a, b, c, d, e);
 
   // A Proxy whose every string property is a function made by `method`
-  // (cached), except `then` (stubs are not thenables) and the names in
-  // `fixed`.
+  // (cached), except `then` (stubs are not thenables) and the keys of
+  // `fixed` (`fetch`, `Symbol.dispose`).
   function methodProxy(method, fixed) {
     const methods = new MapCtor();
     const handler = {
       __proto__: null,
       get(_target, name) {
-        if (typeof name !== "string" || name === "then") return undefined;
         if (fixed !== undefined && name in fixed) return fixed[name];
+        if (typeof name !== "string" || name === "then") return undefined;
         let fn = ReflectApply(MapPrototypeGet, methods, [name]);
         if (fn === undefined) {
           fn = method(name);
@@ -97,13 +100,26 @@
     return methodProxy((method) => (...args) => call(["rpc", method, args]), { __proto__: null, fetch: fetcher(call) });
   }
 
+  // Stubs are disposable (`using`, `stub[Symbol.dispose]()`), as in
+  // workerd: a disposed stub's calls reject; disposing twice is a no-op.
+  const DISPOSED = "RPC stub used after being disposed.";
+  const rejectDisposed = () => PromiseCtor.reject(new ErrorCtor(DISPOSED));
+
   // An entrypoint of a dynamic worker: `fetch(input, init)` and any RPC
   // method. `start()` yields the worker's handle once it is created.
   // An entrypoint holds `start`, as its worker stub does: the worker is
-  // released once neither is reachable (see `workerStub`).
-  function entrypointStub(start, entrypoint, props, limits) {
-    const call = (descriptor) => then(then(start(), (worker) => op("callWorker", worker, entrypoint, props, limits, descriptor)), undefined, remote);
-    const stub = methodProxy((method) => (...args) => call(["rpc", method, args]), { __proto__: null, fetch: fetcher(call) });
+  // released once each of them is disposed or unreachable (see `workerStub`).
+  function entrypointStub(start, holder, entrypoint, props, limits) {
+    let disposed = false;
+    const call = (descriptor) =>
+      disposed ? rejectDisposed() : then(then(start(), (worker) => op("callWorker", worker, entrypoint, props, limits, descriptor)), undefined, remote);
+    holder.refs++;
+    const dispose = function dispose() {
+      if (disposed) return;
+      disposed = true;
+      drop(holder);
+    };
+    const stub = methodProxy((method) => (...args) => call(["rpc", method, args]), { __proto__: null, fetch: fetcher(call), [SymbolDispose]: dispose });
     dynamicEntrypoints.add(stub);
     return stub;
   }
@@ -127,12 +143,20 @@
   const receivedStubs = new WeakSetCtor();
   const isStub = (value) => ReflectApply(WeakSetHas, receivedStubs, [value]);
   function makeStub(id, callable) {
-    const call = (method, args) => then(op("callStub", id, method, args), undefined, remote);
-    const stub = callable
-      ? function (...args) {
-          return call(null, args);
-        }
-      : methodProxy((method) => (...args) => call(method, args));
+    let disposed = false;
+    const call = (method, args) => (disposed ? rejectDisposed() : then(op("callStub", id, method, args), undefined, remote));
+    const dispose = function dispose() {
+      disposed = true;
+    };
+    let stub;
+    if (callable) {
+      stub = function (...args) {
+        return call(null, args);
+      };
+      ObjectDefineProperty(stub, SymbolDispose, { value: dispose });
+    } else {
+      stub = methodProxy((method) => (...args) => call(method, args), { __proto__: null, [SymbolDispose]: dispose });
+    }
     ReflectApply(WeakSetAdd, receivedStubs, [stub]);
     return stub;
   }
@@ -217,23 +241,43 @@
   }
 
   // A dynamic worker is released (its handle dropped on the host, so its
-  // isolate can go) once the parent can no longer reach its stub.
+  // isolate can go) once the parent has disposed of its worker stub and
+  // every entrypoint, or can no longer reach them. `holder` is what they
+  // share: the handle's promise (`created`), the stubs not yet disposed
+  // (`refs`), and whether the worker is released.
   const FinalizationRegistryCtor = FinalizationRegistry;
-  const released = new FinalizationRegistryCtor((holder) => {
+  const released = new FinalizationRegistryCtor((holder) => release(holder));
+  function release(holder) {
+    if (holder.released) return;
+    holder.released = true;
+    released.unregister(holder);
     if (holder.created !== undefined) then(holder.created, (worker) => op("releaseWorker", worker), () => {});
-  });
+  }
+  function drop(holder) {
+    holder.refs--;
+    if (holder.refs === 0) release(holder);
+  }
 
   function workerStub(start, holder) {
+    let disposed = false;
+    holder.refs = 1;
+    holder.released = false;
     const stub = {
       getEntrypoint(name = undefined, options = undefined) {
+        if (disposed) throw new ErrorCtor(DISPOSED);
         const entrypoint = name === undefined || name === null || name === "default" ? null : StringCtor(name);
         const props = options?.props;
         refuseDynamicEntrypoint(props);
         if (props !== null && typeof props === "object") for (const key of Object.keys(props)) refuseDynamicEntrypoint(props[key]);
-        return entrypointStub(start, entrypoint, options?.props, options?.limits);
+        return entrypointStub(start, holder, entrypoint, options?.props, options?.limits);
       },
       getDurableObjectClass() {
         throw new TypeErrorCtor("isola does not support Durable Object classes of dynamic workers yet.");
+      },
+      [SymbolDispose]() {
+        if (disposed) return;
+        disposed = true;
+        drop(holder);
       },
     };
     ObjectFreeze(stub);
@@ -241,7 +285,7 @@
     // nothing refers back to them from it: once it is unreachable nobody
     // can call the worker. (Registering the stub itself would free the
     // worker while an entrypoint is still held.)
-    released.register(start, holder);
+    released.register(start, holder, holder);
     return stub;
   }
 

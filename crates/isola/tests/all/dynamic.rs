@@ -561,3 +561,76 @@ fn fresh_children_of_many_requests_are_all_released() {
         "only the parent (and at most the last child) stay: {live}"
     );
 }
+
+#[test]
+fn disposed_stubs_release_their_worker_and_refuse_calls() {
+    let loader = isola::Loader::new(isola::Config::new().threads(1)).expect("loader");
+    let parent = loader
+        .load(
+            esm(r#"const kept = [];
+            const code = { compatibilityDate: "2026-03-01", mainModule: "a.js", modules: { "a.js":
+              "export default { id(x) { return x }, async use(cb) { const a = await cb(1); cb[Symbol.dispose](); return [a, await cb(2).then(() => 'resolved', (e) => e.message)] } }" } };
+            const outcome = (p) => p.then(() => "resolved", (e) => `${e.name}: ${e.message}`);
+            export default {
+              async go(_, env) {
+                const out = {};
+                {
+                  using worker = env.LOADER.load(code);
+                  using entry = worker.getEntrypoint();
+                  out.inside = await entry.id("in");
+                  out.callback = await entry.use((x) => x * 10);
+                  kept.push(worker, entry);
+                }
+                const [worker, entry] = kept;
+                out.call = await outcome(entry.id("x"));
+                out.fetch = await outcome(entry.fetch("http://x/"));
+                try { worker.getEntrypoint(); out.getEntrypoint = "ok"; } catch (e) { out.getEntrypoint = `${e.name}: ${e.message}`; }
+                worker[Symbol.dispose]();
+                entry[Symbol.dispose]();
+                const other = env.LOADER.load(code);
+                const otherEntry = other.getEntrypoint();
+                kept.push(other, otherEntry);
+                out.other = await otherEntry.id(2);
+                otherEntry[Symbol.dispose]();
+                other[Symbol.dispose]();
+                return out;
+              },
+              async tick() { await new Promise((r) => setTimeout(r, 1)); return kept.length; },
+            }"#)
+            .worker_loader("LOADER"),
+        )
+        .expect("parent loads");
+    let rt = runtime();
+    let entry = parent.entrypoint(None);
+    let disposed = "Error: RPC stub used after being disposed.";
+    assert_eq!(
+        rt.block_on(entry.call("go", Value::Null))
+            .json()
+            .expect("go"),
+        json!({
+            "inside": "in",
+            "callback": [10, "RPC stub used after being disposed."],
+            "call": disposed,
+            "fetch": disposed,
+            "getEntrypoint": disposed,
+            "other": 2,
+        })
+    );
+    assert_eq!(
+        rt.block_on(entry.call("tick", Value::Null))
+            .json()
+            .expect("tick"),
+        json!(4)
+    );
+    // Every stub is still reachable (`kept`), but disposed: only the parent
+    // is left.
+    let mut live = loader.live_workers();
+    for _ in 0..200 {
+        if live <= 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        live = loader.live_workers();
+    }
+    assert_eq!(live, 1, "the disposed children are released");
+}
