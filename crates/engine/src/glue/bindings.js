@@ -244,7 +244,8 @@
   // isolate can go) once the parent has disposed of its worker stub and
   // every entrypoint, or can no longer reach them. `holder` is what they
   // share: the handle's promise (`created`), the stubs not yet disposed
-  // (`refs`), and whether the worker is released.
+  // (`refs`: the worker stub, then one per entrypoint), and whether the
+  // worker is released.
   const FinalizationRegistryCtor = FinalizationRegistry;
   const released = new FinalizationRegistryCtor((holder) => release(holder));
   function release(holder) {
@@ -253,6 +254,7 @@
     released.unregister(holder);
     if (holder.created !== undefined) then(holder.created, (worker) => op("releaseWorker", worker), () => {});
   }
+  const newHolder = (created) => ({ created, refs: 1, released: false });
   function drop(holder) {
     holder.refs--;
     if (holder.refs === 0) release(holder);
@@ -260,8 +262,6 @@
 
   function workerStub(start, holder) {
     let disposed = false;
-    holder.refs = 1;
-    holder.released = false;
     const stub = {
       getEntrypoint(name = undefined, options = undefined) {
         if (disposed) throw new ErrorCtor(DISPOSED);
@@ -298,12 +298,12 @@
         const created = op("loadWorker", binding, null, plain, services, links);
         // A load nobody calls must not report an unhandled rejection.
         then(created, undefined, () => {});
-        return workerStub(() => created, { created });
+        return workerStub(() => created, newHolder(created));
       },
       get(name, getCode) {
         if (typeof getCode !== "function") throw new TypeErrorCtor("Failed to execute 'get' on 'WorkerLoader': parameter 2 is not of type 'Function'.");
         const key = name === undefined || name === null ? null : StringCtor(name);
-        const holder = { created: undefined };
+        const holder = newHolder(undefined);
         // The callback runs at the first call through the stub, and only on
         // a cache miss; every error surfaces as that call's rejection.
         const start = () =>

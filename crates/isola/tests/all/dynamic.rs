@@ -433,6 +433,20 @@ fn tails_hear_of_every_run_with_outcome_logs_and_exceptions() {
     );
 }
 
+/// The loader's live workers once they have dropped to `at_most` (drivers
+/// end on their own threads), or after two seconds, whatever they are then.
+fn live_workers_settled(loader: &isola::Loader, at_most: usize) -> usize {
+    let mut live = loader.live_workers();
+    for _ in 0..400 {
+        if live <= at_most {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        live = loader.live_workers();
+    }
+    live
+}
+
 #[test]
 fn children_are_released_when_their_stubs_become_unreachable() {
     let loader = isola::Loader::new(isola::Config::new().threads(1)).expect("loader");
@@ -469,14 +483,7 @@ fn children_are_released_when_their_stubs_become_unreachable() {
             .expect("tick"),
         json!("tick")
     );
-    let mut live = loader.live_workers();
-    for _ in 0..200 {
-        if live <= 2 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        live = loader.live_workers();
-    }
+    let live = live_workers_settled(&loader, 2);
     assert_eq!(
         live, 2,
         "the parent and the child it keeps; the 20 others are gone"
@@ -489,14 +496,8 @@ fn children_are_released_when_their_stubs_become_unreachable() {
     );
     drop(entry);
     drop(parent);
-    for _ in 0..200 {
-        if loader.live_workers() == 0 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
     assert_eq!(
-        loader.live_workers(),
+        live_workers_settled(&loader, 0),
         0,
         "dropping the parent releases its children"
     );
@@ -548,14 +549,7 @@ fn fresh_children_of_many_requests_are_all_released() {
             run.outcome
         );
     }
-    let mut live = loader.live_workers();
-    for _ in 0..400 {
-        if live <= 1 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        live = loader.live_workers();
-    }
+    let live = live_workers_settled(&loader, 1);
     assert!(
         live <= 2,
         "only the parent (and at most the last child) stay: {live}"
@@ -624,13 +618,6 @@ fn disposed_stubs_release_their_worker_and_refuse_calls() {
     );
     // Every stub is still reachable (`kept`), but disposed: only the parent
     // is left.
-    let mut live = loader.live_workers();
-    for _ in 0..200 {
-        if live <= 1 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        live = loader.live_workers();
-    }
+    let live = live_workers_settled(&loader, 1);
     assert_eq!(live, 1, "the disposed children are released");
 }

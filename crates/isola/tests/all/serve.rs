@@ -51,6 +51,13 @@ impl App {
             .await
             .expect("the server starts")
     }
+
+    /// Why the server refuses to start.
+    fn startup_error(&self) -> ServeError {
+        runtime()
+            .block_on(isola_serve::start(&self.options()))
+            .expect_err("startup fails")
+    }
 }
 
 impl Drop for App {
@@ -451,32 +458,22 @@ fn a_syntax_error_in_main_fails_startup_with_its_position() {
         "syntax",
         "export default {\n  fetch() { return new Response('x') }\n  oops(\n};\n",
     );
-    runtime().block_on(async {
-        let err = isola_serve::start(&app.options())
-            .await
-            .expect_err("startup fails");
-        assert_eq!(err.exit_code(), 2);
-        let message = err.to_string();
-        assert!(matches!(err, ServeError::Code(_)), "{err:?}");
-        assert!(message.starts_with("Failed to start Worker:"), "{message}");
-        assert!(message.contains("SyntaxError"), "{message}");
-        assert!(message.contains("src/index.ts:3:3"), "{message}");
-    });
+    let err = app.startup_error();
+    assert_eq!(err.exit_code(), 2);
+    let message = err.to_string();
+    assert!(matches!(err, ServeError::Code(_)), "{err:?}");
+    assert!(message.starts_with("Failed to start Worker:"), "{message}");
+    assert!(message.contains("SyntaxError"), "{message}");
+    assert!(message.contains("src/index.ts:3:3"), "{message}");
     let thrower = App::worker(
         "top-level-throw",
         "const x = 1;\nthrow new Error('boom at top level');\nexport default { fetch() { return new Response('x'); } };\n",
     );
-    runtime().block_on(async {
-        let message = isola_serve::start(&thrower.options())
-            .await
-            .expect_err("startup fails")
-            .to_string();
-        assert_eq!(
-            message,
-            "Failed to start Worker:\nUncaught Error: boom at top level\n  at src/index.ts:2:11",
-            "the location is given once"
-        );
-    });
+    assert_eq!(
+        thrower.startup_error().to_string(),
+        "Failed to start Worker:\nUncaught Error: boom at top level\n  at src/index.ts:2:11",
+        "the location is given once"
+    );
 }
 
 #[test]
@@ -488,18 +485,14 @@ fn a_deeply_nested_main_fails_startup_instead_of_crashing_the_server() {
         "deep",
         &format!("{nested}\nexport default {{ fetch() {{ return new Response('x') }} }};\n"),
     );
-    runtime().block_on(async {
-        let err = isola_serve::start(&app.options())
-            .await
-            .expect_err("startup fails");
-        assert_eq!(err.exit_code(), 2);
-        let message = err.to_string();
-        assert!(
-            message.contains("nested more than 1000 levels deep"),
-            "{message}"
-        );
-        assert!(message.contains("src/index.ts:1:"), "{message}");
-    });
+    let err = app.startup_error();
+    assert_eq!(err.exit_code(), 2);
+    let message = err.to_string();
+    assert!(
+        message.contains("nested more than 1000 levels deep"),
+        "{message}"
+    );
+    assert!(message.contains("src/index.ts:1:"), "{message}");
 }
 
 #[test]
@@ -509,25 +502,19 @@ fn a_missing_main_or_bad_config_fails_startup() {
         "main = \"src/gone.ts\"\ncompatibility_date = \"2026-03-01\"\n",
         &[],
     );
-    runtime().block_on(async {
-        let err = isola_serve::start(&app.options())
-            .await
-            .expect_err("no main module");
-        assert!(matches!(err, ServeError::Modules(_)), "{err:?}");
-        assert!(err.to_string().contains("src/gone.ts"), "{err}");
-        assert_eq!(err.exit_code(), 2);
+    let err = app.startup_error();
+    assert!(matches!(err, ServeError::Modules(_)), "{err:?}");
+    assert!(err.to_string().contains("src/gone.ts"), "{err}");
+    assert_eq!(err.exit_code(), 2);
 
-        std::fs::write(app.0.join("wrangler.toml"), "main = \"src/gone.ts\"\n").expect("config");
-        let err = isola_serve::start(&app.options())
-            .await
-            .expect_err("no date");
-        assert!(matches!(err, ServeError::Config(_)), "{err:?}");
-        assert!(
-            err.to_string()
-                .contains("wrangler.toml: `compatibility_date`: missing"),
-            "{err}"
-        );
-    });
+    std::fs::write(app.0.join("wrangler.toml"), "main = \"src/gone.ts\"\n").expect("config");
+    let err = app.startup_error();
+    assert!(matches!(err, ServeError::Config(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("wrangler.toml: `compatibility_date`: missing"),
+        "{err}"
+    );
 }
 
 #[test]
