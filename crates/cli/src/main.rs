@@ -125,7 +125,8 @@ struct RunArgs {
     /// and loopback addresses stay refused. Without it fetch() is blocked.
     #[arg(long = "allow-net", value_name = "HOST")]
     allow_net: Vec<String>,
-    /// Print one JSON object: {"outcome", "result"|"error", "logs", "stats"}.
+    /// Print one JSON object: {"outcome", "result"|"error", "logs", "stats",
+    /// "host": {"peak_rss_bytes"}}.
     #[arg(long)]
     json: bool,
 }
@@ -265,8 +266,17 @@ fn run(args: RunArgs) -> ExitCode {
         Err(code) => return code,
     };
     let json = args.json;
+    // The flags are the ceiling too: the loader's defaults must not lower
+    // what the user asked for.
+    let limits = match run_limits(&args) {
+        Ok(limits) => limits,
+        Err(message) => {
+            eprintln!("isola: error: {message}");
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
     runtime.block_on(async move {
-        let loader = match Loader::new(Config::default().threads(1)) {
+        let loader = match Loader::new(Config::default().threads(1).limits(limits)) {
             Ok(loader) => loader,
             Err(e) => {
                 eprintln!("isola: {e}");
@@ -280,7 +290,7 @@ fn run(args: RunArgs) -> ExitCode {
                     let report = serde_json::json!({"outcome": "invalid-code", "error": {"name": "Error", "message": e.to_string()}, "logs": [], "stats": null});
                     println!("{report}");
                 } else {
-                    eprintln!("isola: invalid code: {e}");
+                    eprintln!("isola: invalid code: {}", inert(&e.to_string()));
                 }
                 return ExitCode::from(EXIT_INVALID);
             }
@@ -337,15 +347,7 @@ fn prepare(args: &RunArgs) -> Result<(WorkerCode, Call), String> {
             serde_json::from_str(json).map_err(|e| format!("--env {name}: invalid JSON: {e}"))?;
         code = code.env_value(name, value);
     }
-    let defaults = Limits::default();
-    code = code.limits(Limits {
-        cpu_ms: args.cpu_ms.unwrap_or(defaults.cpu_ms),
-        memory_bytes: args
-            .memory_mb
-            .map_or(defaults.memory_bytes, |mb| mb.saturating_mul(1 << 20)),
-        wall_ms: args.timeout_ms.unwrap_or(defaults.wall_ms),
-        ..defaults
-    });
+    code = code.limits(run_limits(args)?);
     let call = match (&args.method, &args.fetch) {
         (Some(method), None) => {
             let mut values = Vec::with_capacity(args.args.len());
@@ -375,6 +377,36 @@ fn prepare(args: &RunArgs) -> Result<(WorkerCode, Call), String> {
         code = code.global_outbound(Outbound::Allow(egress));
     }
     Ok((code, call))
+}
+
+/// The most engine heap `--memory-mb` may ask for, in MiB.
+const MAX_MEMORY_MB: usize = 16 << 10;
+
+/// The run's limits from the flags, each checked: zero or more memory than
+/// [`MAX_MEMORY_MB`] is an error, never silently changed.
+fn run_limits(args: &RunArgs) -> Result<Limits, String> {
+    let defaults = Limits::default();
+    let positive = |flag: &str, value: Option<u64>, default: u64| match value {
+        Some(0) => Err(format!("{flag} must be at least 1")),
+        Some(n) => Ok(n),
+        None => Ok(default),
+    };
+    let memory_mb = match args.memory_mb {
+        Some(0) => return Err("--memory-mb must be at least 1".into()),
+        Some(mb) if mb > MAX_MEMORY_MB => {
+            return Err(format!(
+                "--memory-mb {mb} is more than the {MAX_MEMORY_MB} MiB isola allows"
+            ));
+        }
+        Some(mb) => mb,
+        None => defaults.memory_bytes >> 20,
+    };
+    Ok(Limits {
+        cpu_ms: positive("--cpu-ms", args.cpu_ms, defaults.cpu_ms)?,
+        memory_bytes: memory_mb << 20,
+        wall_ms: positive("--timeout-ms", args.timeout_ms, defaults.wall_ms)?,
+        ..defaults
+    })
 }
 
 fn report(run: Run, json: bool) -> ExitCode {
@@ -424,13 +456,16 @@ fn report(run: Run, json: bool) -> ExitCode {
             "stats".into(),
             serde_json::to_value(run.stats).unwrap_or_default(),
         );
+        if let Some(peak) = peak_rss_bytes() {
+            report.insert("host".into(), serde_json::json!({"peak_rss_bytes": peak}));
+        }
         println!("{}", serde_json::Value::Object(report));
     } else {
         match &run.outcome {
             Outcome::Returned(v) => println!("{}", v.to_json()),
             Outcome::Responded(r) => {
-                eprintln!("HTTP {} {}", r.status, r.status_text);
-                print!("{}", String::from_utf8_lossy(&r.body));
+                eprintln!("HTTP {} {}", r.status, inert(&r.status_text));
+                print_body(&r.body);
             }
             Outcome::Threw(e) => {
                 eprintln!("Uncaught {}", inert(&e.to_string()));
@@ -438,10 +473,32 @@ fn report(run: Run, json: bool) -> ExitCode {
                     eprintln!("{}", inert(stack.trim_end()));
                 }
             }
-            other => eprintln!("isola: {}", other.message().unwrap_or_default()),
+            other => eprintln!("isola: {}", inert(&other.message().unwrap_or_default())),
         }
     }
     ExitCode::from(code)
+}
+
+/// The most resident memory this process has had (Linux's `VmHWM`): what
+/// the run cost the host, beyond what the engine's own meter counts.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// A response body on stdout: as the guest sent it when piped (so that
+/// `> file` keeps the bytes), made inert for a terminal.
+fn print_body(body: &[u8]) {
+    use std::io::{IsTerminal, Write};
+    let mut stdout = std::io::stdout().lock();
+    let _ = if stdout.is_terminal() {
+        stdout.write_all(inert(&String::from_utf8_lossy(body)).as_bytes())
+    } else {
+        stdout.write_all(body)
+    };
+    let _ = stdout.flush();
 }
 
 /// Guest text made safe for a terminal: control characters other than

@@ -59,8 +59,9 @@ use oxc::transformer::{TransformOptions, Transformer};
 ///
 /// Code longer than [`MAX_SOURCE_BYTES`] or nested deeper than
 /// [`isola::engine::deep::MAX_NESTING`] is refused: the compiler recurses
-/// once per nesting level, so it runs on a deep-stack thread, and a panic
-/// in it is reported as an error, never taking the host down.
+/// once per nesting level, so it runs on a thread whose stack is sized for
+/// the source's worst case, and a panic in it is reported as an error,
+/// never taking the host down.
 pub fn normalize(source: &str) -> Result<String, SyntaxError> {
     use isola::engine::deep;
     let refuse = |message: String, (line, column): (u32, u32)| {
@@ -88,9 +89,9 @@ pub fn normalize(source: &str) -> Result<String, SyntaxError> {
             at,
         );
     }
-    let source = source.to_owned();
-    deep::on_deep_stack(move || normalize_here(&source))
-        .unwrap_or_else(|| refuse("the code could not be compiled".into(), (1, 1)))
+    let (len, source) = (source.len(), source.to_owned());
+    deep::on_deep_stack(len, move || normalize_here(&source))
+        .unwrap_or_else(|e| refuse(format!("the code could not be compiled: {e}"), (1, 1)))
 }
 
 /// The most code [`normalize`] accepts: far more than a model writes for

@@ -9,14 +9,13 @@
 //! [`decompressed_cap`]): a few KiB of input cannot make the host or the
 //! guest heap hold gigabytes.
 
-use std::collections::HashMap;
-
 use flate2::{Compress, Compression, Crc, Decompress, FlushCompress, FlushDecompress, Status};
 
 /// The most compression states an isolate may hold at once. Their memory
 /// (up to a few hundred KiB each for a compressor) is on the host, outside
 /// the metered engine heap, so the count is kept small; the glue frees a
-/// state when its stream finishes, errors or is cancelled.
+/// state when its stream finishes, errors or is cancelled, and the engine
+/// when the stream is collected (see `handles`).
 pub(crate) const MAX_STREAMS: usize = 64;
 
 /// The most bytes one `DecompressionStream` may produce, whatever the
@@ -301,33 +300,6 @@ fn gzip_header_len(input: &[u8]) -> Result<Option<usize>, String> {
         len += 2;
     }
     Ok((len <= input.len()).then_some(len))
-}
-
-/// The compression states of one isolate, by id.
-#[derive(Default)]
-pub(crate) struct CodecStates {
-    states: HashMap<u64, CodecState>,
-    next_id: u64,
-}
-
-impl CodecStates {
-    /// Stores `state`; `None` if the isolate holds [`MAX_STREAMS`] already.
-    pub(crate) fn open(&mut self, state: CodecState) -> Option<u64> {
-        if self.states.len() >= MAX_STREAMS {
-            return None;
-        }
-        self.next_id += 1;
-        self.states.insert(self.next_id, state);
-        Some(self.next_id)
-    }
-
-    pub(crate) fn get_mut(&mut self, id: u64) -> Option<&mut CodecState> {
-        self.states.get_mut(&id)
-    }
-
-    pub(crate) fn close(&mut self, id: u64) {
-        self.states.remove(&id);
-    }
 }
 
 #[cfg(test)]

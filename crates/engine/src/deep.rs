@@ -5,12 +5,13 @@
 //! (a few thousand levels) overflows a normal thread stack, which aborts the
 //! process; nested blocks also cost memory superlinearly. Two guards:
 //! [`check_nesting`] refuses code nested deeper than [`MAX_NESTING`] by a
-//! cheap lexical estimate, before oxc sees it; [`on_deep_stack`] runs the
-//! compiler on a worker thread with a large stack (of which only the pages
-//! touched are committed) and turns a panic into `None`.
+//! cheap lexical estimate, before oxc sees it, with the position where it
+//! got too deep; [`on_deep_stack`] is the bound that holds for every shape:
+//! it runs the compiler on a thread of its own whose stack is sized for the
+//! deepest recursion that many bytes of source can cause (of which only the
+//! pages touched are committed), and turns a panic into an error.
 
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
 
 /// The deepest nesting accepted for code compiled with oxc: far beyond what
 /// people or models write (a few dozen levels), far below what the compiler
@@ -30,10 +31,14 @@ pub fn check_nesting(source: &str) -> Result<(), (u32, u32)> {
 ///
 /// The estimate counts open brackets (`(`, `[`, `{`, `${` in templates) plus,
 /// within each bracket level, the operators that nest expressions to their
-/// right (`?`, `=>`, `!`, `~`) since the last `,` or `;` at that level. It
-/// never underestimates the nesting of those shapes; strings, comments and
-/// template text are skipped, and a bracket in a regular expression
-/// literal may count (overestimating is safe).
+/// right (`?`, `=>`, `!`, `~`, `=`, and `<`, which may open type arguments)
+/// since the last `,` or `;` at that level.
+/// Strings, comments and template text are skipped, and a bracket in a
+/// regular expression literal may count. It is a cheap early refusal with
+/// a position for the common deep shapes, not the safety net: other shapes
+/// (left-deep operator chains, member and call chains) pass it, and what keeps any of
+/// them from overflowing the compiler's stack is [`on_deep_stack`] sizing
+/// that stack by the source's length. Each byte costs O(1).
 fn deepest(source: &str) -> Option<usize> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mode {
@@ -46,6 +51,9 @@ fn deepest(source: &str) -> Option<usize> {
     let mut levels: Vec<(usize, bool)> = Vec::new();
     let mut modes = vec![Mode::Code];
     let mut chain = 0usize;
+    // `levels.len()` plus the chain counts saved in `levels`, kept as a
+    // running sum so that each byte costs O(1) however deep the brackets.
+    let mut outer = 0usize;
     let mut i = 0;
     while i < bytes.len() {
         let c = bytes[i];
@@ -57,6 +65,7 @@ fn deepest(source: &str) -> Option<usize> {
                 }
                 b'$' if bytes.get(i + 1) == Some(&b'{') => {
                     levels.push((chain, true));
+                    outer += chain + 1;
                     chain = 0;
                     modes.push(Mode::Code);
                     i += 1;
@@ -64,7 +73,7 @@ fn deepest(source: &str) -> Option<usize> {
                 _ => {}
             }
             i += 1;
-            if depth(&levels, chain) > MAX_NESTING {
+            if outer + chain > MAX_NESTING {
                 return Some(i.min(bytes.len()));
             }
             continue;
@@ -94,37 +103,52 @@ fn deepest(source: &str) -> Option<usize> {
             b'`' => modes.push(Mode::Template),
             b'(' | b'[' | b'{' => {
                 levels.push((chain, false));
+                outer += chain + 1;
                 chain = 0;
             }
             b')' | b']' | b'}' => {
-                if let Some((outer, template)) = levels.pop() {
-                    chain = outer;
+                if let Some((saved, template)) = levels.pop() {
+                    outer -= saved + 1;
+                    chain = saved;
                     if template {
                         modes.pop();
                     }
                 }
             }
             b',' | b';' => chain = 0,
-            // `?.`, `??`, `!=` and `!==` do not nest to the right.
+            // `?.`, `??`, `==`, `===`, `!=` and `!==` do not nest to the right.
             b'?' if matches!(bytes.get(i + 1), Some(b'.' | b'?')) => i += 1,
-            b'!' if bytes.get(i + 1) == Some(&b'=') => i += 1,
-            b'?' | b'!' | b'~' => chain += 1,
+            b'!' | b'=' if bytes.get(i + 1) == Some(&b'=') => {
+                while bytes.get(i + 1) == Some(&b'=') {
+                    i += 1;
+                }
+            }
+            // `<=` and `>=` compare (`<<=` and `>>=` assign, and nest).
+            b'<' | b'>'
+                if bytes.get(i + 1) == Some(&b'=')
+                    && i.checked_sub(1).map(|p| bytes[p]) != Some(c) =>
+            {
+                i += 1;
+            }
+            // `<` may open type arguments, which the TypeScript parser tries
+            // (and backs off from) at every level: deep chains of it cost
+            // quadratic time as well as stack. `<<` shifts.
+            b'<' if bytes.get(i + 1) == Some(&b'<') => i += 1,
+            b'?' | b'!' | b'~' | b'<' => chain += 1,
             b'=' if bytes.get(i + 1) == Some(&b'>') => {
                 chain += 1;
                 i += 1;
             }
+            // Assignments (`=`, `+=`, `>>=`...) nest to the right.
+            b'=' => chain += 1,
             _ => {}
         }
-        if depth(&levels, chain) > MAX_NESTING {
+        if outer + chain > MAX_NESTING {
             return Some(i.min(bytes.len().saturating_sub(1)));
         }
         i += 1;
     }
     None
-}
-
-fn depth(levels: &[(usize, bool)], chain: usize) -> usize {
-    levels.len() + levels.iter().map(|(c, _)| c).sum::<usize>() + chain
 }
 
 /// The 1-based line and column (in characters) of byte `offset` in `source`.
@@ -142,54 +166,106 @@ pub fn line_column(source: &str, offset: usize) -> (u32, u32) {
     )
 }
 
-/// The stack of the compiler threads: enough for [`MAX_NESTING`] levels in
-/// every shape with a wide margin; only touched pages are committed.
-const STACK_BYTES: usize = 256 << 20;
+/// Stack the compiler is given per byte of source, on top of
+/// [`BASE_STACK_BYTES`].
+///
+/// oxc recurses once per nesting level, and every nesting level takes at
+/// least one byte of source, so the stack a compile can need grows at most
+/// linearly with the source's length, whatever the grammar shape. The
+/// deepest frame chains per source byte were measured over every shape in
+/// `typescript::deep_shapes::every_deep_shape_compiles_within_its_stack` (parser,
+/// semantic pass, transformer and printer in turn); this is several times
+/// the worst of them. That test fails if a shape ever needs more.
+pub const STACK_PER_SOURCE_BYTE: usize = 2_048;
 
-type Job = Box<dyn FnOnce() + Send>;
+/// Stack every compile gets regardless of its size.
+const BASE_STACK_BYTES: usize = 4 << 20;
 
-fn queue() -> Option<&'static Mutex<SyncSender<Job>>> {
-    static QUEUE: OnceLock<Option<Mutex<SyncSender<Job>>>> = OnceLock::new();
-    QUEUE
-        .get_or_init(|| {
-            let (tx, rx) = sync_channel::<Job>(64);
-            let rx: &'static Mutex<Receiver<Job>> = Box::leak(Box::new(Mutex::new(rx)));
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let mut started = 0;
-            for i in 0..threads {
-                let spawned = std::thread::Builder::new()
-                    .name(format!("isola-compile-{i}"))
-                    .stack_size(STACK_BYTES)
-                    .spawn(move || {
-                        loop {
-                            // The lock is released before the job runs.
-                            let job = match rx.lock() {
-                                Ok(rx) => rx.recv(),
-                                Err(_) => return,
-                            };
-                            match job {
-                                Ok(job) => job(),
-                                Err(_) => return,
-                            }
-                        }
-                    });
-                started += usize::from(spawned.is_ok());
-            }
-            (started > 0).then(|| Mutex::new(tx))
-        })
-        .as_ref()
+/// The largest stack a compile may reserve. Only pages actually touched are
+/// committed, and the thread's whole stack is unmapped when it ends.
+const MAX_STACK_BYTES: usize = 2 << 30;
+
+/// The longest source [`on_deep_stack`] compiles: its worst case fits in
+/// [`MAX_STACK_BYTES`].
+pub const MAX_COMPILED_BYTES: usize = (MAX_STACK_BYTES - BASE_STACK_BYTES) / STACK_PER_SOURCE_BYTE;
+
+/// Why [`on_deep_stack`] gave no result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DeepStackError {
+    /// The source is longer than [`MAX_COMPILED_BYTES`].
+    #[error("the code is {len} bytes; at most {MAX_COMPILED_BYTES} bytes are compiled")]
+    TooLarge {
+        /// The source's length in bytes.
+        len: usize,
+    },
+    /// The compiler panicked, or no thread could be started for it.
+    #[error("the compiler failed on this code")]
+    Failed,
 }
 
-/// Runs `f` on a compiler thread with a large stack and waits for it.
-/// `None` if `f` panicked or no such thread could be started.
-pub fn on_deep_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    let (reply, answer) = sync_channel(1);
-    let job: Job = Box::new(move || {
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-        let _ = reply.send(outcome.ok());
-    });
-    queue()?.lock().ok()?.send(job).ok()?;
-    answer.recv().ok().flatten()
+/// The stack a compile of `source_len` bytes runs on.
+fn stack_for(source_len: usize) -> Result<usize, DeepStackError> {
+    if source_len > MAX_COMPILED_BYTES {
+        return Err(DeepStackError::TooLarge { len: source_len });
+    }
+    Ok(BASE_STACK_BYTES + source_len * STACK_PER_SOURCE_BYTE)
+}
+
+/// At most one compile per core at a time: each may hold a large stack.
+struct Gate {
+    running: Mutex<usize>,
+    freed: Condvar,
+    max: usize,
+}
+
+impl Gate {
+    fn get() -> &'static Gate {
+        static GATE: OnceLock<Gate> = OnceLock::new();
+        GATE.get_or_init(|| Gate {
+            running: Mutex::new(0),
+            freed: Condvar::new(),
+            max: std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        })
+    }
+
+    fn enter(&'static self) -> Option<Pass> {
+        let mut running = self.running.lock().ok()?;
+        while *running >= self.max {
+            running = self.freed.wait(running).ok()?;
+        }
+        *running += 1;
+        Some(Pass(self))
+    }
+}
+
+/// One compile's place in the [`Gate`], given back on drop.
+struct Pass(&'static Gate);
+
+impl Drop for Pass {
+    fn drop(&mut self) {
+        if let Ok(mut running) = self.0.running.lock() {
+            *running -= 1;
+        }
+        self.0.freed.notify_one();
+    }
+}
+
+/// Runs `f`, a compile of `source_len` bytes of guest code, on a thread of
+/// its own whose stack is sized for the worst case of that many bytes (see
+/// [`STACK_PER_SOURCE_BYTE`]), and waits for it. A panic becomes
+/// [`DeepStackError::Failed`]; sources too long to be sure of are refused.
+pub fn on_deep_stack<T: Send + 'static>(
+    source_len: usize,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, DeepStackError> {
+    let stack = stack_for(source_len)?;
+    let _pass = Gate::get().enter().ok_or(DeepStackError::Failed)?;
+    let thread = std::thread::Builder::new()
+        .name("isola-compile".into())
+        .stack_size(stack)
+        .spawn(f)
+        .map_err(|_| DeepStackError::Failed)?;
+    thread.join().map_err(|_| DeepStackError::Failed)
 }
 
 #[cfg(test)]
@@ -223,9 +299,23 @@ mod tests {
     }
 
     #[test]
-    fn a_panic_on_the_deep_stack_is_none() {
-        assert_eq!(on_deep_stack(|| 41 + 1), Some(42));
-        assert_eq!(on_deep_stack(|| -> u8 { panic!("compiler bug") }), None);
-        assert_eq!(on_deep_stack(|| 7), Some(7));
+    fn a_panic_on_the_deep_stack_is_an_error() {
+        assert_eq!(on_deep_stack(0, || 41 + 1), Ok(42));
+        assert_eq!(
+            on_deep_stack(0, || -> u8 { panic!("compiler bug") }),
+            Err(DeepStackError::Failed)
+        );
+        assert_eq!(on_deep_stack(100, || 7), Ok(7));
+    }
+
+    #[test]
+    fn sources_beyond_the_largest_stack_are_refused() {
+        assert_eq!(
+            on_deep_stack(MAX_COMPILED_BYTES + 1, || ()),
+            Err(DeepStackError::TooLarge {
+                len: MAX_COMPILED_BYTES + 1
+            })
+        );
+        assert!(stack_for(MAX_COMPILED_BYTES).is_ok_and(|s| s <= MAX_STACK_BYTES));
     }
 }

@@ -626,7 +626,7 @@ fn respond<'js>(
 }
 
 fn response(shared: &Shared, parts: &Object<'_>) -> rquickjs::Result<CallResult> {
-    let status: u16 = parts.get::<_, f64>(0)? as u16;
+    let status = parts.get::<_, f64>(0)?;
     let status_text: String = parts.get(1)?;
     let pairs: rquickjs::Array = parts.get(2)?;
     let mut headers = Vec::with_capacity(pairs.len());
@@ -634,6 +634,17 @@ fn response(shared: &Shared, parts: &Object<'_>) -> rquickjs::Result<CallResult>
         let pair = pair?;
         headers.push((pair.get::<String>(0)?, pair.get::<String>(1)?));
     }
+    let checked = crate::http_head::status(status).and_then(|status| {
+        crate::http_head::reason_phrase(&status_text)?;
+        crate::http_head::headers(&headers)?;
+        Ok(status)
+    });
+    let status = match checked {
+        Ok(status) => status,
+        Err(message) => {
+            return Ok(CallResult::Threw(ErrorValue::new("TypeError", message)));
+        }
+    };
     let body: rquickjs::TypedArray<u8> = parts.get(3)?;
     // SAFETY: copied out at once; no guest code runs in between.
     #[allow(unsafe_code)]

@@ -9,6 +9,7 @@ use base64::Engine as _;
 use rquickjs::{Array, Ctx, Exception, Function, Object, TypedArray, Value as JsValue, qjs};
 
 use crate::codec::{self, CloneError};
+use crate::handles::HostState;
 use crate::isolate::{HostArgs, Shared, clone_error_to_js, read_value};
 use crate::modules;
 use crate::ops::{CallKind, Effect, HttpRequest, HttpResponse, LogLevel, OpRequest, RedirectMode};
@@ -251,12 +252,14 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             }
             "responseHead" => {
                 let call = id_arg(&args, 1);
-                let status = number_arg(&args, 2);
+                let status = crate::http_head::status(number_arg(&args, 2))
+                    .map_err(|m| Exception::throw_range(&ctx, &m))?;
                 let status_text = string_arg(&ctx, &args, 3)?;
+                crate::http_head::reason_phrase(&status_text)
+                    .map_err(|m| Exception::throw_type(&ctx, &m))?;
                 let headers = header_list(&ctx, arg(&args, 4))?;
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let mut head = HttpResponse {
-                    status: status as u16,
+                    status,
                     status_text,
                     headers,
                     body: Vec::new(),
@@ -328,16 +331,22 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         } else {
             existing
         };
-        s.emit(Effect::Timer { id, delay_ms });
+        if !s.timers.borrow_mut().arm(id, delay_ms) {
+            return Err(Exception::throw_range(
+                &ctx,
+                &format!(
+                    "Too many timers alive in this isolate (at most {}).",
+                    crate::timers::MAX_TIMERS
+                ),
+            ));
+        }
         #[allow(clippy::cast_precision_loss)]
         Ok(JsValue::new_number(ctx, id as f64))
     });
 
     let s = shared.clone();
     define(&mut table, "cancelTimer", move |ctx, args| {
-        s.emit(Effect::CancelTimer {
-            id: id_arg(&args, 0),
-        });
+        s.timers.borrow_mut().cancel(id_arg(&args, 0));
         Ok(JsValue::new_undefined(ctx))
     });
 
@@ -576,27 +585,26 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         let Some(state) = crate::web::TextDecoderState::open(&label, fatal, ignore_bom) else {
             return Ok(JsValue::new_null(ctx));
         };
-        if s.decoders.borrow().len() >= crate::web::MAX_DECODERS {
-            return Err(Exception::throw_range(
-                &ctx,
-                "Too many TextDecoders in this isolate.",
-            ));
-        }
-        let id = next_id(&s.next_decoder);
         let name = state.name();
-        s.decoders.borrow_mut().insert(id, state);
-        string_array(&ctx, &[id.to_string(), name])
+        let handle = crate::handles::open(&ctx, &s.decoders, HostState::Decoder(state))?
+            .ok_or_else(|| {
+                Exception::throw_range(&ctx, "Too many TextDecoders alive in this isolate.")
+            })?;
+        let pair = Array::new(ctx.clone())?;
+        pair.set(0, handle)?;
+        pair.set(1, name)?;
+        Ok(pair.into_value())
     });
 
-    let s = shared.clone();
     define(&mut table, "decoderDecode", move |ctx, args| {
-        let id: u64 = string_arg(&ctx, &args, 0)?.parse().unwrap_or(0);
         let bytes = bytes_arg(&args, 1).unwrap_or_default();
         let stream = arg(&args, 2).and_then(JsValue::as_bool).unwrap_or(false);
-        let decoded = match s.decoders.borrow_mut().get_mut(&id) {
-            Some(state) => state.decode(&bytes, stream),
-            None => return Err(Exception::throw_type(&ctx, "Illegal invocation")),
-        };
+        let decoded = crate::handles::with(arg(&args, 0), |state| match state {
+            HostState::Decoder(decoder) => Some(decoder.decode(&bytes, stream)),
+            HostState::Codec(_) => None,
+        })
+        .flatten()
+        .ok_or_else(|| Exception::throw_type(&ctx, "Illegal invocation"))?;
         match decoded {
             Ok(text) => Ok(rquickjs::String::from_str(ctx, &text)?.into_value()),
             Err(()) => Err(Exception::throw_type(
@@ -667,31 +675,26 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         };
         let cap = crate::compression::decompressed_cap(s.memory.limit());
         let state = crate::compression::CodecState::new(format, compress, cap);
-        let Some(id) = s.codecs.borrow_mut().open(state) else {
-            return Err(Exception::throw_range(
+        crate::handles::open(&ctx, &s.codecs, HostState::Codec(state))?.ok_or_else(|| {
+            Exception::throw_range(
                 &ctx,
                 "Too many open CompressionStreams and DecompressionStreams in this isolate.",
-            ));
-        };
-        #[allow(clippy::cast_precision_loss)]
-        Ok(JsValue::new_number(ctx, id as f64))
+            )
+        })
     });
 
-    let s = shared.clone();
     define(&mut table, "compressionWrite", move |ctx, args| {
         let chunk = arg(&args, 1).is_some_and(|v| !v.is_undefined());
         let bytes = if chunk { bytes_arg(&args, 1) } else { None };
-        codec_pull(&ctx, &s, id_arg(&args, 0), bytes, false)
+        codec_pull(&ctx, arg(&args, 0), bytes, false)
     });
 
-    let s = shared.clone();
     define(&mut table, "compressionFinish", move |ctx, args| {
-        codec_pull(&ctx, &s, id_arg(&args, 0), None, true)
+        codec_pull(&ctx, arg(&args, 0), None, true)
     });
 
-    let s = shared.clone();
     define(&mut table, "compressionClose", move |ctx, args| {
-        s.codecs.borrow_mut().close(id_arg(&args, 0));
+        crate::handles::close(arg(&args, 0));
         Ok(JsValue::new_undefined(ctx))
     });
 
@@ -712,23 +715,24 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
 /// fails or, with `finish`, has nothing more.
 fn codec_pull<'js>(
     ctx: &Ctx<'js>,
-    shared: &Shared,
-    id: u64,
+    handle: Option<&JsValue<'js>>,
     bytes: Option<Vec<u8>>,
     finish: bool,
 ) -> rquickjs::Result<JsValue<'js>> {
-    let mut codecs = shared.codecs.borrow_mut();
-    let Some(state) = codecs.get_mut(id) else {
-        return Err(Exception::throw_type(ctx, "The stream is closed"));
-    };
-    if let Some(bytes) = bytes {
-        state.push(&bytes);
-    }
-    let result = state.pull(finish);
+    let result = crate::handles::with(handle, |state| match state {
+        HostState::Codec(codec) => {
+            if let Some(bytes) = bytes {
+                codec.push(&bytes);
+            }
+            Some(codec.pull(finish))
+        }
+        HostState::Decoder(_) => None,
+    })
+    .flatten()
+    .ok_or_else(|| Exception::throw_type(ctx, "The stream is closed"))?;
     if result.is_err() || (finish && matches!(result, Ok(None))) {
-        codecs.close(id);
+        crate::handles::close(handle);
     }
-    drop(codecs);
     match result {
         Ok(Some(out)) => Ok(TypedArray::<u8>::new(ctx.clone(), out)?.into_value()),
         Ok(None) => Ok(JsValue::new_null(ctx.clone())),
@@ -764,14 +768,9 @@ fn header_list(
         let pair = pair?;
         let name: String = pair.get(0)?;
         let value: String = pair.get(1)?;
-        if name.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
-            || value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
-        {
-            return Err(Exception::throw_type(
-                ctx,
-                "Invalid header: CR, LF and NUL are not allowed",
-            ));
-        }
+        crate::http_head::header_name(&name)
+            .and_then(|()| crate::http_head::header_value(&value))
+            .map_err(|m| Exception::throw_type(ctx, &m))?;
         out.push((name.to_ascii_lowercase(), value));
     }
     Ok(out)

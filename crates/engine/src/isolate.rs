@@ -99,6 +99,8 @@ pub(crate) struct Shared {
     /// The worker's code, set when a blank isolate becomes a worker's.
     source: std::cell::OnceCell<Arc<WorkerSource>>,
     pub(crate) effects: RefCell<Vec<Effect>>,
+    /// Live timers and the timer changes not yet taken with the effects.
+    pub(crate) timers: RefCell<crate::timers::Timers>,
     pub(crate) next_op: Cell<u64>,
     pub(crate) next_timer: Cell<u64>,
     pub(crate) log_bytes: Cell<usize>,
@@ -107,13 +109,12 @@ pub(crate) struct Shared {
     codec: Cell<CodecLimits>,
     pub(crate) rng: Cell<(u64, u64)>,
     pub(crate) startup_error: RefCell<Option<ErrorValue>>,
-    /// `TextDecoder` states by id.
-    pub(crate) decoders: RefCell<std::collections::HashMap<u64, crate::web::TextDecoderState>>,
-    pub(crate) next_decoder: Cell<u64>,
+    /// `TextDecoder` states alive (each owned by its decoder's handle).
+    pub(crate) decoders: crate::handles::LiveCount,
     /// The heap meter (its limit bounds decompression output).
     pub(crate) memory: Rc<MemoryMeter>,
-    /// `CompressionStream` / `DecompressionStream` states.
-    pub(crate) codecs: RefCell<crate::compression::CodecStates>,
+    /// `CompressionStream` / `DecompressionStream` states alive.
+    pub(crate) codecs: crate::handles::LiveCount,
 }
 
 impl Shared {
@@ -295,6 +296,7 @@ impl BlankIsolate {
         let shared = Rc::new(Shared {
             source: std::cell::OnceCell::new(),
             effects: RefCell::new(Vec::new()),
+            timers: RefCell::new(crate::timers::Timers::default()),
             next_op: Cell::new(1),
             next_timer: Cell::new(1),
             log_bytes: Cell::new(0),
@@ -303,10 +305,9 @@ impl BlankIsolate {
             codec: Cell::new(defaults.codec),
             rng: Cell::new(rng),
             startup_error: RefCell::new(None),
-            decoders: RefCell::new(std::collections::HashMap::new()),
-            next_decoder: Cell::new(1),
+            decoders: crate::handles::LiveCount::new(crate::web::MAX_DECODERS),
             memory: watchdog.memory.clone(),
-            codecs: RefCell::new(crate::compression::CodecStates::default()),
+            codecs: crate::handles::LiveCount::new(crate::compression::MAX_STREAMS),
         });
 
         watchdog.arm(setup_budget());
@@ -319,6 +320,7 @@ impl BlankIsolate {
             let promise_resolve: Function = promise_ctor.get("resolve")?;
             global.remove("SharedArrayBuffer")?;
             global.remove("Atomics")?;
+            crate::callsite::hide_functions(&ctx)?;
             let host_call = host::install(&ctx, &shared)?;
             let env = Object::new(ctx.clone())?;
             let _ = ctx.store_userdata(Glue {
@@ -481,6 +483,7 @@ impl Isolate {
 
     /// Fires a timer.
     pub fn fire_timer(&mut self, id: TimerId, budget: Budget) -> Result<Duration, Termination> {
+        self.shared.timers.borrow_mut().fired(id);
         self.enter(budget, move |ctx| {
             let fire = glue::extras_fn(ctx, "fireTimer")?;
             fire.call::<_, ()>((id,))
@@ -489,7 +492,9 @@ impl Isolate {
 
     /// Takes the effects produced so far.
     pub fn take_effects(&mut self) -> Vec<Effect> {
-        std::mem::take(&mut *self.shared.effects.borrow_mut())
+        let mut effects = std::mem::take(&mut *self.shared.effects.borrow_mut());
+        self.shared.timers.borrow_mut().take(&mut effects);
+        effects
     }
 
     /// Starts a new console budget (call it when a call starts on an idle isolate).

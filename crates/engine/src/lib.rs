@@ -12,6 +12,7 @@
 
 mod alloc;
 mod bytecode;
+mod callsite;
 mod codec;
 mod compression;
 #[cfg(feature = "conformance")]
@@ -21,7 +22,9 @@ mod dispatch;
 mod dynamic;
 mod globals;
 mod glue;
+mod handles;
 mod host;
+mod http_head;
 mod isolate;
 mod limits;
 mod modules;
@@ -29,6 +32,7 @@ mod multipart;
 mod ops;
 mod source;
 mod subtle;
+mod timers;
 mod typescript;
 mod value;
 mod web;

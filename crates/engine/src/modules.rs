@@ -68,11 +68,47 @@ impl Resolver for MemoryResolver {
         ctx: &Ctx<'js>,
         base: &str,
         name: &str,
-        _attributes: Option<ImportAttributes<'js>>,
+        attributes: Option<ImportAttributes<'js>>,
     ) -> rquickjs::Result<String> {
-        resolve_name(&self.source, base, name)
-            .map_err(|message| Exception::throw_message(ctx, &message))
+        let resolved = resolve_name(&self.source, base, name)
+            .map_err(|message| Exception::throw_message(ctx, &message))?;
+        if let Some(attributes) = attributes {
+            let kind = self.source.modules.get(&resolved);
+            check_attributes(ctx, name, kind, &attributes)?;
+        }
+        Ok(resolved)
     }
+}
+
+/// An import's attributes against the module it names: `type: "json"` only
+/// for a JSON module (as in workerd, the attribute is a promise about the
+/// module that must hold, not a hint), no other type (a TypeError, as in
+/// browsers) and no other key (a SyntaxError: ECMAScript's
+/// `AllImportAttributesSupported`).
+fn check_attributes(
+    ctx: &Ctx<'_>,
+    specifier: &str,
+    module: Option<&Compiled>,
+    attributes: &ImportAttributes<'_>,
+) -> rquickjs::Result<()> {
+    for key in attributes.keys() {
+        let key = key?;
+        if key != "type" {
+            return Err(Exception::throw_syntax(
+                ctx,
+                &format!("Unsupported import attribute: {key}"),
+            ));
+        }
+    }
+    let message = match attributes.get_type()?.as_deref() {
+        None => return Ok(()),
+        Some("json") if matches!(module, Some(Compiled::Json(_))) => return Ok(()),
+        Some("json") => format!(
+            "Module \"{specifier}\" is not a JSON module, but was imported with type \"json\""
+        ),
+        Some(other) => format!("Unsupported import attribute type: \"{other}\""),
+    };
+    Err(Exception::throw_type(ctx, &message))
 }
 
 pub(crate) struct MemoryLoader {

@@ -42,8 +42,9 @@ impl LineMap {
 /// Strips TypeScript types from an ES module, producing JavaScript.
 ///
 /// Code nested deeper than [`crate::deep::MAX_NESTING`] is refused, and the
-/// compiler runs on a deep-stack thread (see [`crate::deep`]): the source is
-/// the guest's, and oxc recurses without limit.
+/// compiler runs on a thread whose stack is sized for the source's worst
+/// case (see [`crate::deep`]): the source is the guest's, and oxc recurses
+/// without limit.
 pub(crate) fn strip_types(name: &str, source: &str) -> Result<Stripped, TsError> {
     if let Err((line, column)) = crate::deep::check_nesting(source) {
         return Err(TsError {
@@ -55,14 +56,20 @@ pub(crate) fn strip_types(name: &str, source: &str) -> Result<Stripped, TsError>
             column,
         });
     }
-    let (name, source) = (name.to_owned(), source.to_owned());
-    crate::deep::on_deep_stack(move || strip_types_here(&name, &source)).unwrap_or_else(|| {
-        Err(TsError {
-            message: "the TypeScript compiler failed on this module".into(),
-            line: 1,
-            column: 1,
+    let (name, owned) = (name.to_owned(), source.to_owned());
+    crate::deep::on_deep_stack(source.len(), move || strip_types_here(&name, &owned))
+        .unwrap_or_else(|e| {
+            Err(TsError {
+                message: match e {
+                    crate::deep::DeepStackError::Failed => {
+                        "the TypeScript compiler failed on this module".into()
+                    }
+                    too_large => format!("{too_large}; compile it to JavaScript first"),
+                },
+                line: 1,
+                column: 1,
+            })
         })
-    })
 }
 
 fn strip_types_here(name: &str, source: &str) -> Result<Stripped, TsError> {
@@ -135,6 +142,9 @@ fn line_column(source: &str, offset: usize) -> (u32, u32) {
         u32::try_from(column).unwrap_or(u32::MAX),
     )
 }
+
+#[cfg(test)]
+mod deep_shapes;
 
 #[cfg(test)]
 mod tests {

@@ -169,8 +169,13 @@ struct Specifier {
 /// oxc's parser recurses per nesting level, so it runs on the engine's
 /// deep-stack compiler threads (see `isola_engine::deep`).
 fn specifiers(name: &str, source: &str) -> Vec<Specifier> {
-    let (name, source) = (name.to_owned(), source.to_owned());
-    isola_engine::deep::on_deep_stack(move || specifiers_here(&name, &source)).unwrap_or_default()
+    use isola_engine::deep;
+    let (name, owned) = (name.to_owned(), source.to_owned());
+    // These are the operator's own files, read at startup, and bundles are
+    // often longer than a guest's code may be: past the guest limit the
+    // scan gets the largest stack, which flat bundle code never needs.
+    let sized_for = source.len().min(deep::MAX_COMPILED_BYTES);
+    deep::on_deep_stack(sized_for, move || specifiers_here(&name, &owned)).unwrap_or_default()
 }
 
 fn specifiers_here(name: &str, source: &str) -> Vec<Specifier> {

@@ -11,6 +11,11 @@ use crate::{CryptoError, Hash};
 /// second for SHA-512 on a 2020s core).
 pub const MAX_PBKDF2_ITERATIONS: u32 = 1_000_000;
 
+/// The most HMAC iterations one PBKDF2 derivation may cost in all: each
+/// block of output (one hash length) costs `iterations` of them, so a long
+/// output at a high count is refused even under the iteration cap.
+pub const MAX_PBKDF2_WORK: u64 = 2_000_000;
+
 /// The largest derivation, in bits, either KDF produces in one call.
 const MAX_BITS: u32 = 1 << 16;
 
@@ -49,7 +54,14 @@ pub fn pbkdf2(
             "PBKDF2 with more than {MAX_PBKDF2_ITERATIONS} iterations is not supported"
         )));
     }
-    let mut out = vec![0u8; output_len(bits)?];
+    let len = output_len(bits)?;
+    let blocks = len.div_ceil(hash_len(hash)) as u64;
+    if blocks * u64::from(iterations) > MAX_PBKDF2_WORK {
+        return Err(CryptoError::not_supported(format!(
+            "PBKDF2 deriving {bits} bits at {iterations} iterations costs more than {MAX_PBKDF2_WORK} HMAC iterations, which is not supported"
+        )));
+    }
+    let mut out = vec![0u8; len];
     let result = match hash {
         Hash::Sha1 => pbkdf2::pbkdf2::<Hmac<Sha1>>(password, salt, iterations, &mut out),
         Hash::Sha256 => pbkdf2::pbkdf2::<Hmac<Sha256>>(password, salt, iterations, &mut out),
@@ -58,6 +70,16 @@ pub fn pbkdf2(
     };
     result.map_err(|_| CryptoError::operation("PBKDF2 failed"))?;
     Ok(out)
+}
+
+/// The output length of `hash`, in bytes.
+fn hash_len(hash: Hash) -> usize {
+    match hash {
+        Hash::Sha1 => 20,
+        Hash::Sha256 => 32,
+        Hash::Sha384 => 48,
+        Hash::Sha512 => 64,
+    }
 }
 
 /// HKDF (extract then expand) over `hash`.

@@ -25,12 +25,14 @@ pub use ed25519::{ed25519_sign, ed25519_verify};
 pub use error::{CryptoError, ErrorName};
 pub use hash::{Hash, digest, hmac_sign, hmac_verify};
 pub use jwk::Jwk;
-pub use kdf::{MAX_PBKDF2_ITERATIONS, hkdf, pbkdf2};
+pub use kdf::{MAX_PBKDF2_ITERATIONS, MAX_PBKDF2_WORK, hkdf, pbkdf2};
 pub use keys::{
     Format, GeneratedPair, Imported, KeyData, KeyKind, export_key, generate_pair, import_key,
     public_of, rsa_parameters,
 };
-pub use rsa::{MAX_MODULUS_BITS, RsaScheme, rsa_oaep, rsa_sign, rsa_verify};
+pub use rsa::{
+    MAX_GENERATED_MODULUS_BITS, MAX_MODULUS_BITS, RsaScheme, rsa_oaep, rsa_sign, rsa_verify,
+};
 
 /// Whether an operation encrypts or decrypts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

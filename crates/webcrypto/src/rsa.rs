@@ -15,9 +15,15 @@ use sha2::{Sha256, Sha384, Sha512};
 use crate::jwk::{self, Jwk};
 use crate::{CryptoError, Direction, Hash, digest};
 
-/// The largest modulus isola generates or accepts: key generation and
-/// private-key operations run on the isolate's thread.
+/// The largest modulus isola accepts in an imported key: private-key
+/// operations run on the isolate's thread (an 8192-bit signature takes tens
+/// of milliseconds).
 pub const MAX_MODULUS_BITS: usize = 8192;
+
+/// The largest modulus isola generates. Generation is one native call the
+/// CPU watchdog cannot interrupt and its time grows with the fourth power
+/// of the size: 4096 bits take up to a few seconds, 8192 bits minutes.
+pub const MAX_GENERATED_MODULUS_BITS: usize = 4096;
 
 /// The smallest modulus accepted.
 const MIN_MODULUS_BITS: usize = 512;
@@ -67,6 +73,11 @@ pub(crate) fn describe(private_key: bool, material: &[u8]) -> Result<(u32, Vec<u
 pub(crate) fn generate(bits: u32, exponent: &[u8]) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
     let bits = bits as usize;
     check_size(bits)?;
+    if bits > MAX_GENERATED_MODULUS_BITS {
+        return Err(CryptoError::not_supported(format!(
+            "Generating RSA keys of more than {MAX_GENERATED_MODULUS_BITS} bits is not supported"
+        )));
+    }
     let e = BigUint::from_bytes_be(exponent);
     if e != BigUint::from(3u32) && e != BigUint::from(65_537u32) {
         return Err(CryptoError::operation(

@@ -53,9 +53,6 @@
   const DataViewByteOffset = ObjectGetOwnPropertyDescriptor(DataView.prototype, "byteOffset").get;
   const DataViewByteLength = ObjectGetOwnPropertyDescriptor(DataView.prototype, "byteLength").get;
   const AsyncIteratorPrototype = ObjectGetPrototypeOf(ObjectGetPrototypeOf(async function* () {}).prototype);
-  const FinalizationRegistryCtor = FinalizationRegistry;
-  const FinalizationRegistryRegister = FinalizationRegistry.prototype.register;
-  const FinalizationRegistryUnregister = FinalizationRegistry.prototype.unregister;
   const typedArrayCtors = {
     __proto__: null,
     Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
@@ -2969,10 +2966,9 @@
   // =====================================================================
   // CompressionStream, DecompressionStream (Compression Standard)
   // =====================================================================
-  // The Rust state of a stream the guest dropped unfinished is freed when
-  // its transform record (which every path to the codec goes through) is
-  // collected, and in any case with the isolate.
-  const codecRegistry = new FinalizationRegistryCtor((id) => host.compressionClose(id));
+  // The Rust state is owned by the handle `compressionOpen` returns: a
+  // stream the guest drops unfinished frees it when the handle (reachable
+  // only through the transform's closures) is collected.
   function compressionFormat(format) {
     format = `${format}`;
     if (format !== "deflate" && format !== "deflate-raw" && format !== "gzip") {
@@ -2980,14 +2976,21 @@
     }
     return format;
   }
-  // Feeds chunks to a Rust codec and enqueues its output slices. Every way
-  // the stream can end (flushed, failed, cancelled, aborted) frees the state.
+  // Feeds chunks to a Rust codec and enqueues its output slices. The codec
+  // is opened by the first chunk or the flush (a stream that is made and
+  // dropped holds nothing on the host, even while pending jobs still
+  // reference it); every way the stream can end (flushed, failed,
+  // cancelled, aborted) frees it.
   function codecTransformStream(format, compress) {
-    const id = host.compressionOpen(format, compress);
-    const token = { __proto__: null };
+    let handle = null;
+    let closed = false;
+    const codec = () => {
+      if (handle === null && !closed) handle = host.compressionOpen(format, compress);
+      return handle;
+    };
     const close = () => {
-      host.compressionClose(id);
-      call(FinalizationRegistryUnregister, codecRegistry, token);
+      closed = true;
+      if (handle !== null) host.compressionClose(handle);
     };
     const drain = (out, next) => {
       while (out !== null) {
@@ -2998,6 +3001,7 @@
     const transform = setUpTransformStream((chunk) => {
       try {
         const bytes = bufferSourceBytes(chunk, "chunk");
+        const id = codec();
         drain(host.compressionWrite(id, bytes), () => host.compressionWrite(id));
       } catch (e) {
         close();
@@ -3005,12 +3009,12 @@
       }
     }, () => {
       try {
+        const id = codec();
         drain(host.compressionFinish(id), () => host.compressionFinish(id));
       } finally {
         close();
       }
     }, close);
-    call(FinalizationRegistryRegister, codecRegistry, transform, id, token);
     return transform;
   }
 

@@ -31,6 +31,10 @@
   const MathMin = Math.min;
   const MathMax = Math.max;
   const DateNow = Date.now;
+  // Validation must not follow a guest's replacement of `RegExp.prototype.exec`
+  // (which `test` looks up on every call).
+  const RegExpPrototypeExec = RegExp.prototype.exec;
+  const matches = (re, s) => ReflectApply(RegExpPrototypeExec, re, [s]) !== null;
 
   // WebIDL pair iterators: live (an index into the current pairs, read at
   // each step), with `X Iterator.prototype` inheriting %IteratorPrototype%.
@@ -81,7 +85,7 @@
   };
   const normalizeName = (n) => {
     n = StringCtor(n);
-    if (!TOKEN.test(n)) throw new TypeErrorCtor(`Invalid header name.`);
+    if (!matches(TOKEN, n)) throw new TypeErrorCtor(`Invalid header name.`);
     return n.toLowerCase();
   };
   class Headers {
@@ -194,7 +198,7 @@
 
   // ---- Blob and File (bytes held in a private field; never mutated)
   const CONTENT_TYPE_OK = /^[\x20-\x7e]*$/;
-  const normalizeBlobType = (type) => (CONTENT_TYPE_OK.test(type) ? type.toLowerCase() : "");
+  const normalizeBlobType = (type) => (matches(CONTENT_TYPE_OK, type) ? type.toLowerCase() : "");
   let blobBytes;
   // The bytes of a BufferSource, copied (a later write by the guest must not
   // change a Blob or a body).
@@ -598,7 +602,7 @@
       }
       if (init.method !== undefined) {
         method = StringCtor(init.method);
-        if (!TOKEN.test(method)) throw new TypeErrorCtor(`Failed to construct 'Request': '${method}' is not a valid HTTP method.`);
+        if (!matches(TOKEN, method)) throw new TypeErrorCtor(`Failed to construct 'Request': '${method}' is not a valid HTTP method.`);
         const upper = method.toUpperCase();
         if (FORBIDDEN_METHODS.includes(upper)) throw new TypeErrorCtor(`Failed to construct 'Request': '${method}' HTTP method is unsupported.`);
         if (METHODS.includes(upper) && upper !== "PATCH") method = upper;
@@ -675,7 +679,7 @@
       const status = init.status === undefined ? 200 : +init.status;
       if (!(status >= 200 && status <= 599) || status % 1 !== 0) throw new RangeErrorCtor(`Failed to construct 'Response': The status provided (${init.status}) is outside the range [200, 599].`);
       const statusText = init.statusText === undefined ? "" : StringCtor(init.statusText);
-      if (!REASON_PHRASE.test(statusText)) throw new TypeErrorCtor("Failed to construct 'Response': Invalid statusText");
+      if (!matches(REASON_PHRASE, statusText)) throw new TypeErrorCtor("Failed to construct 'Response': Invalid statusText");
       const headers = new Headers(init.headers);
       const bytes = extractBody(body, headers);
       if (bytes !== null && NULL_BODY.includes(status)) throw new TypeErrorCtor("Failed to construct 'Response': Response with null body status cannot have body");

@@ -235,3 +235,193 @@ fn allow_net_lets_fetch_out_under_the_egress_policy() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--allow-net: invalid host pattern"));
 }
+
+/// TypeScript nested far deeper than anyone writes, in the shapes that
+/// used to overflow the compiler's stack and abort the process: each is
+/// either compiled or refused with a clear message, never a crash.
+#[test]
+fn deeply_nested_typescript_never_crashes_isola_run() {
+    let cases = [
+        // A right-deep assignment chain (1.2 MB): refused by the nesting
+        // pre-check, with a position.
+        (
+            "assign.ts",
+            format!(
+                "export default {{ run() {{ let x; return {}1; }} }}",
+                "x=".repeat(600_000)
+            ),
+            Some("nested more than 1000 levels"),
+        ),
+        // Nested generics: refused by the nesting pre-check, with a position.
+        (
+            "generics.ts",
+            format!(
+                "let v: {}B{};\nexport default {{ run() {{ return 1; }} }}",
+                "A<".repeat(250_000),
+                ">".repeat(250_000)
+            ),
+            Some("nested more than 1000 levels"),
+        ),
+        // A left-deep binary chain of millions of terms (the pre-check does
+        // not count it): too long to be sure the compiler's stack holds.
+        (
+            "terms.ts",
+            format!(
+                "export default {{ run() {{ return {}1; }} }}",
+                "1+".repeat(2_000_000)
+            ),
+            Some("bytes are compiled"),
+        ),
+        // The same chain just under the size limit compiles and runs: its
+        // stack is sized for it.
+        (
+            "fewer-terms.ts",
+            format!(
+                "export default {{ run() {{ return {}1; }} }}",
+                "1+".repeat(450_000)
+            ),
+            None,
+        ),
+    ];
+    for (name, source, refusal) in cases {
+        let path = temp_module(name, &source);
+        let out = run(&["run", &path, "--call", "run"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        match refusal {
+            Some(message) => {
+                assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+                assert!(stderr.contains(message), "{name}: {stderr}");
+            }
+            None => {
+                assert_eq!(out.status.code(), Some(0), "{name}: {stderr}");
+                assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "450001");
+            }
+        }
+    }
+}
+
+/// Runs `module`'s `run` with `flags` and asserts the exit code.
+fn exits_with(module: &str, flags: &[&str], code: i32) -> Output {
+    let mut args = vec!["run", module, "--call", "run"];
+    args.extend_from_slice(flags);
+    let out = run(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{flags:?}: {stderr}");
+    out
+}
+
+/// `--cpu-ms` and `--memory-mb` above the library defaults are honoured,
+/// not silently lowered; zero or an absurd size is refused.
+#[test]
+fn limit_flags_above_the_defaults_are_honoured() {
+    // 200 MiB of heap: over the 128 MiB default, under the flag.
+    let memory = temp_module(
+        "memory.js",
+        "export default { run() { const a = new Uint8Array(200 * 1024 * 1024); a[1] = 7; return a[1] } }",
+    );
+    exits_with(&memory, &[], 3);
+    let out = exits_with(&memory, &["--memory-mb", "512"], 0);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "7");
+
+    // 1.5 s of CPU: over the 1,000 ms default, under the flag.
+    let spin = temp_module(
+        "spin.js",
+        "export default { run() { const end = performance.now() + 1500; let n = 0; while (performance.now() < end) n++; return n > 0 } }",
+    );
+    exits_with(&spin, &[], 3);
+    exits_with(&spin, &["--cpu-ms", "5000"], 0);
+
+    for bad in [
+        ["--cpu-ms", "0"],
+        ["--memory-mb", "0"],
+        ["--memory-mb", "100000"],
+    ] {
+        let out = exits_with(&spin, &bad, 2);
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(bad[0]),
+            "{bad:?}"
+        );
+    }
+}
+
+/// A guest's status text and body cannot drive the terminal: control
+/// characters are escaped on a terminal, and a forged status text is
+/// refused in Rust even when the guest patched the JavaScript validation.
+#[test]
+fn guest_text_cannot_reach_the_terminal_raw() {
+    let forged = temp_module(
+        "forged.js",
+        r#"export default { fetch() {
+            RegExp.prototype.exec = () => [""];
+            return new Response("body", { statusText: "OK\u001b]0;pwned\u0007\u001b[2J" });
+        } }"#,
+    );
+    let out = run(&["run", &forged, "--fetch", "http://x/"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    assert!(stderr.contains("Invalid statusText"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+
+    // Exit codes (see exit_codes_say_how_the_run_ended) and the escape
+    // helper for any guest text printed on stderr.
+    let noisy = temp_module(
+        "noisy.js",
+        r#"export default { run() { throw new Error("boom\u001b[31m") } }"#,
+    );
+    let out = run(&["run", &noisy, "--call", "run"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    assert!(stderr.contains("boom\\u{1b}[31m"), "{stderr}");
+}
+
+fn peak_rss(args: &[&str]) -> u64 {
+    let out = run(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    report["host"]["peak_rss_bytes"]
+        .as_u64()
+        .expect("peak RSS in the report")
+}
+
+/// Arming and clearing timers in a loop without yielding holds nothing on
+/// the host: the process's peak RSS stays near that of a trivial run
+/// (measured, not counted by the engine's meter).
+#[test]
+fn a_timer_storm_does_not_grow_host_memory() {
+    let trivial = temp_module("trivial.js", "export default { run() { return 1 } }");
+    let storm = temp_module(
+        "storm.js",
+        "export default { run() { let n = 0; for (let i = 0; i < 1000000; i++) { clearTimeout(setTimeout(() => {}, 10)); n++ } return n } }",
+    );
+    let base = peak_rss(&[
+        "run",
+        &trivial,
+        "--call",
+        "run",
+        "--json",
+        "--memory-mb",
+        "16",
+    ]);
+    let stormy = peak_rss(&[
+        "run",
+        &storm,
+        "--call",
+        "run",
+        "--json",
+        "--memory-mb",
+        "16",
+        "--cpu-ms",
+        "60000",
+        "--timeout-ms",
+        "120000",
+    ]);
+    assert!(
+        stormy < base + (24 << 20),
+        "1M timer pairs grew the host from {base} to {stormy} bytes"
+    );
+}

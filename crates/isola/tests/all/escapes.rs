@@ -113,3 +113,42 @@ fn no_bytecode_loading_or_blocking_atomics() {
     ));
     assert_eq!(out, json!(["undefined", "undefined", "undefined"]));
 }
+
+/// Stack frames of the runtime's own JavaScript sit under guest callbacks
+/// (a getter read by `new Response`, a stream's `pull`, a header list's
+/// iterator); no way of walking them hands out one of its functions.
+#[test]
+fn stack_frames_never_hand_out_internal_functions() {
+    let out = returned(call(
+        esm(r#"export default { async go() {
+            const seen = [];
+            let sloppyCallers = 0;
+            const capture = () => {
+                Error.prepareStackTrace = (_, sites) => sites;
+                const sites = new Error().stack;
+                delete Error.prepareStackTrace;
+                for (const site of sites) {
+                    seen.push(site.getFunction());
+                    seen.push(Object.getPrototypeOf(site).getFunction.call(site));
+                }
+                return sites.length;
+            };
+            // A sloppy-mode callback: `arguments.callee.caller` must not
+            // reach the caller either.
+            const sloppy = Function('capture', 'return function () { try { if (arguments.callee.caller) return 1 } catch (e) {} return 0 }')(capture);
+            let depth = 0;
+            new Response('x', { get statusText() { depth = capture(); sloppyCallers += sloppy(); return 'OK' } });
+            new Headers({ get a() { capture(); return 'b' } });
+            const stream = new ReadableStream({ pull(c) { capture(); sloppyCallers += sloppy(); c.enqueue(new Uint8Array(1)); c.close() } });
+            await new Response(stream).arrayBuffer();
+            new TextDecoder('utf-8', { get fatal() { capture(); return false } });
+            return { depth, captured: seen.length, functions: seen.filter(f => f !== undefined).length, sloppyCallers };
+        } }"#),
+        "go",
+        Value::Null,
+    ));
+    assert!(out["depth"].as_u64().unwrap_or(0) >= 2, "{out}");
+    assert!(out["captured"].as_u64().unwrap_or(0) >= 8, "{out}");
+    assert_eq!(out["functions"], json!(0), "{out}");
+    assert_eq!(out["sloppyCallers"], json!(0), "{out}");
+}

@@ -214,3 +214,60 @@ fn typescript_stack_traces_point_at_the_typescript_source() {
     let stack = e.stack.expect("stack");
     assert!(stack.contains("agent.ts:7:"), "{stack}");
 }
+
+/// `with { type: "json" }` is a promise about the module: it holds for a
+/// JSON module, fails for any other kind (static or dynamic import), and
+/// an unknown type or attribute is refused.
+#[test]
+fn import_attributes_must_match_the_module() {
+    let code = |main: &str| {
+        WorkerCode::new("2026-03-01", "main.js")
+            .module("main.js", Module::Esm(main.into()))
+            .module("data.json", Module::Json(json!({"a": 1})))
+            .module("lib.js", Module::Esm("export default 42;".into()))
+    };
+    let ok = code(
+        r#"import data from "./data.json" with { type: "json" };
+           export default { async run() {
+             const again = await import("./data.json", { with: { type: "json" } });
+             return [data.a, again.default.a] } }"#,
+    );
+    assert_eq!(returned(call(ok, "run", json!(null))), json!([1, 1]));
+
+    let static_js = code(
+        r#"import lib from "./lib.js" with { type: "json" };
+           export default { run() { return lib } }"#,
+    );
+    let message = invalid(call(static_js, "run", json!(null)));
+    assert!(message.contains("is not a JSON module"), "{message}");
+
+    let dynamic = code(
+        r#"export default { async run() {
+             const outcomes = [];
+             for (const attributes of [{ type: "json" }, { type: "css" }, { type: "json", integrity: "x" }]) {
+               try { await import("./lib.js", { with: attributes }); outcomes.push("loaded") }
+               catch (e) { outcomes.push(`${e.name}: ${e.message}`) }
+             }
+             return outcomes } }"#,
+    );
+    let out = returned(call(dynamic, "run", json!(null)));
+    let outcomes: Vec<&str> = out
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(outcomes.len(), 3, "{out}");
+    assert!(
+        outcomes[0].starts_with("TypeError") && outcomes[0].contains("not a JSON module"),
+        "{out}"
+    );
+    assert!(
+        outcomes[1].contains("Unsupported import attribute type"),
+        "{out}"
+    );
+    assert!(
+        outcomes[2].contains("Unsupported import attribute: integrity"),
+        "{out}"
+    );
+}

@@ -215,6 +215,9 @@ fn key_derivation_matches_the_rfc_vectors_and_is_capped() {
           derivedAes: [aes.algorithm.name, aes.algorithm.length, (await subtle.exportKey("raw", aes)).byteLength],
           derivedHmac: [hmac.algorithm.length, (await subtle.exportKey("raw", hmac)).byteLength],
           overCap: await err(subtle.deriveBits({ name: "PBKDF2", salt: enc("s"), iterations: 1000001, hash: "SHA-256" }, password, 256)),
+          // Under the iteration cap, but 2,048 blocks of 1,000,000 each.
+          overWork: await err(subtle.deriveBits({ name: "PBKDF2", salt: enc("s"), iterations: 1000000, hash: "SHA-1" }, password, 65536)),
+          rsa8192: await err(subtle.generateKey({ name: "RSASSA-PKCS1-v1_5", modulusLength: 8192, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }, false, ["sign"])),
           zeroIterations: await err(subtle.deriveBits({ name: "PBKDF2", salt: enc("s"), iterations: 0, hash: "SHA-256" }, password, 256)),
           noLength: await err(subtle.deriveBits({ name: "PBKDF2", salt: enc("s"), iterations: 1, hash: "SHA-256" }, password)),
           oddLength: await err(subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: enc(""), info: enc("") }, ikm, 7)),
@@ -238,6 +241,8 @@ fn key_derivation_matches_the_rfc_vectors_and_is_capped() {
     assert_eq!(out["derivedAes"], json!(["AES-GCM", 256, 32]));
     assert_eq!(out["derivedHmac"], json!([512, 64]));
     assert_eq!(out["overCap"], json!("NotSupportedError"));
+    assert_eq!(out["overWork"], json!("NotSupportedError"));
+    assert_eq!(out["rsa8192"], json!("NotSupportedError"));
     assert_eq!(out["zeroIterations"], json!("OperationError"));
     assert_eq!(out["noLength"], json!("OperationError"));
     assert_eq!(out["oddLength"], json!("OperationError"));
