@@ -15,12 +15,15 @@ use rquickjs::{Ctx, Function, Object, Value as JsValue, qjs};
 
 /// Evaluated once per process to learn the engine's `CallSite` class id
 /// (builtin class ids are the same in every runtime): the first frame's
-/// `CallSite` of a stack trace with `prepareStackTrace` set.
+/// `CallSite` of a stack trace with `prepareStackTrace` set. The engine's
+/// `prepareStackTrace` is an accessor over context state, so it is reset
+/// through the setter (`delete` would remove the accessor and leave the
+/// probe's function in place).
 const PROBE: &str = "(() => {\n\
     const E = Error;\n\
     E.prepareStackTrace = (_, sites) => sites;\n\
     const sites = new E().stack;\n\
-    delete E.prepareStackTrace;\n\
+    E.prepareStackTrace = undefined;\n\
     return sites[0];\n\
 })()";
 
@@ -65,4 +68,32 @@ pub(crate) fn hide_functions(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
         "getFunction",
         Property::from(get_function).writable().configurable(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use rquickjs::{Context, Runtime};
+
+    use super::*;
+
+    /// The probe leaves the context as it found it: stacks are strings and
+    /// `Error.prepareStackTrace` is still the engine's accessor.
+    #[test]
+    fn the_probe_leaves_no_trace_and_get_function_is_hidden() {
+        let runtime = Runtime::new().expect("runtime");
+        let context = Context::full(&runtime).expect("context");
+        context.with(|ctx| {
+            let _: Object = ctx.eval(PROBE).expect("probe");
+            hide_functions(&ctx).expect("hidden");
+            let check: Vec<bool> = ctx
+                .eval(
+                    "[typeof new Error('x').stack === 'string',\n\
+                      typeof Object.getOwnPropertyDescriptor(Error, 'prepareStackTrace').set === 'function',\n\
+                      (() => { Error.prepareStackTrace = (_, s) => s; const s = new Error().stack;\n\
+                               Error.prepareStackTrace = undefined; return s[0].getFunction() === undefined })()]",
+                )
+                .expect("checks");
+            assert_eq!(check, vec![true, true, true]);
+        });
+    }
 }

@@ -48,6 +48,21 @@ fn id_arg(args: &HostArgs<'_>, i: usize) -> u64 {
     0
 }
 
+/// Charges `bytes` of host-side copies (made or about to be made by the
+/// host call in progress) to the isolate's memory limit until the call
+/// returns. Past the limit (or the process budget) the guest is stopped as
+/// by any allocation that does not fit.
+fn charge(ctx: &Ctx<'_>, shared: &Shared, bytes: usize) -> rquickjs::Result<()> {
+    if !shared.memory.admits(bytes) {
+        return Err(Exception::throw_range(ctx, "Out of memory"));
+    }
+    shared.memory.add(bytes);
+    shared
+        .transient
+        .set(shared.transient.get().saturating_add(bytes));
+    Ok(())
+}
+
 fn bytes_arg(args: &HostArgs<'_>, i: usize) -> Option<Vec<u8>> {
     let view = TypedArray::<u8>::from_value(arg(args, i)?.clone()).ok()?;
     // SAFETY: copied out at once; no guest code runs in between.
@@ -372,8 +387,11 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         codec::write(&ctx, &data)
     });
 
+    let s = shared.clone();
     define(&mut table, "btoa", move |ctx, args| {
         let input = string_arg(&ctx, &args, 0)?;
+        // The input, its bytes and the encoding.
+        charge(&ctx, &s, input.len().saturating_mul(4))?;
         let mut bytes = Vec::with_capacity(input.len());
         for c in input.chars() {
             match u8::try_from(u32::from(c)) {
@@ -391,8 +409,11 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         Ok(rquickjs::String::from_str(ctx, &encoded)?.into_value())
     });
 
+    let s = shared.clone();
     define(&mut table, "atob", move |ctx, args| {
         let input = string_arg(&ctx, &args, 0)?;
+        // The input, the decoded bytes and their Latin-1 text.
+        charge(&ctx, &s, input.len().saturating_mul(3))?;
         match forgiving_base64_decode(&input) {
             Some(bytes) => {
                 let latin1: String = bytes.into_iter().map(char::from).collect();
@@ -479,17 +500,22 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         Ok(rquickjs::String::from_str(ctx, &uuid)?.into_value())
     });
 
+    let s = shared.clone();
     define(&mut table, "utf8Encode", move |ctx, args| {
         let text = arg(&args, 0)
             .and_then(|v| v.as_string())
             .map(crate::web::js_string)
             .transpose()?
             .unwrap_or_default();
+        charge(&ctx, &s, text.len())?;
         Ok(TypedArray::<u8>::new(ctx, text.into_bytes())?.into_value())
     });
 
+    let s = shared.clone();
     define(&mut table, "utf8Decode", move |ctx, args| {
         let bytes = bytes_arg(&args, 0).unwrap_or_default();
+        // The bytes and their text (an invalid byte becomes three).
+        charge(&ctx, &s, bytes.len().saturating_mul(4))?;
         let fatal = arg(&args, 1).and_then(JsValue::as_bool).unwrap_or(false);
         let ignore_bom = arg(&args, 2).and_then(JsValue::as_bool).unwrap_or(false);
         let body = if !ignore_bom && bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
@@ -596,8 +622,10 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         Ok(pair.into_value())
     });
 
+    let s = shared.clone();
     define(&mut table, "decoderDecode", move |ctx, args| {
         let bytes = bytes_arg(&args, 1).unwrap_or_default();
+        charge(&ctx, &s, bytes.len().saturating_mul(4))?;
         let stream = arg(&args, 2).and_then(JsValue::as_bool).unwrap_or(false);
         let decoded = crate::handles::with(arg(&args, 0), |state| match state {
             HostState::Decoder(decoder) => Some(decoder.decode(&bytes, stream)),
@@ -633,8 +661,11 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         }
     });
 
+    let s = shared.clone();
     define(&mut table, "multipartParse", move |ctx, args| {
         let body = bytes_arg(&args, 0).unwrap_or_default();
+        // The body and its parts.
+        charge(&ctx, &s, body.len().saturating_mul(2))?;
         let content_type = string_arg(&ctx, &args, 1)?;
         let parts = crate::multipart::boundary(&content_type)
             .and_then(|boundary| crate::multipart::parse(&body, &boundary));
@@ -700,11 +731,19 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
 
     debug_assert_eq!(table.names, HOST_FUNCTIONS, "host table out of order");
     let fns = table.fns;
+    let s = shared.clone();
     let dispatch = Function::new(
         ctx.clone(),
-        move |ctx: Ctx<'js>, index: u32, args: HostArgs<'js>| match fns.get(index as usize) {
-            Some(f) => f(ctx, args),
-            None => Err(Exception::throw_type(&ctx, "isola: unknown host function")),
+        move |ctx: Ctx<'js>, index: u32, args: HostArgs<'js>| {
+            let Some(f) = fns.get(index as usize) else {
+                return Err(Exception::throw_type(&ctx, "isola: unknown host function"));
+            };
+            // Host copies made by this call (not by calls nested in it) are
+            // released when it returns.
+            let outer = s.transient.replace(0);
+            let result = f(ctx, args);
+            s.memory.sub(s.transient.replace(outer));
+            result
         },
     )?;
     Ok(dispatch)

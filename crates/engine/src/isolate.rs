@@ -113,6 +113,9 @@ pub(crate) struct Shared {
     pub(crate) decoders: crate::handles::LiveCount,
     /// The heap meter (its limit bounds decompression output).
     pub(crate) memory: Rc<MemoryMeter>,
+    /// Bytes of host-side copies charged to `memory` during the host call
+    /// in progress, released when it returns (see `host::charge`).
+    pub(crate) transient: Cell<usize>,
     /// `CompressionStream` / `DecompressionStream` states alive.
     pub(crate) codecs: crate::handles::LiveCount,
 }
@@ -307,6 +310,7 @@ impl BlankIsolate {
             startup_error: RefCell::new(None),
             decoders: crate::handles::LiveCount::new(crate::web::MAX_DECODERS),
             memory: watchdog.memory.clone(),
+            transient: Cell::new(0),
             codecs: crate::handles::LiveCount::new(crate::compression::MAX_STREAMS),
         });
 
@@ -512,6 +516,13 @@ impl Isolate {
     /// Bytes the engine heap holds now.
     pub fn memory_used(&self) -> usize {
         self.watchdog.memory.used()
+    }
+
+    /// Whether an allocation was refused because the process-wide memory
+    /// budget ([`crate::set_process_memory_budget`]) was full, rather than
+    /// this isolate's own limit.
+    pub fn memory_budget_full(&self) -> bool {
+        self.watchdog.memory.budget_full()
     }
 
     /// The most bytes the engine heap has held.

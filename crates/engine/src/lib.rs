@@ -11,6 +11,7 @@
 //! the thread CPU clock and a few class-id checks through the QuickJS FFI.
 
 mod alloc;
+mod budget;
 mod bytecode;
 mod callsite;
 mod codec;
@@ -37,6 +38,7 @@ mod typescript;
 mod value;
 mod web;
 
+pub use budget::{process_memory_budget, process_memory_reserved, set_process_memory_budget};
 pub use codec::CodecLimits;
 pub use dynamic::{
     DynamicCode, DynamicLimits, DynamicOutbound, LoopbackService, read_code, read_limits,

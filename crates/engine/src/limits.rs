@@ -40,6 +40,10 @@ pub(crate) struct MemoryMeter {
     peak: Cell<usize>,
     limit: Cell<usize>,
     exceeded: Cell<bool>,
+    /// Taken from the process-wide budget (see [`crate::budget`]).
+    reserved: Cell<usize>,
+    /// An allocation was refused because the process budget was full.
+    budget_full: Cell<bool>,
 }
 
 impl MemoryMeter {
@@ -49,20 +53,40 @@ impl MemoryMeter {
             peak: Cell::new(0),
             limit: Cell::new(limit),
             exceeded: Cell::new(false),
+            reserved: Cell::new(0),
+            budget_full: Cell::new(false),
         }
     }
 
-    /// Whether `extra` more bytes fit; records the failure if not.
+    /// Whether `extra` more bytes fit, in the isolate's limit and in the
+    /// process's budget; records the failure if not.
     pub(crate) fn admits(&self, extra: usize) -> bool {
-        let fits = self
+        let Some(total) = self
             .used
             .get()
             .checked_add(extra)
-            .is_some_and(|total| total <= self.limit.get());
-        if !fits {
+            .filter(|total| *total <= self.limit.get())
+        else {
             self.exceeded.set(true);
+            return false;
+        };
+        let reserved = self.reserved.get();
+        if total > reserved {
+            let step = (total - reserved).next_multiple_of(crate::budget::STEP);
+            if !crate::budget::reserve(step) {
+                self.budget_full.set(true);
+                self.exceeded.set(true);
+                return false;
+            }
+            self.reserved.set(reserved + step);
         }
-        fits
+        true
+    }
+
+    /// Whether an allocation was refused because the process-wide budget
+    /// was full (rather than the isolate's own limit).
+    pub(crate) fn budget_full(&self) -> bool {
+        self.budget_full.get()
     }
 
     pub(crate) fn add(&self, bytes: usize) {
@@ -74,7 +98,15 @@ impl MemoryMeter {
     }
 
     pub(crate) fn sub(&self, bytes: usize) {
-        self.used.set(self.used.get().saturating_sub(bytes));
+        let used = self.used.get().saturating_sub(bytes);
+        self.used.set(used);
+        // Keep one step in hand; give back whole steps beyond four.
+        let reserved = self.reserved.get();
+        let keep = used.next_multiple_of(crate::budget::STEP) + crate::budget::STEP;
+        if reserved > keep + 3 * crate::budget::STEP {
+            crate::budget::release(reserved - keep);
+            self.reserved.set(keep);
+        }
     }
 
     pub(crate) fn set_limit(&self, limit: usize) {
@@ -95,6 +127,12 @@ impl MemoryMeter {
 
     pub(crate) fn exceeded(&self) -> bool {
         self.exceeded.get()
+    }
+}
+
+impl Drop for MemoryMeter {
+    fn drop(&mut self) {
+        crate::budget::release(self.reserved.get());
     }
 }
 

@@ -82,6 +82,7 @@ pub struct Config {
     pub(crate) limits: Limits,
     pub(crate) cache_budget_bytes: usize,
     pub(crate) stack_bytes: usize,
+    pub(crate) process_memory_budget: usize,
 }
 
 impl Default for Config {
@@ -91,6 +92,7 @@ impl Default for Config {
             limits: Limits::default(),
             cache_budget_bytes: 512 << 20,
             stack_bytes: 1 << 20,
+            process_memory_budget: default_process_memory_budget(),
         }
     }
 }
@@ -126,6 +128,19 @@ impl Config {
         self
     }
 
+    /// The engine heap all isolates of this process may hold together
+    /// (default: three quarters of the machine's memory). Isolates that
+    /// outlive their request (`ctx.waitUntil` work, cached named workers)
+    /// count too. Past it, the guest whose allocation does not fit is
+    /// stopped with [`crate::Outcome::MemoryLimit`] (and a warning is
+    /// logged), and new isolates cannot start. The budget is process-wide:
+    /// the last [`crate::Loader`] created sets it.
+    #[must_use]
+    pub fn process_memory_budget(mut self, bytes: usize) -> Self {
+        self.process_memory_budget = bytes;
+        self
+    }
+
     /// Native stack the engine may use per isolate (default 1 MiB; capped at
     /// 4 MiB, the executor threads run with 8 MiB). Deeper guest recursion
     /// gets a `RangeError`.
@@ -134,4 +149,20 @@ impl Config {
         self.stack_bytes = bytes.clamp(64 << 10, 4 << 20);
         self
     }
+}
+
+/// Three quarters of the machine's memory (`MemTotal`), or no ceiling
+/// where that cannot be read.
+fn default_process_memory_budget() -> usize {
+    let total_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("MemTotal:"))?
+                .split_whitespace()
+                .nth(1)?
+                .parse::<usize>()
+                .ok()
+        });
+    total_kib.map_or(usize::MAX, |kib| kib.saturating_mul(1024) / 4 * 3)
 }

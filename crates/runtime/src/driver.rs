@@ -674,6 +674,17 @@ impl Driver {
     /// Ends every call in flight with `outcome` and discards the isolate:
     /// the guest was stopped at an arbitrary point.
     fn terminate_with(&mut self, outcome: Outcome) {
+        if self
+            .isolate
+            .as_ref()
+            .is_some_and(Isolate::memory_budget_full)
+        {
+            tracing::warn!(
+                budget_bytes = isola_engine::process_memory_budget(),
+                reserved_bytes = isola_engine::process_memory_reserved(),
+                "worker stopped: the process-wide memory budget is full"
+            );
+        }
         tracing::info!(
             outcome = outcome.kind().as_str(),
             "worker stopped by a limit"

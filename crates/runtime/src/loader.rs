@@ -113,6 +113,7 @@ impl std::fmt::Debug for Loader {
 impl Loader {
     /// Starts the executor threads.
     pub fn new(config: Config) -> Result<Self, LoadError> {
+        isola_engine::set_process_memory_budget(config.process_memory_budget);
         let executors = (0..config.threads)
             .map(Executor::start)
             .collect::<Result<Vec<_>, _>>()

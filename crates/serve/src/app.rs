@@ -141,6 +141,9 @@ impl App {
         if let Some(budget) = isola.cache_budget_mb {
             loader_config = loader_config.cache_budget_bytes(mib(budget));
         }
+        if let Some(budget) = isola.memory_budget_mb {
+            loader_config = loader_config.process_memory_budget(mib(budget));
+        }
         let loader = Loader::new(loader_config).map_err(|e| ServeError::Internal(e.to_string()))?;
         let slots: HashMap<String, ServiceSlot> = std::iter::once(&main)
             .chain(&others)

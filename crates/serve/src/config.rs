@@ -68,6 +68,9 @@ pub struct IsolaSettings {
     /// `cache_budget_mb`: engine memory cached named workers may hold
     /// together, MiB (default 512).
     pub cache_budget_mb: Option<u64>,
+    /// `memory_budget_mb`: engine memory all isolates of the server may hold
+    /// together, MiB (default: three quarters of the machine's memory).
+    pub memory_budget_mb: Option<u64>,
     /// `threads`: executor threads (default: one per core).
     pub threads: Option<usize>,
     /// `max_body_mb`: largest request body accepted, MiB (default 32);
@@ -354,6 +357,7 @@ impl Reader<'_> {
                         .positive(&mut t, "isola", "subrequests")?
                         .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
                     cache_budget_mb: self.positive(&mut t, "isola", "cache_budget_mb")?,
+                    memory_budget_mb: self.positive(&mut t, "isola", "memory_budget_mb")?,
                     threads: self
                         .positive(&mut t, "isola", "threads")?
                         .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
@@ -522,6 +526,7 @@ memory_mb = 64
 wall_ms = 5000
 subrequests = 10
 cache_budget_mb = 256
+memory_budget_mb = 2048
 threads = 2
 max_body_mb = 1
 "#,
@@ -563,6 +568,7 @@ max_body_mb = 1
                 wall_ms: Some(5000),
                 subrequests: Some(10),
                 cache_budget_mb: Some(256),
+                memory_budget_mb: Some(2048),
                 threads: Some(2),
                 max_body_mb: Some(1),
             }

@@ -21,8 +21,10 @@
 //! The `[isola]` table: `memory_mb` (engine heap per isolate, default 128),
 //! `wall_ms` (wall clock per request, default 30,000), `subrequests` (per
 //! request, default 1,000), `cache_budget_mb` (memory of cached named
-//! workers, default 512), `threads` (executor threads, default one per
-//! core), `max_body_mb` (largest request body, default 32; larger is `413`).
+//! workers, default 512), `memory_budget_mb` (memory of all isolates
+//! together, lingering `waitUntil` work included; default three quarters of
+//! the machine's), `threads` (executor threads, default one per core),
+//! `max_body_mb` (largest request body, default 32; larger is `413`).
 //!
 //! Every other key is reported at startup as a warning with its dotted path
 //! (`kv_namespaces`, `limits.foo`, `services[0].props`) and returned by

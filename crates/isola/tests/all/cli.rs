@@ -375,13 +375,14 @@ fn guest_text_cannot_reach_the_terminal_raw() {
 }
 
 fn peak_rss(args: &[&str]) -> u64 {
+    peak_rss_exiting(args, 0)
+}
+
+/// The peak RSS `isola run --json` reports, for a run ending with `code`.
+fn peak_rss_exiting(args: &[&str], code: i32) -> u64 {
     let out = run(args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
     report["host"]["peak_rss_bytes"]
         .as_u64()
@@ -423,5 +424,48 @@ fn a_timer_storm_does_not_grow_host_memory() {
     assert!(
         stormy < base + (24 << 20),
         "1M timer pairs grew the host from {base} to {stormy} bytes"
+    );
+}
+
+/// Host-side copies (here `atob`'s input, bytes and text) count against the
+/// memory limit: decoding 30 MiB of base64 under a 100 MiB limit is a
+/// memory-limit outcome, and the process never holds much more than the
+/// limit; with room, the same code runs.
+#[test]
+fn host_copies_count_against_the_memory_limit() {
+    let decode = temp_module(
+        "decode.js",
+        "export default { run() { const s = 'QUFB'.repeat(30 << 18); return atob(s).length } }",
+    );
+    let trivial = temp_module("tiny.js", "export default { run() { return 1 } }");
+    let floor = peak_rss(&["run", &trivial, "--call", "run", "--json"]);
+    let roomy = peak_rss(&[
+        "run",
+        &decode,
+        "--call",
+        "run",
+        "--json",
+        "--memory-mb",
+        "512",
+    ]);
+    let limited = peak_rss_exiting(
+        &[
+            "run",
+            &decode,
+            "--call",
+            "run",
+            "--json",
+            "--memory-mb",
+            "100",
+        ],
+        3,
+    );
+    assert!(
+        limited < floor + (140 << 20),
+        "under a 100 MiB limit the host grew from {floor} to {limited} bytes"
+    );
+    assert!(
+        roomy > limited,
+        "with room the decode ran: {roomy} vs {limited}"
     );
 }

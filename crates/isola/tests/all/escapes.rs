@@ -126,7 +126,7 @@ fn stack_frames_never_hand_out_internal_functions() {
             const capture = () => {
                 Error.prepareStackTrace = (_, sites) => sites;
                 const sites = new Error().stack;
-                delete Error.prepareStackTrace;
+                Error.prepareStackTrace = undefined;
                 for (const site of sites) {
                     seen.push(site.getFunction());
                     seen.push(Object.getPrototypeOf(site).getFunction.call(site));
