@@ -7,10 +7,12 @@
 //! [`check_nesting`] refuses code nested deeper than [`MAX_NESTING`] by a
 //! cheap lexical estimate, before oxc sees it, with the position where it
 //! got too deep; [`on_deep_stack`] is the bound that holds for every shape:
-//! it runs the compiler on a thread of its own whose stack is sized for the
-//! deepest recursion that many bytes of source can cause (of which only the
-//! pages touched are committed), and turns a panic into an error.
+//! it runs the compiler on a thread whose stack is sized for the deepest
+//! recursion that many bytes of source can cause (a pooled thread when its
+//! stack suffices, else one of its own; only the pages touched are
+//! committed), and turns a panic into an error.
 
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Condvar, Mutex, OnceLock};
 
 /// The deepest nesting accepted for code compiled with oxc: far beyond what
@@ -211,7 +213,8 @@ fn stack_for(source_len: usize) -> Result<usize, DeepStackError> {
     Ok(BASE_STACK_BYTES + source_len * STACK_PER_SOURCE_BYTE)
 }
 
-/// At most one compile per core at a time: each may hold a large stack.
+/// At most one compile on a thread of its own per core at a time: each may
+/// hold a large stack.
 struct Gate {
     running: Mutex<usize>,
     freed: Condvar,
@@ -250,15 +253,64 @@ impl Drop for Pass {
     }
 }
 
-/// Runs `f`, a compile of `source_len` bytes of guest code, on a thread of
-/// its own whose stack is sized for the worst case of that many bytes (see
-/// [`STACK_PER_SOURCE_BYTE`]), and waits for it. A panic becomes
+/// The stack of the pooled compiler threads, which take every compile whose
+/// worst case fits it (sources up to about 30 KB, nearly all code): a
+/// thread of its own per compile costs a few hundred microseconds. Touched
+/// pages stay committed, at most this much per pool thread.
+const POOL_STACK_BYTES: usize = 64 << 20;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The pool's queue, started on first use: one thread per core.
+fn pool() -> Option<&'static Mutex<SyncSender<Job>>> {
+    static POOL: OnceLock<Option<Mutex<SyncSender<Job>>>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let (tx, rx) = sync_channel::<Job>(64);
+        let rx: &'static Mutex<Receiver<Job>> = Box::leak(Box::new(Mutex::new(rx)));
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let started = (0..threads)
+            .filter(|i| {
+                std::thread::Builder::new()
+                    .name(format!("isola-compile-{i}"))
+                    .stack_size(POOL_STACK_BYTES)
+                    .spawn(move || {
+                        // The lock is released before the job runs.
+                        while let Some(job) = rx.lock().ok().and_then(|rx| rx.recv().ok()) {
+                            job();
+                        }
+                    })
+                    .is_ok()
+            })
+            .count();
+        (started > 0).then(|| Mutex::new(tx))
+    })
+    .as_ref()
+}
+
+/// Runs `f`, a compile of `source_len` bytes of guest code, on a thread
+/// whose stack is sized for the worst case of that many bytes (see
+/// [`STACK_PER_SOURCE_BYTE`]), and waits for it: a pooled thread when its
+/// stack is enough, else a thread of its own. A panic becomes
 /// [`DeepStackError::Failed`]; sources too long to be sure of are refused.
 pub fn on_deep_stack<T: Send + 'static>(
     source_len: usize,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, DeepStackError> {
     let stack = stack_for(source_len)?;
+    if stack <= POOL_STACK_BYTES {
+        let (reply, answer) = sync_channel(1);
+        let job: Job = Box::new(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            let _ = reply.send(outcome.ok());
+        });
+        let queue = pool().ok_or(DeepStackError::Failed)?;
+        queue
+            .lock()
+            .map_err(|_| DeepStackError::Failed)?
+            .send(job)
+            .map_err(|_| DeepStackError::Failed)?;
+        return answer.recv().ok().flatten().ok_or(DeepStackError::Failed);
+    }
     let _pass = Gate::get().enter().ok_or(DeepStackError::Failed)?;
     let thread = std::thread::Builder::new()
         .name("isola-compile".into())
@@ -306,6 +358,13 @@ mod tests {
             Err(DeepStackError::Failed)
         );
         assert_eq!(on_deep_stack(100, || 7), Ok(7));
+        // Past the pool's stack: a thread of its own, with the same contract.
+        let large = (POOL_STACK_BYTES / STACK_PER_SOURCE_BYTE) * 2;
+        assert_eq!(on_deep_stack(large, || 8), Ok(8));
+        assert_eq!(
+            on_deep_stack(large, || -> u8 { panic!("compiler bug") }),
+            Err(DeepStackError::Failed)
+        );
     }
 
     #[test]
