@@ -374,15 +374,10 @@ fn guest_text_cannot_reach_the_terminal_raw() {
     assert!(stderr.contains("boom\\u{1b}[31m"), "{stderr}");
 }
 
-fn peak_rss(args: &[&str]) -> u64 {
-    peak_rss_exiting(args, 0)
-}
-
-/// The peak RSS `isola run --json` reports, for a run ending with `code`.
-fn peak_rss_exiting(args: &[&str], code: i32) -> u64 {
-    let out = run(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+/// The peak RSS `isola run --json` reports for `module`'s `run` with
+/// `flags`, the run ending with exit code `code`.
+fn peak_rss(module: &str, flags: &[&str], code: i32) -> u64 {
+    let out = exits_with(module, &[&["--json"], flags].concat(), code);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
     report["host"]["peak_rss_bytes"]
         .as_u64()
@@ -399,28 +394,19 @@ fn a_timer_storm_does_not_grow_host_memory() {
         "storm.js",
         "export default { run() { let n = 0; for (let i = 0; i < 1000000; i++) { clearTimeout(setTimeout(() => {}, 10)); n++ } return n } }",
     );
-    let base = peak_rss(&[
-        "run",
-        &trivial,
-        "--call",
-        "run",
-        "--json",
-        "--memory-mb",
-        "16",
-    ]);
-    let stormy = peak_rss(&[
-        "run",
+    let base = peak_rss(&trivial, &["--memory-mb", "16"], 0);
+    let stormy = peak_rss(
         &storm,
-        "--call",
-        "run",
-        "--json",
-        "--memory-mb",
-        "16",
-        "--cpu-ms",
-        "60000",
-        "--timeout-ms",
-        "120000",
-    ]);
+        &[
+            "--memory-mb",
+            "16",
+            "--cpu-ms",
+            "60000",
+            "--timeout-ms",
+            "120000",
+        ],
+        0,
+    );
     assert!(
         stormy < base + (24 << 20),
         "1M timer pairs grew the host from {base} to {stormy} bytes"
@@ -438,28 +424,9 @@ fn host_copies_count_against_the_memory_limit() {
         "export default { run() { const s = 'QUFB'.repeat(30 << 18); return atob(s).length } }",
     );
     let trivial = temp_module("tiny.js", "export default { run() { return 1 } }");
-    let floor = peak_rss(&["run", &trivial, "--call", "run", "--json"]);
-    let roomy = peak_rss(&[
-        "run",
-        &decode,
-        "--call",
-        "run",
-        "--json",
-        "--memory-mb",
-        "512",
-    ]);
-    let limited = peak_rss_exiting(
-        &[
-            "run",
-            &decode,
-            "--call",
-            "run",
-            "--json",
-            "--memory-mb",
-            "100",
-        ],
-        3,
-    );
+    let floor = peak_rss(&trivial, &[], 0);
+    let roomy = peak_rss(&decode, &["--memory-mb", "512"], 0);
+    let limited = peak_rss(&decode, &["--memory-mb", "100"], 3);
     assert!(
         limited < floor + (140 << 20),
         "under a 100 MiB limit the host grew from {floor} to {limited} bytes"
