@@ -4,27 +4,38 @@
 //! catchable `InternalError`. Metering here instead records that the limit was
 //! reached, so the watchdog can end the run with the memory-limit outcome
 //! however the guest reacts to the exception.
+//!
+//! Allocation is also where the CPU and wall clocks are looked at inside
+//! native built-ins that allocate as they go (`Object.keys` of a million
+//! properties, string building): see [`Watchdog::allocation_allowed`].
 #![allow(unsafe_code)]
 
 use std::rc::Rc;
 
 use rquickjs::allocator::Allocator;
 
-use crate::limits::MemoryMeter;
+use crate::limits::Watchdog;
 
 pub(crate) struct MeteredAllocator {
-    meter: Rc<MemoryMeter>,
+    watchdog: Rc<Watchdog>,
 }
 
 impl MeteredAllocator {
-    pub(crate) fn new(meter: Rc<MemoryMeter>) -> Self {
-        Self { meter }
+    pub(crate) fn new(watchdog: Rc<Watchdog>) -> Self {
+        Self { watchdog }
+    }
+
+    /// Whether `extra` more bytes may be allocated: the clocks allow it and
+    /// they fit the isolate's limit and the process budget.
+    fn admits(&self, extra: usize) -> bool {
+        self.watchdog.allocation_allowed(extra) && self.watchdog.memory.admits(extra)
     }
 
     fn account(&self, ptr: *mut u8) -> *mut u8 {
         if !ptr.is_null() {
             // SAFETY: `ptr` was just returned by libc's allocator and is live.
-            self.meter
+            self.watchdog
+                .memory
                 .add(unsafe { libc::malloc_usable_size(ptr.cast()) });
         }
         ptr
@@ -36,7 +47,7 @@ impl MeteredAllocator {
 // size, alignment suitable for any type, realloc preserving contents) is libc's.
 unsafe impl Allocator for MeteredAllocator {
     fn alloc(&mut self, size: usize) -> *mut u8 {
-        if !self.meter.admits(size) {
+        if !self.admits(size) {
             return std::ptr::null_mut();
         }
         // SAFETY: malloc may be called with any size; a null result is passed on.
@@ -48,7 +59,7 @@ unsafe impl Allocator for MeteredAllocator {
         let Some(total) = count.checked_mul(size) else {
             return std::ptr::null_mut();
         };
-        if !self.meter.admits(total) {
+        if !self.admits(total) {
             return std::ptr::null_mut();
         }
         // SAFETY: calloc may be called with any sizes; a null result is passed on.
@@ -58,7 +69,8 @@ unsafe impl Allocator for MeteredAllocator {
 
     unsafe fn dealloc(&mut self, ptr: *mut u8) {
         // SAFETY: the caller passes a live pointer from this allocator.
-        self.meter
+        self.watchdog
+            .memory
             .sub(unsafe { libc::malloc_usable_size(ptr.cast()) });
         // SAFETY: as above; it is not used again.
         unsafe { libc::free(ptr.cast()) };
@@ -75,7 +87,7 @@ unsafe impl Allocator for MeteredAllocator {
         }
         // SAFETY: `ptr` is live and from this allocator.
         let old = unsafe { libc::malloc_usable_size(ptr.cast()) };
-        if new_size > old && !self.meter.admits(new_size - old) {
+        if new_size > old && !self.admits(new_size - old) {
             return std::ptr::null_mut();
         }
         // SAFETY: `ptr` is live; on failure libc leaves it untouched and we keep its accounting.
@@ -83,7 +95,7 @@ unsafe impl Allocator for MeteredAllocator {
         if grown.is_null() {
             return grown;
         }
-        self.meter.sub(old);
+        self.watchdog.memory.sub(old);
         self.account(grown)
     }
 

@@ -4,6 +4,7 @@
 //! read once into owned data, and nothing here panics or blocks.
 
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use rquickjs::{Array, Ctx, Exception, Function, Object, TypedArray, Value as JsValue, qjs};
@@ -654,7 +655,10 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             .cloned()
             .unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
         let params = read_value(&ctx, &s, &params).map_err(|e| clone_error_to_js(&ctx, &e))?;
-        match crate::subtle::run(&op, params) {
+        // Long operations look at the limits between units of work; when
+        // one fired, the dispatcher turns the result into the stop.
+        let interrupt = || s.watchdog.poll();
+        match crate::subtle::run(&op, params, &interrupt) {
             Ok(value) => codec::write(&ctx, &value),
             Err(e) if e.name == "TypeError" => Err(Exception::throw_type(&ctx, &e.message)),
             Err(e) => Err(dom_exception(&ctx, e.name, &e.message)),
@@ -741,12 +745,48 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             // Host copies made by this call (not by calls nested in it) are
             // released when it returns.
             let outer = s.transient.replace(0);
-            let result = f(ctx, args);
+            let started = Instant::now();
+            let result = f(ctx.clone(), args);
             s.memory.sub(s.transient.replace(outer));
+            if host_work_tripped(&s, started.elapsed()) {
+                return Err(interrupted(&ctx));
+            }
             result
         },
     )?;
     Ok(dispatch)
+}
+
+/// Host time between looks at the watchdog. The engine's own check runs
+/// every 10,000 bytecode instructions, which a loop of a few expensive host
+/// calls never reaches; host work is looked at about every millisecond.
+const HOST_WORK_BETWEEN_CHECKS: Duration = Duration::from_millis(1);
+
+/// Adds `spent` to the host work since the last look and, past
+/// [`HOST_WORK_BETWEEN_CHECKS`], asks the watchdog whether a limit fired.
+fn host_work_tripped(shared: &Shared, spent: Duration) -> bool {
+    let work = shared.host_work.get() + spent;
+    if work < HOST_WORK_BETWEEN_CHECKS {
+        shared.host_work.set(work);
+        return false;
+    }
+    shared.host_work.set(Duration::ZERO);
+    shared.watchdog.poll()
+}
+
+/// Stops the guest as the engine's interrupt does: an error no guest
+/// `catch` or `finally` sees (the watchdog holds the limit that fired).
+fn interrupted(ctx: &Ctx<'_>) -> rquickjs::Error {
+    let Ok(error) = Exception::from_message(ctx.clone(), "interrupted") else {
+        return rquickjs::Error::Exception;
+    };
+    // SAFETY: `error` is a live object of this context; the call sets a flag
+    // on it and takes no ownership of the value.
+    #[allow(unsafe_code)]
+    unsafe {
+        qjs::JS_SetUncatchableError(ctx.as_raw().as_ptr(), error.as_raw());
+    }
+    ctx.throw(error.into_value())
 }
 
 /// Feeds `bytes` (if any) to a compression state and returns its next

@@ -118,6 +118,10 @@ pub(crate) struct Shared {
     pub(crate) transient: Cell<usize>,
     /// `CompressionStream` / `DecompressionStream` states alive.
     pub(crate) codecs: crate::handles::LiveCount,
+    /// The limits, checked by the host dispatcher after host work too.
+    pub(crate) watchdog: Rc<Watchdog>,
+    /// Wall time spent in host functions since the watchdog last looked.
+    pub(crate) host_work: Cell<Duration>,
 }
 
 impl Shared {
@@ -267,10 +271,10 @@ impl BlankIsolate {
     pub fn new(stack_limit: usize) -> Result<Self, IsolateError> {
         let defaults = IsolateConfig::default();
         let meter = Rc::new(MemoryMeter::new(defaults.memory_limit));
-        let runtime = Runtime::new_with_alloc(MeteredAllocator::new(meter.clone()))
+        let watchdog = Rc::new(Watchdog::new(meter));
+        let runtime = Runtime::new_with_alloc(MeteredAllocator::new(watchdog.clone()))
             .map_err(|e| IsolateError::Setup(e.to_string()))?;
         runtime.set_max_stack_size(stack_limit.min(16 << 20));
-        let watchdog = Rc::new(Watchdog::new(meter));
         let poller = watchdog.clone();
         runtime.set_interrupt_handler(Some(Box::new(move || poller.poll())));
         runtime.set_host_promise_rejection_tracker(Some(Box::new(
@@ -312,6 +316,8 @@ impl BlankIsolate {
             memory: watchdog.memory.clone(),
             transient: Cell::new(0),
             codecs: crate::handles::LiveCount::new(crate::compression::MAX_STREAMS),
+            watchdog: watchdog.clone(),
+            host_work: Cell::new(Duration::ZERO),
         });
 
         watchdog.arm(setup_budget());
@@ -337,6 +343,7 @@ impl BlankIsolate {
             });
             crate::globals::install(&ctx)
         });
+        watchdog.disarm();
         if let Some(why) = watchdog.tripped() {
             return Err(IsolateError::Terminated(why));
         }
@@ -396,6 +403,7 @@ impl BlankIsolate {
             }
             Ok(())
         });
+        watchdog.disarm();
         if let Some(why) = watchdog.tripped() {
             return Err(IsolateError::Terminated(why));
         }
@@ -597,8 +605,12 @@ impl Isolate {
                 break;
             }
         }
+        // A last look: a native call that returned past the limit before
+        // any check ran still ends the activation with its limit.
+        self.watchdog.poll();
         let used = thread_cpu_time().saturating_sub(start);
         self.cpu_total += used;
+        self.watchdog.disarm();
         match self.watchdog.tripped() {
             Some(why) => Err(why),
             None => Ok(used),

@@ -144,7 +144,14 @@ pub(crate) struct Watchdog {
     cpu_budget: Cell<Duration>,
     wall_deadline: Cell<Option<Instant>>,
     tripped: Cell<Option<Termination>>,
+    /// Bytes allocated since the allocator last looked at the clocks.
+    allocated_since_look: Cell<usize>,
 }
+
+/// Bytes allocated between looks at the clocks from the allocator: a
+/// native built-in that allocates as it goes is looked at every MiB (a
+/// look costs one `clock_gettime`, well under a microsecond).
+const ALLOCATION_BETWEEN_LOOKS: usize = 1 << 20;
 
 impl Watchdog {
     pub(crate) fn new(memory: Rc<MemoryMeter>) -> Self {
@@ -154,7 +161,28 @@ impl Watchdog {
             cpu_budget: Cell::new(Duration::MAX),
             wall_deadline: Cell::new(None),
             tripped: Cell::new(None),
+            allocated_since_look: Cell::new(0),
         }
+    }
+
+    /// Asked by the allocator before each allocation during an activation:
+    /// every [`ALLOCATION_BETWEEN_LOOKS`] bytes it polls, and refuses that
+    /// allocation if a limit has fired, so a native built-in that allocates
+    /// as it goes fails with an out-of-memory error within a MiB instead of
+    /// finishing its pass (the engine's own interrupt check then ends the
+    /// guest). Small allocations between looks pass, so the host can still
+    /// build the outcome; outside activations every allocation passes.
+    pub(crate) fn allocation_allowed(&self, size: usize) -> bool {
+        if self.wall_deadline.get().is_none() {
+            return true;
+        }
+        let since = self.allocated_since_look.get().saturating_add(size);
+        if since < ALLOCATION_BETWEEN_LOOKS {
+            self.allocated_since_look.set(since);
+            return true;
+        }
+        self.allocated_since_look.set(0);
+        !self.poll()
     }
 
     /// Arms the watchdog for one activation; returns its CPU start.
@@ -166,7 +194,19 @@ impl Watchdog {
         start
     }
 
-    /// Called by the engine every ~10k bytecodes; `true` stops the guest.
+    /// Ends an activation: host code that touches the heap between
+    /// activations (building a call's arguments, reading its result) must
+    /// not be stopped by the clocks of an activation that is over. The
+    /// engine polls inside native helpers too (see the vendored QuickJS
+    /// patch), so a stale deadline would otherwise fire there.
+    pub(crate) fn disarm(&self) {
+        self.cpu_budget.set(Duration::MAX);
+        self.wall_deadline.set(None);
+    }
+
+    /// Called by the engine every ~10k bytecodes, and as often in long
+    /// native loops (sorting, string search, big integer arithmetic,
+    /// loops over an array-like's indices); `true` stops the guest.
     pub(crate) fn poll(&self) -> bool {
         if self.tripped.get().is_some() {
             return true;

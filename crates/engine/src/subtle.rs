@@ -125,7 +125,14 @@ fn object(members: Vec<(&str, Value)>) -> Value {
 }
 
 /// Runs one request.
-pub(crate) fn run(op: &str, params: Value) -> Result<Value, SubtleError> {
+/// Runs one Web Crypto operation. `interrupt` is asked between units of
+/// work by the operations long enough to need it (RSA key generation); a
+/// `true` abandons the operation.
+pub(crate) fn run(
+    op: &str,
+    params: Value,
+    interrupt: &dyn Fn() -> bool,
+) -> Result<Value, SubtleError> {
     let Value::Object(members) = params else {
         return Err(malformed("params"));
     };
@@ -146,7 +153,7 @@ pub(crate) fn run(op: &str, params: Value) -> Result<Value, SubtleError> {
         "deriveBits" => derive(&p).map(buffer),
         "import" => import(&p),
         "export" => export(&p),
-        "generate" => generate(&p),
+        "generate" => generate(&p, interrupt),
         _ => Err(malformed("op")),
     }
 }
@@ -313,14 +320,14 @@ fn export(p: &Params) -> Result<Value, SubtleError> {
     }
 }
 
-fn generate(p: &Params) -> Result<Value, SubtleError> {
+fn generate(p: &Params, interrupt: &dyn Fn() -> bool) -> Result<Value, SubtleError> {
     let kind = p.kind()?;
     let (bits, exponent) = if kind == KeyKind::Rsa {
         (p.u32("modulusLength")?, p.bytes("publicExponent")?.to_vec())
     } else {
         (0, Vec::new())
     };
-    let pair = wc::generate_pair(kind, bits, &exponent)?;
+    let pair = wc::generate_pair(kind, bits, &exponent, interrupt)?;
     let public = pair.public;
     with_rsa_parameters(
         kind,

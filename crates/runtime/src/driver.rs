@@ -120,6 +120,9 @@ struct Driver {
     stubs: Arc<StubRegistry>,
     busy: Arc<AtomicUsize>,
     blanks: crate::blanks::Blanks,
+    /// The isolate's `cpu_total` when its last activation ended well: a
+    /// stopped activation's CPU is the difference.
+    cpu_seen: Duration,
 }
 
 pub(crate) async fn drive(spawn: Spawn) {
@@ -156,6 +159,7 @@ pub(crate) async fn drive(spawn: Spawn) {
         stubs,
         busy,
         blanks,
+        cpu_seen: Duration::ZERO,
     };
     let mut open = true;
     loop {
@@ -234,6 +238,7 @@ impl Driver {
             match isolate {
                 Ok(isolate) => {
                     self.isolate = Some(isolate);
+                    self.cpu_seen = Duration::ZERO;
                     self.generation += 1;
                 }
                 Err(IsolateError::Terminated(why)) => return self.end_all(outcome_of(why)),
@@ -320,14 +325,22 @@ impl Driver {
                     call.cpu += cpu;
                 }
                 if let Some(isolate) = &self.isolate {
+                    self.cpu_seen = isolate.cpu_total();
+                }
+                if let Some(isolate) = &self.isolate {
                     self.memory.store(isolate.memory_used(), Ordering::Relaxed);
                 }
                 self.handle_effects();
             }
             Err(why) => {
                 // The guest was stopped mid-flight: whatever it settled while
-                // being interrupted is not a result. Its logs still count.
+                // being interrupted is not a result. Its logs and the CPU it
+                // used until the stop still count.
                 if let Some(isolate) = self.isolate.as_mut() {
+                    let cpu = isolate.cpu_total().saturating_sub(self.cpu_seen);
+                    for call in self.calls.values_mut() {
+                        call.cpu += cpu;
+                    }
                     for effect in isolate.take_effects() {
                         if let Effect::Log(entry) = effect {
                             self.deliver_log(&entry);

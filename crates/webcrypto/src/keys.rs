@@ -182,16 +182,19 @@ pub fn export_key(
     }
 }
 
-/// Generates a key pair. `modulus_bits` and `public_exponent` apply to RSA.
+/// Generates a key pair. `modulus_bits` and `public_exponent` apply to RSA,
+/// whose generation (seconds for large keys) asks `interrupt` between
+/// units of work and gives up when it returns true.
 pub fn generate_pair(
     kind: KeyKind,
     modulus_bits: u32,
     public_exponent: &[u8],
+    interrupt: &dyn Fn() -> bool,
 ) -> Result<GeneratedPair, CryptoError> {
     let (private, public) = match kind {
         KeyKind::Ec(c) => ec::generate(c)?,
         KeyKind::Ed25519 => ed25519::generate(),
-        KeyKind::Rsa => rsa::generate(modulus_bits, public_exponent)?,
+        KeyKind::Rsa => rsa::generate(modulus_bits, public_exponent, interrupt)?,
         KeyKind::Secret => return Err(CryptoError::not_supported("Secrets are not key pairs")),
     };
     Ok(GeneratedPair { private, public })

@@ -18,6 +18,7 @@ mod jwk;
 mod kdf;
 mod keys;
 mod rsa;
+mod rsa_keygen;
 
 pub use aes::{aes_cbc, aes_ctr, aes_gcm};
 pub use ec::{Curve, ecdsa_sign, ecdsa_verify};

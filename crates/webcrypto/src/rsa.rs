@@ -20,9 +20,10 @@ use crate::{CryptoError, Direction, Hash, digest};
 /// of milliseconds).
 pub const MAX_MODULUS_BITS: usize = 8192;
 
-/// The largest modulus isola generates. Generation is one native call the
-/// CPU watchdog cannot interrupt and its time grows with the fourth power
-/// of the size: 4096 bits take up to a few seconds, 8192 bits minutes.
+/// The largest modulus isola generates. Generation can be interrupted
+/// between candidates (see `rsa_keygen`), but its time grows with the
+/// fourth power of the size: 4096 bits take seconds, 8192 bits minutes,
+/// more than any call's CPU limit allows.
 pub const MAX_GENERATED_MODULUS_BITS: usize = 4096;
 
 /// The smallest modulus accepted.
@@ -70,7 +71,13 @@ pub(crate) fn describe(private_key: bool, material: &[u8]) -> Result<(u32, Vec<u
     Ok((u32::try_from(n).map_err(|_| bad_key())?, e))
 }
 
-pub(crate) fn generate(bits: u32, exponent: &[u8]) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
+/// A fresh key pair; `interrupt` is asked between units of work and a
+/// `true` abandons the generation.
+pub(crate) fn generate(
+    bits: u32,
+    exponent: &[u8],
+    interrupt: &dyn Fn() -> bool,
+) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
     let bits = bits as usize;
     check_size(bits)?;
     if bits > MAX_GENERATED_MODULUS_BITS {
@@ -84,7 +91,7 @@ pub(crate) fn generate(bits: u32, exponent: &[u8]) -> Result<(Vec<u8>, Vec<u8>),
             "The public exponent must be 3 or 65537",
         ));
     }
-    let key = RsaPrivateKey::new_with_exp(&mut OsRng, bits, &e).map_err(CryptoError::operation)?;
+    let key = crate::rsa_keygen::generate_key(bits, &e, interrupt)?;
     let private_der = key.to_pkcs8_der().map_err(CryptoError::operation)?;
     let public_der = key
         .to_public_key()

@@ -425,7 +425,9 @@ fn host_copies_count_against_the_memory_limit() {
     );
     let trivial = temp_module("tiny.js", "export default { run() { return 1 } }");
     let floor = peak_rss(&trivial, &[], 0);
-    let roomy = peak_rss(&decode, &["--memory-mb", "512"], 0);
+    // The decode is one host call of seconds in a debug build: give it the
+    // CPU time (the limit is checked when the call returns).
+    let roomy = peak_rss(&decode, &["--memory-mb", "512", "--cpu-ms", "20000"], 0);
     let limited = peak_rss(&decode, &["--memory-mb", "100"], 3);
     assert!(
         limited < floor + (140 << 20),

@@ -17,6 +17,7 @@ mod host_state;
 mod limits;
 mod loader;
 mod modules;
+mod native_loops;
 mod outbound;
 mod rpc_stubs;
 mod serve;
