@@ -3,7 +3,7 @@
 //   /baseline          the parent alone answers (no dynamic worker)
 //   /fresh             env.LOADER.load() of the tiny agent + one RPC call
 //   /cached?name=N     env.LOADER.get("agent-N", ...) + one RPC call
-// The agent is the one from ../shared/performance.md.
+// The agent is the project's reference agent (BENCHMARKS.md).
 const AGENT = "export default { async myAgent(p) { return p.x + 1 } }";
 
 function agentCode() {

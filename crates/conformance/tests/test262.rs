@@ -1,7 +1,7 @@
 //! test262 against isola isolates: `cargo test -p isola-conformance --test test262`.
 //!
-//! Runs `test/built-ins` and `test/language` from `../shared/conformance/
-//! test262.tar.gz` inside isolates created exactly as for users (same
+//! Runs `test/built-ins` and `test/language` from the repository's
+//! `conformance/test262.tar.gz` inside isolates created exactly as for users (same
 //! intrinsics, globals and limits), in strict and sloppy mode as each test's
 //! flags say. Features QuickJS-ng lacks are excluded by tag
 //! (`test262/excluded-features.txt`, printed on every run). Known failures
@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let tarball = manifest.join("../../../shared/conformance/test262.tar.gz");
+    let tarball = manifest.join("../../conformance/test262.tar.gz");
     let suite = match unpack(&tarball) {
         Ok(dir) => dir,
         Err(e) => {
@@ -364,7 +364,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 fn unpack(tarball: &Path) -> Result<PathBuf, String> {
     if !tarball.exists() {
         return Err(format!(
-            "{} is missing: test262 needs ../shared beside the repository",
+            "{} is missing: the repository's conformance/ folder holds the suite",
             tarball.display()
         ));
     }

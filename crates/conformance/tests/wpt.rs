@@ -1,7 +1,7 @@
 //! web-platform-tests against isola isolates: `cargo test -p isola-conformance --test wpt`.
 //!
 //! Runs every `*.any.js` (and the legacy `.html` files' inline scripts) of
-//! `../shared/conformance/wpt/` with the real `resources/testharness.js`
+//! `conformance/wpt/` with the real `resources/testharness.js`
 //! inside an isolate created as for users, collecting per-subtest results.
 //! `// META: script=` dependencies are evaluated first; `fetch()` of data
 //! files is served from the suite directory through the isolate's outbound
@@ -43,10 +43,10 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let root = manifest.join("../../../shared/conformance/wpt");
+    let root = manifest.join("../../conformance/wpt");
     if !root.join("resources/testharness.js").exists() {
         eprintln!(
-            "wpt: {} is missing: the runner needs ../shared beside the repository",
+            "wpt: {} is missing: the repository's conformance/ folder holds the suite",
             root.display()
         );
         return ExitCode::FAILURE;

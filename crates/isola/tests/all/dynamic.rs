@@ -1,5 +1,5 @@
 //! Dynamic workers through `env.LOADER`, with Cloudflare's JavaScript API,
-//! checked against ../shared/loader-behaviour.md message for message.
+//! checked against workerd's messages, message for message.
 
 use isola::{HttpResponse, Outbound, Value, WorkerCode, outbound_fn};
 use serde_json::json;
