@@ -125,7 +125,8 @@ struct RunArgs {
     /// and loopback addresses stay refused. Without it fetch() is blocked.
     #[arg(long = "allow-net", value_name = "HOST")]
     allow_net: Vec<String>,
-    /// Print one JSON object: {"outcome", "result"|"error", "logs", "stats",
+    /// Print one JSON object: {"outcome", "result"|"error", "logs",
+    /// "stats": {"cpu_us", "wall_us", "peak_memory_bytes", "subrequests"},
     /// "host": {"peak_rss_bytes"}}.
     #[arg(long)]
     json: bool,
@@ -146,11 +147,13 @@ fn main() -> ExitCode {
         // rmcp logs every handshake in full at info.
         Command::Mcp(_) => "info,rmcp=warn",
     };
+    // `ISOLA_LOG` first, then the `RUST_LOG` Rust users reach for; the
+    // same filter syntax (`info`, `isola_runtime=debug`, ...).
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ISOLA_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| default_filter.into());
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ISOLA_LOG")
-                .unwrap_or_else(|_| default_filter.into()),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();

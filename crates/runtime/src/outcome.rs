@@ -121,14 +121,16 @@ impl Outcome {
     }
 }
 
-/// What a run cost.
+/// What a run cost, whatever its outcome (a call stopped by a limit counts
+/// the CPU it used until the stop). Serialized with units in the names:
+/// `cpu_us`, `wall_us` (microseconds), `peak_memory_bytes`, `subrequests`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
     /// CPU time the guest used for this call.
-    #[serde(serialize_with = "as_micros")]
+    #[serde(rename = "cpu_us", serialize_with = "as_micros")]
     pub cpu: Duration,
     /// Wall time from the call's start until it settled.
-    #[serde(serialize_with = "as_micros")]
+    #[serde(rename = "wall_us", serialize_with = "as_micros")]
     pub wall: Duration,
     /// Peak engine heap of the isolate, in bytes.
     pub peak_memory_bytes: usize,

@@ -65,7 +65,49 @@ fn runs_the_example_and_prints_json() {
     assert_eq!(report["outcome"], "returned");
     assert_eq!(report["result"]["answer"], 2);
     assert_eq!(report["logs"][0]["level"], "log");
-    assert!(report["stats"]["cpu"].is_number());
+    assert!(report["stats"]["cpu_us"].is_number());
+}
+
+/// The log filter comes from `ISOLA_LOG`, else `RUST_LOG`, else `run`'s
+/// default (warnings only).
+#[test]
+fn rust_log_and_isola_log_set_the_log_filter() {
+    let spin = temp_module("spin-log.js", "export default { run() { for (;;) {} } }");
+    let stderr_with = |vars: &[(&str, &str)]| {
+        let mut cmd = isola();
+        cmd.args(["run", &spin, "--call", "run", "--cpu-ms", "20"])
+            .env_remove("RUST_LOG")
+            .env_remove("ISOLA_LOG");
+        for (name, value) in vars {
+            cmd.env(name, value);
+        }
+        let out = cmd.output().expect("isola runs");
+        assert_eq!(out.status.code(), Some(3));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let info_line = "worker stopped by a limit";
+    assert!(!stderr_with(&[]).contains(info_line));
+    assert!(stderr_with(&[("RUST_LOG", "info")]).contains(info_line));
+    assert!(stderr_with(&[("ISOLA_LOG", "info")]).contains(info_line));
+    assert!(!stderr_with(&[("ISOLA_LOG", "warn"), ("RUST_LOG", "info")]).contains(info_line));
+}
+
+/// The `--json` report's stats carry their units and count a call stopped
+/// by a limit too.
+#[test]
+fn the_json_report_counts_cpu_on_limit_outcomes_too() {
+    let spin = temp_module("spin.js", "export default { run() { for (;;) {} } }");
+    let out = exits_with(&spin, &["--json", "--cpu-ms", "50"], 3);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert_eq!(report["outcome"], "cpu-limit");
+    let stats = &report["stats"];
+    let cpu = stats["cpu_us"].as_u64().expect("cpu_us");
+    assert!(cpu >= 50_000, "{report}");
+    assert!(
+        stats["wall_us"].as_u64().expect("wall_us") >= cpu,
+        "{report}"
+    );
+    assert!(stats["peak_memory_bytes"].as_u64().expect("memory") > 0);
 }
 
 #[test]
