@@ -239,22 +239,22 @@ mod tests {
 
     #[test]
     fn relative_imports_resolve_against_the_importer() {
-        let s = source(&["src/index.js", "src/lib/util.js", "shared.js"]);
+        let s = source(&["src/index.js", "src/lib/util.js", "common.js"]);
         assert_eq!(
             resolve_name(&s, "src/index.js", "./lib/util.js").as_deref(),
             Ok("src/lib/util.js")
         );
         assert_eq!(
-            resolve_name(&s, "src/lib/util.js", "../../shared.js").as_deref(),
-            Ok("shared.js")
+            resolve_name(&s, "src/lib/util.js", "../../common.js").as_deref(),
+            Ok("common.js")
         );
         assert_eq!(
-            resolve_name(&s, "src/index.js", "shared.js").as_deref(),
-            Ok("shared.js")
+            resolve_name(&s, "src/index.js", "common.js").as_deref(),
+            Ok("common.js")
         );
         assert_eq!(
-            resolve_name(&s, "src/index.js", "/shared.js").as_deref(),
-            Ok("shared.js")
+            resolve_name(&s, "src/index.js", "/common.js").as_deref(),
+            Ok("common.js")
         );
     }
 
