@@ -44,6 +44,8 @@ pub(crate) enum CloneError {
     TooLarge(usize),
     /// Guest code (a getter) threw while the value was read.
     Threw,
+    /// A limit fired while the value was read; the guest is being stopped.
+    Interrupted,
 }
 
 impl CloneError {
@@ -57,6 +59,7 @@ impl CloneError {
                 "Value exceeds the {n}-byte limit for values crossing the sandbox boundary."
             ),
             CloneError::Threw => "Reading the value threw.".into(),
+            CloneError::Interrupted => "The worker passed a limit while a value was read.".into(),
         }
     }
 }
@@ -70,7 +73,14 @@ pub(crate) struct Reader<'a, 'js> {
     /// `Some` when reading RPC arguments: functions and `RpcTarget`
     /// instances are exported (kept in this isolate) and their ids listed.
     exports: Option<Vec<u64>>,
+    /// Asked every [`VALUES_BETWEEN_LOOKS`] values whether a limit fired:
+    /// a value of a million small objects takes seconds to read.
+    watchdog: Option<std::rc::Rc<crate::limits::Watchdog>>,
+    values: usize,
 }
+
+/// Values read between looks at the watchdog (a look is one clock read).
+const VALUES_BETWEEN_LOOKS: usize = 1024;
 
 impl<'a, 'js> Reader<'a, 'js> {
     pub(crate) fn new(ctx: &'a Ctx<'js>, limits: CodecLimits) -> Self {
@@ -80,7 +90,16 @@ impl<'a, 'js> Reader<'a, 'js> {
             size: 0,
             path: HashSet::new(),
             exports: None,
+            watchdog: None,
+            values: 0,
         }
+    }
+
+    /// Stops the read (with [`CloneError::Interrupted`]) once a limit of
+    /// the running activation fires.
+    pub(crate) fn watched(mut self, watchdog: std::rc::Rc<crate::limits::Watchdog>) -> Self {
+        self.watchdog = Some(watchdog);
+        self
     }
 
     /// A reader for RPC arguments, which may carry stubs.
@@ -155,6 +174,12 @@ impl<'a, 'js> Reader<'a, 'js> {
     }
 
     fn charge(&mut self, bytes: usize) -> Result<(), CloneError> {
+        self.values += 1;
+        if self.values.is_multiple_of(VALUES_BETWEEN_LOOKS)
+            && self.watchdog.as_ref().is_some_and(|w| w.poll())
+        {
+            return Err(CloneError::Interrupted);
+        }
         self.size = self.size.saturating_add(bytes + 16);
         if self.size > self.limits.max_bytes {
             return Err(CloneError::TooLarge(self.limits.max_bytes));

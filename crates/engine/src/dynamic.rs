@@ -69,6 +69,30 @@ pub struct DynamicCode {
     pub tails: Vec<LoopbackService>,
 }
 
+impl DynamicCode {
+    /// Bytes the host holds for this code while the worker lives: its
+    /// modules, `env` and props of its services and tails.
+    pub fn approx_size(&self) -> usize {
+        let modules: usize = self
+            .modules
+            .iter()
+            .map(|(name, spec)| name.len() + spec.approx_size())
+            .sum();
+        let env: usize = self
+            .env
+            .iter()
+            .map(|(k, v)| k.len() + v.approx_size())
+            .sum();
+        let links: usize = self
+            .services
+            .iter()
+            .chain(&self.tails)
+            .map(|l| l.binding.len() + l.props.approx_size())
+            .sum();
+        self.main_module.len() + modules + env + links
+    }
+}
+
 const MODULE_KINDS: [&str; 7] = ["js", "cjs", "text", "data", "json", "py", "wasm"];
 
 fn member<'a>(members: &'a [(String, Value)], name: &str) -> Option<&'a Value> {

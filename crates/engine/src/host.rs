@@ -40,6 +40,17 @@ fn number_arg(args: &HostArgs<'_>, i: usize) -> f64 {
     arg(args, i).and_then(JsValue::as_number).unwrap_or(0.0)
 }
 
+/// A body length the glue declares for chunks to follow: a whole number
+/// a JS number holds exactly, or `None`.
+fn declared_length(value: Option<&JsValue<'_>>) -> Option<u64> {
+    let n = value?.as_number()?;
+    if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        return Some(n as u64);
+    }
+    None
+}
+
 fn id_arg(args: &HostArgs<'_>, i: usize) -> u64 {
     let n = number_arg(args, i);
     if n.is_finite() && n >= 0.0 {
@@ -157,7 +168,8 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             let Some(v) = arg(&args, i) else {
                 return Ok(Value::Undefined);
             };
-            let mut reader = crate::codec::Reader::for_rpc(&ctx, s.codec());
+            let mut reader =
+                crate::codec::Reader::for_rpc(&ctx, s.codec()).watched(s.watchdog.clone());
             let value = reader.read(v);
             exported.append(&mut reader.take_exports());
             value.map_err(|e| clone_error_to_js(&ctx, &e))
@@ -280,9 +292,14 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                     headers,
                     body: Vec::new(),
                 };
-                // The whole body, when the Response was made from bytes.
+                // The whole body, when the Response was made from small
+                // bytes; or (a number) the length of big bytes that follow
+                // as chunks.
                 let body = bytes_arg(&args, 5);
-                let length = body.as_ref().map(|b| b.len() as u64);
+                let length = match &body {
+                    Some(b) => Some(b.len() as u64),
+                    None => declared_length(arg(&args, 5)),
+                };
                 head.body = body.unwrap_or_default();
                 OpRequest::ResponseHead { call, head, length }
             }
@@ -319,8 +336,19 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             }
             _ => return Err(Exception::throw_type(&ctx, "isola: unknown op")),
         };
+        // The payload stays on the host until the op is answered: it counts
+        // against the memory limit like the heap (a loop of calls with one
+        // big argument must not copy it out without bound).
+        let held = request.held_bytes();
+        if !s.memory.admits(held) {
+            return Err(Exception::throw_range(&ctx, "Out of memory"));
+        }
         let id = next_id(&s.next_op);
         let (promise, resolve, reject) = ctx.promise()?;
+        if held > 0 {
+            s.memory.add(held);
+            s.op_holds.borrow_mut().insert(id, held);
+        }
         crate::glue::with(&ctx, |g| {
             let mut state = g.state.borrow_mut();
             state.ops.insert(id, (resolve, reject));
@@ -776,7 +804,7 @@ fn host_work_tripped(shared: &Shared, spent: Duration) -> bool {
 
 /// Stops the guest as the engine's interrupt does: an error no guest
 /// `catch` or `finally` sees (the watchdog holds the limit that fired).
-fn interrupted(ctx: &Ctx<'_>) -> rquickjs::Error {
+pub(crate) fn interrupted(ctx: &Ctx<'_>) -> rquickjs::Error {
     let Ok(error) = Exception::from_message(ctx.clone(), "interrupted") else {
         return rquickjs::Error::Exception;
     };

@@ -122,6 +122,9 @@ pub(crate) struct Shared {
     pub(crate) watchdog: Rc<Watchdog>,
     /// Wall time spent in host functions since the watchdog last looked.
     pub(crate) host_work: Cell<Duration>,
+    /// Bytes charged to `memory` for each outstanding op's payload (see
+    /// [`crate::ops::OpRequest::held_bytes`]), released when it is answered.
+    pub(crate) op_holds: RefCell<std::collections::HashMap<OpId, usize>>,
 }
 
 impl Shared {
@@ -318,6 +321,7 @@ impl BlankIsolate {
             codecs: crate::handles::LiveCount::new(crate::compression::MAX_STREAMS),
             watchdog: watchdog.clone(),
             host_work: Cell::new(Duration::ZERO),
+            op_holds: RefCell::new(std::collections::HashMap::new()),
         });
 
         watchdog.arm(setup_budget());
@@ -473,6 +477,9 @@ impl Isolate {
         result: OpResult,
         budget: Budget,
     ) -> Result<Duration, Termination> {
+        if let Some(held) = self.shared.op_holds.borrow_mut().remove(&id) {
+            self.shared.memory.sub(held);
+        }
         self.enter(budget, move |ctx| {
             glue::release_op_stubs(ctx, id)?;
             let Some((resolve, reject)) =
@@ -676,6 +683,9 @@ fn report_uncaught(ctx: &Ctx<'_>, shared: &Shared, watchdog: &Watchdog, error: &
 }
 
 pub(crate) fn clone_error_to_js<'js>(ctx: &Ctx<'js>, error: &CloneError) -> rquickjs::Error {
+    if matches!(error, CloneError::Interrupted) {
+        return host::interrupted(ctx);
+    }
     let name = match error {
         CloneError::TooLarge(_) | CloneError::TooDeep(_) => "RangeError",
         _ => "DataCloneError",
@@ -692,7 +702,9 @@ pub(crate) fn read_value<'js>(
     shared: &Shared,
     value: &JsValue<'js>,
 ) -> Result<Value, CloneError> {
-    Reader::new(ctx, shared.codec()).read(value)
+    Reader::new(ctx, shared.codec())
+        .watched(shared.watchdog.clone())
+        .read(value)
 }
 
 pub(crate) type HostArgs<'js> = Rest<JsValue<'js>>;

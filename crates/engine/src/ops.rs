@@ -57,6 +57,18 @@ pub struct HttpRequest {
     pub redirect: RedirectMode,
 }
 
+impl HttpRequest {
+    /// Bytes of URL, headers and body it carries.
+    pub fn approx_size(&self) -> usize {
+        self.url.len() + headers_size(&self.headers) + self.body.as_ref().map_or(0, Vec::len)
+    }
+}
+
+/// Bytes of header names and values.
+fn headers_size(headers: &[(String, String)]) -> usize {
+    headers.iter().map(|(k, v)| k.len() + v.len()).sum()
+}
+
 /// An HTTP response as data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpResponse {
@@ -150,8 +162,9 @@ pub enum OpRequest {
         /// Status, status text, headers, and the whole body when the
         /// Response was made from bytes (then no chunks follow).
         head: HttpResponse,
-        /// The body's length when it is known up front (the whole body is
-        /// in `head`); `None` for a stream, whose chunks follow.
+        /// The body's length when it is known up front: the whole body is
+        /// in `head`, or (for big bytes) chunks of exactly this many bytes
+        /// in all follow. `None` for a stream of unknown length.
         length: Option<u64>,
     },
     /// The next body chunk of a streamed fetch call's Response; answered
@@ -189,6 +202,27 @@ pub enum OpRequest {
         /// The arguments (may carry this isolate's own stubs).
         args: Vec<Value>,
     },
+}
+
+impl OpRequest {
+    /// Bytes of guest data the host holds while this op is outstanding
+    /// (bodies, arguments, code); the engine charges them to the isolate's
+    /// memory limit until the op is answered.
+    pub fn held_bytes(&self) -> usize {
+        let values = |v: &[Value]| v.iter().map(Value::approx_size).sum::<usize>();
+        match self {
+            Self::Fetch(request) => request.approx_size(),
+            Self::Binding { args, .. } | Self::CallStub { args, .. } => values(args),
+            Self::LoadWorker { code, .. } => code.as_ref().map_or(0, |c| c.approx_size()),
+            Self::CallWorker { props, call, .. } | Self::CallLoopback { props, call, .. } => {
+                props.approx_size() + call.approx_size()
+            }
+            Self::CallService { call, .. } => call.approx_size(),
+            Self::ResponseHead { head, .. } => head.body.len() + headers_size(&head.headers),
+            Self::ResponseChunk { bytes, .. } => bytes.len(),
+            Self::ReleaseWorker { .. } | Self::RequestChunk { .. } => 0,
+        }
+    }
 }
 
 /// The answer to an [`OpRequest`].
@@ -265,6 +299,18 @@ pub enum CallKind {
         /// The arguments.
         args: Vec<Value>,
     },
+}
+
+impl CallKind {
+    /// Bytes of arguments or body it carries.
+    pub fn approx_size(&self) -> usize {
+        match self {
+            Self::Rpc { args, .. } | Self::Stub { args, .. } => {
+                args.iter().map(Value::approx_size).sum()
+            }
+            Self::Fetch(request) => request.approx_size(),
+        }
+    }
 }
 
 /// A call into an isolate.

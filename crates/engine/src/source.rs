@@ -76,7 +76,8 @@ impl ModuleSpec {
         }
     }
 
-    fn size(&self) -> usize {
+    /// Bytes of source or data it holds (JSON as its text).
+    pub fn approx_size(&self) -> usize {
         match self {
             Self::Esm(s)
             | Self::TypeScript(s)
@@ -169,7 +170,7 @@ impl WorkerSource {
                 "Dynamic Worker code must contain at least one module.",
             ));
         }
-        let code_bytes: usize = modules.iter().map(|(_, m)| m.size()).sum();
+        let code_bytes: usize = modules.iter().map(|(_, m)| m.approx_size()).sum();
         if code_bytes > MAX_CODE_BYTES {
             return Err(CodeError::new(format!(
                 "Dynamic Worker code size ({code_bytes} bytes) exceeds the maximum allowed size of {MAX_CODE_BYTES} bytes."

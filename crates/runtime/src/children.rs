@@ -26,12 +26,20 @@ pub(crate) struct Children {
     next: u64,
     /// The parent's executor, where its children go when it is idle.
     executor: usize,
+    /// Bytes of code and `env` of the children this parent created and
+    /// holds, and their ceiling (the parent's memory limit): the parent's
+    /// heap holds only handles, so without it a loop of `load` calls could
+    /// make the host keep any amount of code alive.
+    code_bytes: usize,
+    code_budget: usize,
 }
 
 /// A child and the tails that hear of its runs.
 struct Child {
     worker: Worker,
     tails: Arc<Vec<Service>>,
+    /// What it counts in [`Children::code_bytes`].
+    code_bytes: usize,
 }
 
 fn error(name: &str, message: impl Into<String>) -> OpResult {
@@ -116,17 +124,30 @@ fn worker_code(code: DynamicCode, parent: &Prepared, this: &Weak<WorkerInner>) -
 }
 
 impl Children {
-    pub(crate) fn new(loader: LoaderHandle, parent: Weak<WorkerInner>, executor: usize) -> Self {
+    pub(crate) fn new(
+        loader: LoaderHandle,
+        parent: Weak<WorkerInner>,
+        executor: usize,
+        code_budget: usize,
+    ) -> Self {
         Self {
             loader,
             parent,
             workers: HashMap::new(),
             next: 1,
             executor,
+            code_bytes: 0,
+            code_budget,
         }
     }
 
-    fn adopt(&mut self, worker: Worker, tails: Vec<LoopbackService>) -> OpResult {
+    fn adopt(
+        &mut self,
+        worker: Worker,
+        tails: Vec<LoopbackService>,
+        code_bytes: usize,
+    ) -> OpResult {
+        self.code_bytes += code_bytes;
         let handle = self.next;
         self.next += 1;
         let tails = tails
@@ -138,6 +159,7 @@ impl Children {
             Child {
                 worker,
                 tails: Arc::new(tails),
+                code_bytes,
             },
         );
         #[allow(clippy::cast_precision_loss)]
@@ -162,33 +184,57 @@ impl Children {
         };
         let key = name.map(|name| format!("{namespace}\u{0}{name}"));
         let tails = code.as_ref().map(|c| c.tails.clone()).unwrap_or_default();
+        let size = code.as_ref().map_or(0, |c| c.approx_size());
+        if size > 0 && self.code_bytes.saturating_add(size) > self.code_budget {
+            return error(
+                "RangeError",
+                format!(
+                    "isola: the dynamic workers this worker holds carry {} KiB of code and env; \
+                     {} KiB more would pass its memory limit of {} KiB. Let go of the stubs of \
+                     workers it no longer needs.",
+                    self.code_bytes >> 10,
+                    size.div_ceil(1024),
+                    self.code_budget >> 10
+                ),
+            );
+        }
+        // A `get` that finds its name cached creates nothing new.
+        let created = std::cell::Cell::new(false);
         let loaded = match (key, code) {
             (Some(key), None) => {
                 return match loader.cached(&key) {
-                    Some(worker) => self.adopt(worker, Vec::new()),
+                    Some(worker) => self.adopt(worker, Vec::new(), 0),
                     None => OpResult::Value(Value::Null),
                 };
             }
             (Some(key), Some(code)) => loader.get_near(
                 &key,
-                || worker_code(*code, parent, &self.parent),
+                || {
+                    created.set(true);
+                    worker_code(*code, parent, &self.parent)
+                },
                 Some(self.executor),
             ),
-            (None, Some(code)) => loader.load_near(
-                worker_code(*code, parent, &self.parent),
-                Some(self.executor),
-            ),
+            (None, Some(code)) => {
+                created.set(true);
+                loader.load_near(
+                    worker_code(*code, parent, &self.parent),
+                    Some(self.executor),
+                )
+            }
             (None, None) => return error("TypeError", "isola: a fresh worker needs code"),
         };
         match loaded {
-            Ok(worker) => self.adopt(worker, tails),
+            Ok(worker) => self.adopt(worker, tails, if created.get() { size } else { 0 }),
             Err(e) => error("TypeError", e.to_string()),
         }
     }
 
     /// Drops a handle whose stub the parent can no longer reach.
     pub(crate) fn release(&mut self, handle: u64) {
-        self.workers.remove(&handle);
+        if let Some(child) = self.workers.remove(&handle) {
+            self.code_bytes -= child.code_bytes;
+        }
     }
 
     /// A call through an entrypoint stub, as a future that outlives the

@@ -46,6 +46,9 @@ pub(crate) struct CallRequest {
 pub(crate) struct ResponseSink {
     pub(crate) head: Option<oneshot::Sender<(HttpResponse, Option<u64>)>>,
     pub(crate) chunks: mpsc::Sender<Vec<u8>>,
+    /// Bytes still to come when the head declared a length: a chunk past
+    /// it is refused (the length goes out as `content-length`).
+    pub(crate) remaining: Option<u64>,
 }
 
 /// Everything a driver needs to run one worker.
@@ -154,7 +157,7 @@ pub(crate) async fn drive(spawn: Spawn) {
         tasks: Vec::new(),
         done_tx,
         ready: std::collections::VecDeque::new(),
-        children: Children::new(loader, this.clone(), executor),
+        children: Children::new(loader, this.clone(), executor, limits.memory_bytes),
         this,
         stubs,
         busy,
@@ -506,6 +509,7 @@ impl Driver {
                     .is_some_and(|sink| {
                         // A whole body goes ahead of the head: the channel
                         // is empty and has room.
+                        sink.remaining = length.map(|l| l.saturating_sub(body.len() as u64));
                         let queued = body.is_empty() || sink.chunks.try_send(body).is_ok();
                         queued
                             && sink
@@ -538,19 +542,32 @@ impl Driver {
                 })
             }
             OpRequest::ResponseChunk { call, bytes } => {
-                let chunks = self
-                    .calls
-                    .get(&call)
-                    .and_then(|c| c.stream.as_ref())
-                    .map(|sink| sink.chunks.clone());
-                Box::pin(async move {
-                    match chunks {
-                        Some(tx) if tx.send(bytes).await.is_ok() => {
-                            OpResult::Value(Value::Undefined)
+                let sink = self.calls.get_mut(&call).and_then(|c| c.stream.as_mut());
+                let mut past_length = false;
+                let chunks = sink.map(|sink| {
+                    if let Some(remaining) = sink.remaining.as_mut() {
+                        match remaining.checked_sub(bytes.len() as u64) {
+                            Some(left) => *remaining = left,
+                            None => past_length = true,
                         }
-                        _ => client_gone(),
                     }
-                })
+                    sink.chunks.clone()
+                });
+                if past_length {
+                    Box::pin(std::future::ready(OpResult::Error(ErrorValue::new(
+                        "TypeError",
+                        "The body is longer than the length its Response declared.",
+                    ))))
+                } else {
+                    Box::pin(async move {
+                        match chunks {
+                            Some(tx) if tx.send(bytes).await.is_ok() => {
+                                OpResult::Value(Value::Undefined)
+                            }
+                            _ => client_gone(),
+                        }
+                    })
+                }
             }
             OpRequest::LoadWorker { loader, name, code } => {
                 let result = self.children.load(&self.code, &loader, name, code);

@@ -131,6 +131,7 @@ impl Entrypoint {
         let sink = ResponseSink {
             head: Some(head_tx),
             chunks: chunks_tx,
+            remaining: None,
         };
         self.submit(CallKind::Fetch(request), reply, Some(sink), body);
         ResponseStream {

@@ -320,7 +320,7 @@
   function streamResponse(id, value) {
     return loadWeb().streamResponse(
       value,
-      (status, statusText, headers, bytes) => op("responseHead", id, status, statusText, headers, bytes),
+      (status, statusText, headers, bytesOrLength) => op("responseHead", id, status, statusText, headers, bytesOrLength),
       (chunk) => op("responseChunk", id, chunk),
     );
   }

@@ -472,6 +472,16 @@
   const streams = () => internals.loadStreams();
   const isStream = (value) => value !== null && typeof value === "object" && !(value instanceof Uint8ArrayCtor) && streams().isReadableStream(value);
   const isBytes = (body) => body instanceof Uint8ArrayCtor;
+  // Unpatchable views of a body's bytes: its length and a slice of it.
+  const TypedArrayPrototype = ObjectGetPrototypeOf(Uint8ArrayCtor.prototype);
+  const TypedArrayByteLength = Object.getOwnPropertyDescriptor(TypedArrayPrototype, "byteLength").get;
+  const TypedArraySubarray = TypedArrayPrototype.subarray;
+  const byteLength = (bytes) => ReflectApply(TypedArrayByteLength, bytes, []);
+  const subarray = (bytes, start, end) => ReflectApply(TypedArraySubarray, bytes, [start, end]);
+  // A streamed Response's bytes up to this size go in one op with its head;
+  // bigger ones in slices of BODY_SLICE_BYTES.
+  const WHOLE_BODY_BYTES = 1 << 20;
+  const BODY_SLICE_BYTES = 256 << 10;
   const bodyUsed = (state) => state.used || (state.body !== null && !isBytes(state.body) && streams().isReadableStreamDisturbed(state.body));
   // A clone's body: the same bytes, or one branch of a tee (the original
   // keeps the other).
@@ -761,18 +771,35 @@
     return then(consume(value), (body) => [state.status, state.statusText, headerPairs(state.headers), body]);
   }
   // A fetch handler's Response, streamed: `sendHead(status, statusText,
-  // headerPairs, bytes)` once — with the whole body when it is bytes, or
-  // `undefined` for a stream whose chunks then go one `sendChunk(bytes)` at
-  // a time, each waiting for the previous to be taken.
+  // headerPairs, bytesOrLength)` once — with the whole body when it is
+  // small bytes, or else the length of big bytes or `undefined` for a
+  // stream, whose chunks follow one `sendChunk(bytes)` at a time, each
+  // waiting for the previous to be taken.
   function streamResponse(value, sendHead, sendChunk) {
     const state = responseState(value);
     if (state === undefined) throw new TypeErrorCtor("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
     const body = bodyState(value);
     if (bodyUsed(body)) throw new TypeErrorCtor("Body has already been used. It can only be used once. Use tee() first if you need to read it twice.");
-    if (body.body === null || isBytes(body.body)) {
-      // Bytes go with the head: one op for the whole Response.
+    if (body.body === null || (isBytes(body.body) && byteLength(body.body) <= WHOLE_BODY_BYTES)) {
+      // Small bytes go with the head: one op for the whole Response.
       body.used = true;
       return sendHead(state.status, state.statusText, headerPairs(state.headers), body.body ?? new Uint8ArrayCtor(0));
+    }
+    if (isBytes(body.body)) {
+      // Big bytes go in slices after a head that declares their length,
+      // so the host never holds more than a few slices of them.
+      body.used = true;
+      const bytes = body.body;
+      const length = byteLength(bytes);
+      let offset = 0;
+      const next = () => {
+        if (offset >= length) return undefined;
+        const end = MathMin(offset + BODY_SLICE_BYTES, length);
+        const slice = subarray(bytes, offset, end);
+        offset = end;
+        return then(sendChunk(slice), next);
+      };
+      return then(sendHead(state.status, state.statusText, headerPairs(state.headers), length), next);
     }
     if (streams().isReadableStreamLocked(body.body)) throw new TypeErrorCtor("The body's ReadableStream is locked.");
     body.used = true;

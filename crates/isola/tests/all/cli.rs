@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use crate::support::FORTY_CALLS_WITH_ONE_BIG_ARGUMENT;
+
 pub(crate) fn isola() -> Command {
     // Cargo builds the binary for integration tests of its own package only;
     // build it through cargo so the test works from a clean checkout.
@@ -452,6 +454,21 @@ fn a_timer_storm_does_not_grow_host_memory() {
     assert!(
         stormy < base + (24 << 20),
         "1M timer pairs grew the host from {base} to {stormy} bytes"
+    );
+}
+
+/// Payloads of calls in flight count against the memory limit: one 30 MiB
+/// argument passed to 40 loopback calls at once is a memory-limit outcome,
+/// and the process stays near the limit (it held 1.2 GB before).
+#[test]
+fn payloads_held_by_the_host_keep_the_process_near_the_limit() {
+    let calls = temp_module("calls.js", FORTY_CALLS_WITH_ONE_BIG_ARGUMENT);
+    let trivial = temp_module("tiny-calls.js", "export default { run() { return 1 } }");
+    let floor = peak_rss(&trivial, &[], 0);
+    let held = peak_rss(&calls, &["--memory-mb", "100", "--cpu-ms", "20000"], 3);
+    assert!(
+        held < floor + (200 << 20),
+        "under a 100 MiB limit the host grew from {floor} to {held} bytes"
     );
 }
 

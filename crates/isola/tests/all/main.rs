@@ -13,6 +13,7 @@ mod entrypoints;
 mod env;
 mod escapes;
 mod fetch_api;
+mod host_memory;
 mod host_state;
 mod limits;
 mod loader;

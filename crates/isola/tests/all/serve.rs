@@ -769,13 +769,19 @@ export default { async fetch(req: Request) {
 fn a_response_made_from_bytes_has_a_content_length() {
     let app = App::worker(
         "content-length",
-        "export default { fetch() { return new Response('twelve bytes'); } };\n",
+        "export default { fetch(request) {\n\
+           if (new URL(request.url).pathname === '/big') return new Response(new Uint8Array(3 << 20).fill(120));\n\
+           return new Response('twelve bytes'); } };\n",
     );
     runtime().block_on(async {
         let server = app.start().await;
         let reply = get(server.local_addr(), "/").await;
         assert_eq!(reply.header("content-length"), Some("12"), "{reply:?}");
         assert_eq!(reply.body, "twelve bytes");
+        // Big bytes reach the host in slices; the length still goes first.
+        let reply = get(server.local_addr(), "/big").await;
+        assert_eq!(reply.header("content-length"), Some("3145728"));
+        assert_eq!(reply.body, "x".repeat(3 << 20));
     });
 }
 

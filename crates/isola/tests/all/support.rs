@@ -45,3 +45,16 @@ pub(crate) fn assert_next_sandbox_works() {
     let run = call(esm("export default { ok(x) { return x * 2 } }"), "ok", 21);
     assert_eq!(returned(run), serde_json::json!(42));
 }
+
+/// A worker whose `run` passes one 30 MiB argument to 40 loopback calls in
+/// flight at once: the host would hold 40 copies if they were not charged.
+pub(crate) const FORTY_CALLS_WITH_ONE_BIG_ARGUMENT: &str = r#"import { WorkerEntrypoint } from "cloudflare:workers";
+export default class extends WorkerEntrypoint {
+  async run() {
+    const big = new Uint8Array(30 << 20);
+    const calls = [];
+    for (let i = 0; i < 40; i++) calls.push(this.ctx.exports.default({}).size(big));
+    return (await Promise.all(calls)).length;
+  }
+  size(bytes) { return bytes.length; }
+}"#;
