@@ -9,8 +9,12 @@
 //!
 //! Module names are paths relative to the *root*, the config file's
 //! directory, so stack traces read `src/index.ts:3:7`. A specifier resolves
-//! exactly as written, extension included, as the engine resolves it at run
-//! time (`./util.ts`, not `./util`). Specifiers that are not relative
+//! as written when that file exists; otherwise, as bundlers do, the first
+//! of `.ts`, `.js`, `.mts`, `.mjs` added to it that exists is loaded under
+//! the specifier's own name (the name the engine looks up at run time),
+//! typed by the file found. (Not directory `index` files: the engine
+//! resolves a module's own imports from its name's directory, which for
+//! `./lib` would not be `lib/`.) Specifiers that are not relative
 //! (`cloudflare:workers`, npm packages, `node:` modules) are not followed;
 //! one that points at a missing file, or above the root, is logged and
 //! left for the engine, which reports `No such module` if the import runs.
@@ -81,40 +85,65 @@ pub fn collect(root: &Path, main: &Path) -> Result<Modules, ModuleError> {
     let main_name = relative_name(root, main).ok_or_else(|| ModuleError::OutsideRoot {
         path: main.display().to_string(),
     })?;
+    collect_from(root, main_name, None)
+}
+
+/// As [`collect`], for a main module given as source (e.g. read from
+/// stdin) and named `main_name` under `root`; its imports come from disk.
+pub fn collect_source(
+    root: &Path,
+    main_name: &str,
+    source: String,
+) -> Result<Modules, ModuleError> {
+    collect_from(root, main_name.to_owned(), Some(source.into_bytes()))
+}
+
+fn collect_from(
+    root: &Path,
+    main_name: String,
+    mut main_source: Option<Vec<u8>>,
+) -> Result<Modules, ModuleError> {
     if !matches!(extension(&main_name), "js" | "mjs" | "ts" | "mts") {
         return Err(ModuleError::MainType {
-            path: main.display().to_string(),
+            path: root.join(&main_name).display().to_string(),
         });
     }
+    let main = root.join(&main_name);
     let mut modules = BTreeMap::new();
-    let mut queue = VecDeque::from([main_name.clone()]);
+    let mut queue = VecDeque::from([(main_name.clone(), main_name.clone())]);
     let mut total = 0usize;
-    while let Some(name) = queue.pop_front() {
+    // Each module's name and the file (relative to the root) it comes from.
+    while let Some((name, file)) = queue.pop_front() {
         if modules.contains_key(&name) {
             continue;
         }
-        let path = root.join(&name);
-        let bytes = std::fs::read(&path).map_err(|e| ModuleError::Read {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let path = root.join(&file);
+        let bytes = match main_source.take().filter(|_| name == main_name) {
+            Some(bytes) => bytes,
+            None => std::fs::read(&path).map_err(|e| ModuleError::Read {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?,
+        };
         total = total.saturating_add(bytes.len());
         if total > MAX_CODE_BYTES {
             return Err(ModuleError::TooLarge {
                 main: main.display().to_string(),
             });
         }
-        let module = module_of(&name, &path, bytes)?;
+        let module = module_of(&file, &path, bytes)?;
         if let ModuleSpec::Esm(source) | ModuleSpec::TypeScript(source) = &module {
-            for specifier in specifiers(&name, source) {
-                match resolve(&name, &specifier.text) {
-                    Some(target) if root.join(&target).is_file() => queue.push_back(target),
-                    _ => tracing::warn!(
+            for specifier in specifiers(&file, source) {
+                let found = resolve(&name, &specifier.text)
+                    .and_then(|target| on_disk(root, &target).map(|file| (target, file)));
+                match found {
+                    Some(found) => queue.push_back(found),
+                    None => tracing::warn!(
                         module = %name,
                         line = specifier.line,
                         column = specifier.column,
                         specifier = %specifier.text,
-                        "import not found on disk (isola resolves relative specifiers exactly as written, extension included); the engine reports it if it runs"
+                        "import not found on disk (as written, or with .ts, .js, .mts or .mjs added); the engine reports it if it runs"
                     ),
                 }
             }
@@ -240,6 +269,16 @@ fn resolve(base: &str, specifier: &str) -> Option<String> {
     Some(segments.join("/"))
 }
 
+/// The file (relative to `root`) a resolved specifier names: itself, or
+/// itself with the first extension that exists.
+fn on_disk(root: &Path, target: &str) -> Option<String> {
+    const TRIED: [&str; 5] = ["", ".ts", ".js", ".mts", ".mjs"];
+    TRIED
+        .iter()
+        .map(|suffix| format!("{target}{suffix}"))
+        .find(|file| root.join(file).is_file())
+}
+
 /// `path` relative to `root`, with `/` separators; `None` outside it.
 fn relative_name(root: &Path, path: &Path) -> Option<String> {
     let relative = path.strip_prefix(root).ok()?;
@@ -329,6 +368,34 @@ mod tests {
         assert_eq!(
             modules.modules["src/notes.txt"],
             ModuleSpec::Text("hello".into())
+        );
+    }
+
+    #[test]
+    fn extensionless_specifiers_find_the_file_a_bundler_would() {
+        let dir = TempDir::new("extensionless");
+        dir.write(
+            "main.ts",
+            "import { a } from './a';\nimport { b } from './lib/b';\nimport { c } from './c.js';\nexport default { a, b, c };\n",
+        );
+        dir.write("a.ts", "export const a: number = 1;");
+        dir.write("a.js", "export const a = 'not me';");
+        dir.write(
+            "lib/b.mjs",
+            "import { c } from '../c.js';\nexport const b = c;",
+        );
+        dir.write("c.js", "export const c = 3;");
+        let modules = collect(&dir.0, &dir.0.join("main.ts")).expect("collects");
+        let names: Vec<&str> = modules.modules.keys().map(String::as_str).collect();
+        // Each under the name the engine looks up, typed by the file found.
+        assert_eq!(names, ["a", "c.js", "lib/b", "main.ts"]);
+        assert_eq!(
+            modules.modules["a"],
+            ModuleSpec::TypeScript("export const a: number = 1;".into())
+        );
+        assert_eq!(
+            modules.modules["lib/b"],
+            ModuleSpec::Esm("import { c } from '../c.js';\nexport const b = c;".into())
         );
     }
 

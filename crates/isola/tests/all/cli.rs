@@ -5,10 +5,15 @@ use std::process::{Command, Output};
 
 use crate::support::FORTY_CALLS_WITH_ONE_BIG_ARGUMENT;
 
-pub(crate) fn isola() -> Command {
-    // Cargo builds the binary for integration tests of its own package only;
-    // build it through cargo so the test works from a clean checkout.
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+fn repository_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The `isola` binary, built first: cargo builds binaries for the
+/// integration tests of their own package only, so this works from a
+/// clean checkout.
+fn isola_binary() -> PathBuf {
+    let root = repository_root();
     let status = Command::new(env!("CARGO"))
         .args(["build", "--quiet", "-p", "isola-cli"])
         .current_dir(&root)
@@ -17,9 +22,55 @@ pub(crate) fn isola() -> Command {
     assert!(status.success(), "building isola-cli failed");
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let mut cmd = Command::new(target.join("debug/isola"));
-    cmd.current_dir(root);
+    target.join("debug/isola")
+}
+
+pub(crate) fn isola() -> Command {
+    let mut cmd = Command::new(isola_binary());
+    cmd.current_dir(repository_root());
     cmd
+}
+
+/// Every `isola run` command line in the README's code blocks runs as
+/// written (through `sh`, with the built binary first on `PATH`) and
+/// succeeds, so the README cannot drift from the CLI.
+#[test]
+fn every_isola_run_line_of_the_readme_works() {
+    let root = repository_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let bin = isola_binary();
+    let dir = bin.parent().expect("the binary's directory");
+    let path = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut in_block = false;
+    let mut ran = 0;
+    for line in readme.lines() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        let command = line.split("  #").next().unwrap_or_default().trim();
+        if !in_block || !(command.starts_with("isola run ") || command.contains("| isola run")) {
+            continue;
+        }
+        let out = Command::new("sh")
+            .args(["-c", command])
+            .env("PATH", &path)
+            .current_dir(&root)
+            .output()
+            .expect("sh runs");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ran += 1;
+    }
+    assert!(ran >= 5, "found only {ran} isola run lines in the README");
 }
 
 fn run(args: &[&str]) -> Output {
@@ -188,7 +239,7 @@ fn modules_env_entrypoints_and_fetch_from_the_command_line() {
         "--module",
         module_json.as_str(),
         "--env",
-        r#"TIER="pro""#,
+        "TIER=pro",
     ];
 
     let mut args = base.to_vec();
@@ -224,6 +275,178 @@ fn modules_env_entrypoints_and_fetch_from_the_command_line() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
     assert_eq!(report["result"]["status"], 203);
     assert_eq!(report["result"]["body"], "GET /path pro");
+}
+
+/// A directory of its own for modules that import each other.
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("isola-cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path.to_string_lossy().into_owned()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Like `deno run`: a module with only top-level code runs it (its imports
+/// read from disk, the extension optional), prints its console output and
+/// nothing else, and exits 0; a default-exported function is called with
+/// or without `--call default`.
+#[test]
+fn a_module_runs_its_top_level_or_its_default_function() {
+    let dir = temp_dir("main");
+    write(
+        &dir,
+        "lib.ts",
+        "export const twice = (n: number): number => n * 2;",
+    );
+    let top = write(
+        &dir,
+        "top.js",
+        "import { twice } from './lib';\nconsole.log('top level', twice(21));\nawait new Promise((r) => setTimeout(r, 5));\nconsole.log('after await');",
+    );
+    let out = run(&["run", &top]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(text(&out.stderr), "top level 42\nafter await\n");
+
+    let function = write(
+        &dir,
+        "fn.ts",
+        "import { twice } from './lib.ts';\nexport default async function (arg: { n: number }, env: { TIER: string }) { return { n: twice(arg.n), tier: env.TIER }; }",
+    );
+    for call in [&[][..], &["--call", "default"][..]] {
+        let mut args = vec![
+            "run",
+            function.as_str(),
+            "--arg",
+            r#"{"n":4}"#,
+            "--env",
+            "TIER=pro",
+        ];
+        args.extend(call);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout).trim(), r#"{"n":8,"tier":"pro"}"#);
+    }
+    let out = run(&["run", &function, "--json", "--arg", r#"{"n":1}"#]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert_eq!(report["result"], serde_json::json!({"n": 2}));
+}
+
+/// `isola run -` reads the module from stdin; its imports come from the
+/// current directory.
+#[test]
+fn a_module_can_come_from_stdin() {
+    use std::io::Write;
+    let dir = temp_dir("stdin");
+    write(
+        &dir,
+        "greet.js",
+        "export const greet = (n) => `hello ${n}`;",
+    );
+    let mut child = isola()
+        .args(["run", "-"])
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("isola runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"import { greet } from './greet';\nexport default () => greet('stdin');\n")
+        .expect("writes");
+    let out = child.wait_with_output().expect("finishes");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), r#""hello stdin""#);
+}
+
+/// `--fetch` sends what `--method`, `--header` and `--data` say (POST by
+/// default with a body, as curl does); `--env-json` takes JSON.
+#[test]
+fn fetch_takes_a_method_headers_and_a_body() {
+    let dir = temp_dir("fetch");
+    let echo = write(
+        &dir,
+        "echo.js",
+        "export default { async fetch(request, env) { return new Response(`${request.method} ${request.headers.get('x-tier')} ${await request.text()} ${env.CFG.n}`); } };",
+    );
+    let body = write(&dir, "body.txt", "from a file");
+    let send = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            echo.as_str(),
+            "--fetch",
+            "http://x/",
+            "--env-json",
+            r#"CFG={"n":7}"#,
+        ];
+        args.extend(extra);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert_eq!(send(&["-H", "X-Tier: gold", "-d", "hi"]), "POST gold hi 7");
+    assert_eq!(
+        send(&["--method", "put", "--data", &format!("@{body}")]),
+        "PUT null from a file 7"
+    );
+    assert_eq!(send(&[]), "GET null  7");
+}
+
+/// A module that does not have the shape the call needs is an input
+/// error (exit 2) that says what shape `isola run` expects.
+#[test]
+fn a_module_of_the_wrong_shape_is_an_input_error() {
+    let dir = temp_dir("shape");
+    let handlers = write(
+        &dir,
+        "handlers.js",
+        "export default { hello() { return 1 }, fetch() { return new Response('') } };",
+    );
+    let plain = write(
+        &dir,
+        "plain.js",
+        "export default 42;\nexport const named = { go() {} };",
+    );
+    let cases: [(&[&str], &str); 6] = [
+        (&["run", &handlers], "methods: hello, fetch"),
+        (
+            &["run", &handlers, "--call", "nope"],
+            "calls a method of the default export",
+        ),
+        (
+            &["run", &handlers, "--call", "default"],
+            "--call default needs a default-exported function",
+        ),
+        (&["run", &plain, "--call", "go"], "an object of methods"),
+        (
+            &["run", &plain, "--fetch", "http://x/"],
+            "--fetch calls the fetch(request, env, ctx) method",
+        ),
+        (
+            &["run", &plain, "--entrypoint", "missing"],
+            "has no export named missing",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = run(args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    // A module with a non-handler default and no call just runs.
+    assert_eq!(run(&["run", &plain]).status.code(), Some(0));
 }
 
 #[test]
@@ -274,6 +497,15 @@ fn allow_net_lets_fetch_out_under_the_egress_policy() {
     assert_eq!(
         go("http://example.com:22/", &["example.com"]),
         "TypeError: fetch to example.com refused: port 22 is not allowed (isola egress policy)"
+    );
+    // Lists and `*` (any public host: private addresses stay refused).
+    assert_eq!(
+        go("http://example.org/", &["example.com,example.net"]),
+        "TypeError: fetch to example.org refused: the host is not on the allow-list (isola egress policy)"
+    );
+    assert_eq!(
+        go("http://127.0.0.1/", &["*"]),
+        "TypeError: fetch to 127.0.0.1 refused: it is a loopback address (isola egress policy)"
     );
     let bad = run(&["run", module.as_str(), "--call", "go", "--allow-net", "a b"]);
     assert_eq!(bad.status.code(), Some(2));
