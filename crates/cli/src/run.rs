@@ -100,7 +100,7 @@ enum Call {
 const RUNNER: &str = "isola-run.js";
 
 pub(crate) fn run(args: RunArgs) -> ExitCode {
-    let (code, call) = match prepare(&args) {
+    let (code, call, sources) = match prepare(&args) {
         Ok(prepared) => prepared,
         Err(message) => return invalid(&message),
     };
@@ -130,7 +130,9 @@ pub(crate) fn run(args: RunArgs) -> ExitCode {
                     let report = serde_json::json!({"outcome": "invalid-code", "error": {"name": "Error", "message": e.to_string()}, "logs": [], "stats": null});
                     println!("{report}");
                 } else {
-                    eprintln!("isola: invalid code: {}", inert(&e.to_string()));
+                    let message = e.to_string();
+                    eprintln!("isola: invalid code: {}", inert(&message));
+                    print_code_frame(&message, &sources);
                 }
                 return ExitCode::from(EXIT_INVALID);
             }
@@ -156,11 +158,11 @@ pub(crate) fn run(args: RunArgs) -> ExitCode {
         }
         if main {
             return match unwrap_main(run, &args) {
-                Ok((run, print)) => report(run, json, print),
+                Ok((run, print)) => report(run, json, print, &sources),
                 Err(message) => invalid(&message),
             };
         }
-        report(run, json, true)
+        report(run, json, true, &sources)
     })
 }
 
@@ -169,7 +171,11 @@ fn invalid(message: &str) -> ExitCode {
     ExitCode::from(EXIT_INVALID)
 }
 
-fn prepare(args: &RunArgs) -> Result<(WorkerCode, Call), String> {
+/// The code, the call, and the text of its code modules by name (for code
+/// frames of errors).
+type Prepared = (WorkerCode, Call, Vec<(String, String)>);
+
+fn prepare(args: &RunArgs) -> Result<Prepared, String> {
     let (main_name, mut modules) = main_modules(&args.file)?;
     for spec in &args.modules {
         let (name, path) = spec
@@ -209,6 +215,15 @@ fn prepare(args: &RunArgs) -> Result<(WorkerCode, Call), String> {
             )
         }
     };
+    let sources = modules
+        .iter()
+        .filter_map(|(name, module)| match module {
+            Module::Esm(text) | Module::TypeScript(text) | Module::CommonJs(text) => {
+                Some((name.clone(), text.clone()))
+            }
+            _ => None,
+        })
+        .collect();
     let mut code = WorkerCode::new(isola::engine::NEWEST_COMPATIBILITY_DATE, main);
     for (name, module) in modules {
         code = code.module(name, module);
@@ -231,7 +246,7 @@ fn prepare(args: &RunArgs) -> Result<(WorkerCode, Call), String> {
     if !args.allow_net.is_empty() {
         code = code.global_outbound(Outbound::Allow(egress(&args.allow_net)?));
     }
-    Ok((code, call))
+    Ok((code, call, sources))
 }
 
 /// The main module's name, and it with the modules it imports from disk.
@@ -494,7 +509,7 @@ fn run_limits(args: &RunArgs) -> Result<Limits, String> {
 
 /// Prints the run (its value only when `print_value`) and picks the exit
 /// code.
-fn report(run: Run, json: bool, print_value: bool) -> ExitCode {
+fn report(run: Run, json: bool, print_value: bool, sources: &[(String, String)]) -> ExitCode {
     let kind = run.outcome.kind();
     let code = match kind {
         OutcomeKind::Returned => 0,
@@ -519,10 +534,28 @@ fn report(run: Run, json: bool, print_value: bool) -> ExitCode {
                     eprintln!("{}", inert(stack.trim_end()));
                 }
             }
-            other => eprintln!("isola: {}", inert(&other.message().unwrap_or_default())),
+            other => {
+                let message = other.message().unwrap_or_default();
+                eprintln!("isola: {}", inert(&message));
+                print_code_frame(&message, sources);
+            }
         }
     }
     ExitCode::from(code)
+}
+
+/// A code frame under an error whose message ends with a position in one
+/// of the modules (a syntax error, a failed import).
+fn print_code_frame(message: &str, sources: &[(String, String)]) {
+    let source_of = |name: &str| {
+        sources
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, text)| text.as_str())
+    };
+    if let Some(frame) = crate::terminal::frame_for_message(message, source_of) {
+        eprintln!("\n{}", frame.trim_end());
+    }
 }
 
 fn json_report(run: &Run) -> serde_json::Value {

@@ -8282,6 +8282,14 @@ static void build_backtrace(JSContext *ctx, JSValueConst error_val,
         if (js_class_has_bytecode(p->class_id)) {
             b = p->u.func.function_bytecode;
             backtrace_barrier = b->backtrace_barrier;
+            /* isola: bytecode without a file name is isola's own glue
+               (compiled stripped of debug information); its frames are
+               not the guest's to see, in `stack` or as CallSites. */
+            if (b->filename == JS_ATOM_NULL) {
+                if (backtrace_barrier)
+                    break;
+                continue;
+            }
         }
 
         if (has_prepare) {

@@ -449,6 +449,33 @@ fn a_module_of_the_wrong_shape_is_an_input_error() {
     assert_eq!(run(&["run", &plain]).status.code(), Some(0));
 }
 
+/// A syntax error prints its position and the code around it with a
+/// caret, in the main module or in one it imports.
+#[test]
+fn a_syntax_error_shows_a_code_frame() {
+    let dir = temp_dir("syntax");
+    write(
+        &dir,
+        "broken.ts",
+        "export const a = 1;\nexport const b: number = 2 +;\n",
+    );
+    let main = write(
+        &dir,
+        "main.js",
+        "import { b } from './broken';\nexport default () => b;\n",
+    );
+    let out = run(&["run", &main]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("at broken:2:"), "{stderr}");
+    // The caret sits under the `;` (column 29).
+    let frame = format!(
+        "> 2 | export const b: number = 2 +;\n    | {}^",
+        " ".repeat(28)
+    );
+    assert!(stderr.contains(&frame), "{stderr}");
+}
+
 #[test]
 fn allow_net_lets_fetch_out_under_the_egress_policy() {
     let module = temp_module(

@@ -152,3 +152,46 @@ fn stack_frames_never_hand_out_internal_functions() {
     assert_eq!(out["functions"], json!(0), "{out}");
     assert_eq!(out["sloppyCallers"], json!(0), "{out}");
 }
+
+/// Stacks show the guest's own frames only: isola's glue (`makeError`,
+/// the `Response` constructor, host-call wrappers) appears neither in
+/// `error.stack` nor as a `CallSite`.
+#[test]
+fn guest_stacks_show_no_internal_frames() {
+    let out = returned(call(
+        esm(r#"export default { async go() {
+            const stacks = [];
+            try { structuredClone(() => 1) } catch (e) { stacks.push(e.stack) }
+            try { new Response(1, { status: 99 }) } catch (e) { stacks.push(e.stack) }
+            try { new URL("nope") } catch (e) { stacks.push(e.stack) }
+            try { await fetch("http://example.com/") } catch (e) { stacks.push(e.stack) }
+            Error.prepareStackTrace = (_, sites) => sites.map((s) => `${s.getFileName()} ${s.getFunctionName()}`);
+            let sites;
+            try { new Response(1, { status: 99 }) } catch (e) { sites = e.stack }
+            Error.prepareStackTrace = undefined;
+            return { stacks, sites };
+        } }"#),
+        "go",
+        Value::Null,
+    ));
+    let stacks = out["stacks"].as_array().expect("stacks");
+    assert_eq!(stacks.len(), 4, "{out}");
+    for stack in stacks {
+        let stack = stack.as_str().unwrap_or_default();
+        assert!(!stack.contains("<null>"), "{stack}");
+        assert!(
+            stack
+                .lines()
+                .all(|l| l.contains("agent.js") || l.ends_with("(native)")),
+            "{stack}"
+        );
+    }
+    assert!(
+        stacks[1]
+            .as_str()
+            .unwrap_or_default()
+            .contains("at go (agent.js:"),
+        "{out}"
+    );
+    assert_eq!(out["sites"], json!(["agent.js go"]), "{out}");
+}
