@@ -17,8 +17,19 @@ use terminal::inert;
     about = "Run code that AI agents write, safely: one fresh sandbox per call"
 )]
 struct Cli {
+    /// How logs go to stderr: `text` for people, or `json`, one object
+    /// per line, for log collectors (with `run`, console lines too).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The format of what goes to stderr.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -108,13 +119,17 @@ fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ISOLA_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| default_filter.into());
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
     match cli.command {
-        Command::Run(args) => run::run(*args),
+        Command::Run(args) => run::run(*args, cli.log_format),
         Command::Serve(args) => serve(args),
         Command::Mcp(args) => mcp(args),
     }

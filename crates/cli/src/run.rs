@@ -11,7 +11,7 @@ use isola::{
 };
 
 use crate::terminal::{inert, print_body};
-use crate::{EXIT_INTERNAL, EXIT_INVALID, EXIT_LIMIT, EXIT_THREW, tokio_runtime};
+use crate::{EXIT_INTERNAL, EXIT_INVALID, EXIT_LIMIT, EXIT_THREW, LogFormat, tokio_runtime};
 
 #[derive(Args)]
 pub(crate) struct RunArgs {
@@ -99,7 +99,7 @@ enum Call {
 /// export if it is a plain function, or reports what the export is.
 const RUNNER: &str = "isola-run.js";
 
-pub(crate) fn run(args: RunArgs) -> ExitCode {
+pub(crate) fn run(args: RunArgs, log_format: LogFormat) -> ExitCode {
     let (code, call, sources) = match prepare(&args) {
         Ok(prepared) => prepared,
         Err(message) => return invalid(&message),
@@ -143,10 +143,14 @@ pub(crate) fn run(args: RunArgs) -> ExitCode {
         } else {
             worker.entrypoint(args.entrypoint.as_deref())
         };
-        let entrypoint = if json {
-            entrypoint
-        } else {
-            entrypoint.on_log(|entry| eprintln!("{}", inert(&entry.message)))
+        // Console lines go to stderr as they are written (with --json they
+        // are in the report instead).
+        let entrypoint = match (json, log_format) {
+            (true, _) => entrypoint,
+            (false, LogFormat::Text) => {
+                entrypoint.on_log(|entry| eprintln!("{}", inert(&entry.message)))
+            }
+            (false, LogFormat::Json) => entrypoint.on_log(|entry| eprintln!("{}", json_log(entry))),
         };
         let run = match call {
             Call::Rpc(method, call_args) => entrypoint.call_with(&method, call_args).await,
@@ -600,6 +604,27 @@ fn json_report(run: &Run) -> serde_json::Value {
         report.insert("host".into(), serde_json::json!({"peak_rss_bytes": peak}));
     }
     serde_json::Value::Object(report)
+}
+
+/// A console line in the shape of isola's own JSON logs (`tracing`'s JSON
+/// format): an RFC 3339 timestamp, the level, the fields, the target.
+fn json_log(entry: &isola::LogEntry) -> serde_json::Value {
+    let timestamp = i64::try_from(entry.timestamp_ms)
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    let level = match entry.level {
+        isola::LogLevel::Debug => "DEBUG",
+        isola::LogLevel::Log | isola::LogLevel::Info => "INFO",
+        isola::LogLevel::Warn => "WARN",
+        isola::LogLevel::Error => "ERROR",
+    };
+    serde_json::json!({
+        "timestamp": timestamp,
+        "level": level,
+        "fields": {"message": entry.message, "console": entry.level.as_str()},
+        "target": "isola::guest",
+    })
 }
 
 /// The most resident memory this process has had (Linux's `VmHWM`): what

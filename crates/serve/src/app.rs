@@ -7,7 +7,7 @@ use std::sync::Arc;
 use isola_engine::ModuleSpec;
 use isola_runtime::{
     Config, HttpRequest, Limits, LoadError, Loader, LogEntry, LogLevel, Outcome, RequestBody,
-    ResponseStream, Run, ServiceSlot, Value, Worker, WorkerCode,
+    ResponseStream, ServiceSlot, Value, Worker, WorkerCode,
 };
 
 use crate::ServeError;
@@ -242,17 +242,15 @@ impl App {
         request: HttpRequest,
         body: Option<RequestBody>,
     ) -> Result<ResponseStream, ServeError> {
+        // Console lines become `tracing` events as the guest writes them
+        // (a streaming body's and `ctx.waitUntil` work's too), not when
+        // the call ends.
+        let worker = self.id.clone();
         Ok(self
             .worker()?
             .entrypoint(None)
+            .on_log(move |entry| log(&worker, entry))
             .fetch_streaming(request, body))
-    }
-
-    /// The parent's console output, as `tracing` events.
-    pub(crate) fn forward_logs(&self, run: &Run) {
-        for entry in &run.logs {
-            log(&self.id, entry);
-        }
     }
 }
 

@@ -1,15 +1,11 @@
 //! Response bodies: whole (isola's own answers) or streamed from the
 //! parent's Response as it produces it.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
 use isola_runtime::{Outcome, ResponseStream};
-
-use crate::app::App;
 
 /// What the server sends.
 pub(crate) type Body = UnsyncBoxBody<Bytes, std::io::Error>;
@@ -21,26 +17,24 @@ pub(crate) fn full(bytes: Vec<u8>) -> Body {
         .boxed_unsync()
 }
 
-/// The parent's Response body, chunk by chunk. When it ends, the run's logs
-/// are forwarded; a run that did not hand over its whole body (it threw, a
-/// limit fired) ends the body with an error, so the client sees a
-/// truncated response rather than a complete-looking one. A body dropped
-/// before its end still has its logs forwarded (see [`Unfinished`]).
-pub(crate) fn streamed(stream: ResponseStream, app: Arc<App>, method: String, url: String) -> Body {
+/// The parent's Response body, chunk by chunk. A run that did not hand
+/// over its whole body (it threw, a limit fired) ends the body with an
+/// error, so the client sees a truncated response rather than a
+/// complete-looking one. hyper drops a body without polling it to its end
+/// once `content-length` bytes are written (or none, for an empty body),
+/// and when the client goes away: the stream goes with it and the guest's
+/// further writes fail. (Console lines are logged as they are written, see
+/// `App::fetch`, so nothing waits for the run to forward them.)
+pub(crate) fn streamed(stream: ResponseStream, method: String, url: String) -> Body {
     let length = stream.body_length();
-    let state = Unfinished {
-        stream: Some(stream),
-        app,
-    };
-    let chunks = futures_util::stream::unfold(Some(state), move |state| {
+    let chunks = futures_util::stream::unfold(Some(stream), move |stream| {
         let (method, url) = (method.clone(), url.clone());
         async move {
-            let mut state = state?;
-            if let Some(chunk) = state.stream.as_mut()?.next_chunk().await {
-                return Some((Ok(Frame::data(Bytes::from(chunk))), Some(state)));
+            let mut stream = stream?;
+            if let Some(chunk) = stream.next_chunk().await {
+                return Some((Ok(Frame::data(Bytes::from(chunk))), Some(stream)));
             }
-            let run = state.stream.take()?.finish().await;
-            state.app.forward_logs(&run);
+            let run = stream.finish().await;
             if run.outcome == Outcome::Streamed {
                 return None;
             }
@@ -59,31 +53,6 @@ pub(crate) fn streamed(stream: ResponseStream, app: Arc<App>, method: String, ur
         // A known length goes out as `content-length`, not chunked.
         Some(length) => Sized { body, length }.boxed_unsync(),
         None => body.boxed_unsync(),
-    }
-}
-
-/// A response stream whose run has not been waited for. hyper drops a
-/// body without polling it to its end once `content-length` bytes are
-/// written (or none, for an empty body), and when the client goes away;
-/// the run's console output is then forwarded from a task of its own.
-struct Unfinished {
-    stream: Option<ResponseStream>,
-    app: Arc<App>,
-}
-
-impl Drop for Unfinished {
-    fn drop(&mut self) {
-        let Some(stream) = self.stream.take() else {
-            return;
-        };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let app = self.app.clone();
-        runtime.spawn(async move {
-            let run = stream.abandon().await;
-            app.forward_logs(&run);
-        });
     }
 }
 

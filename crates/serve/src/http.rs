@@ -136,7 +136,6 @@ impl Handler {
         let head = match stream.head().await {
             Ok(head) => head,
             Err(run) => {
-                app.forward_logs(&run);
                 if over_cap.load(Ordering::Relaxed) {
                     // The body outgrew the cap and the worker failed: the
                     // client's fault, as a declared-too-large body is.
@@ -147,7 +146,7 @@ impl Handler {
         };
         match build(
             head,
-            crate::body::streamed(stream, app.clone(), method.clone(), url.clone()),
+            crate::body::streamed(stream, method.clone(), url.clone()),
         ) {
             Ok(response) => response,
             Err(reason) => {

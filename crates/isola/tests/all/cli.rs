@@ -476,6 +476,46 @@ fn a_syntax_error_shows_a_code_frame() {
     assert!(stderr.contains(&frame), "{stderr}");
 }
 
+/// `--log-format json`: one JSON object per stderr line, the guest's
+/// console lines (with `run`) and isola's own log (with `serve`) alike.
+#[test]
+fn log_format_json_writes_one_object_per_line() {
+    let out = run(&["run", "examples/run/script.ts", "--log-format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let line: serde_json::Value =
+        serde_json::from_slice(&out.stderr).expect("one JSON object on stderr");
+    assert_eq!(line["fields"]["message"], "8 words");
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["target"], "isola::guest");
+    assert!(
+        line["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{line}"
+    );
+
+    let mut serve = isola()
+        .args([
+            "--log-format",
+            "json",
+            "serve",
+            "--config",
+            "examples/serve-hello/wrangler.toml",
+            "--port",
+            "0",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("isola serve starts");
+    let stderr = serve.stderr.take().expect("stderr");
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stderr), &mut first)
+        .expect("a log line");
+    let _ = serve.kill();
+    let _ = serve.wait();
+    let line: serde_json::Value = serde_json::from_str(&first).expect("JSON");
+    assert_eq!(line["level"], "INFO", "{line}");
+    assert!(line["fields"]["message"].is_string(), "{line}");
+}
+
 #[test]
 fn allow_net_lets_fetch_out_under_the_egress_policy() {
     let module = temp_module(

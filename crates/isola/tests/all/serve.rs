@@ -801,6 +801,11 @@ fn console_output_is_logged_whatever_the_response_body() {
   console.log(`logged for ${path}`);
   if (path === "/empty") return new Response(null, { status: 204 });
   if (path === "/stream") return new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode("streamed")); c.close(); } }));
+  if (path === "/slow") return new Response(new ReadableStream({ start(c) {
+    c.enqueue(new TextEncoder().encode("first"));
+    console.log("mid-stream");
+    setTimeout(() => c.close(), 15000);
+  } }));
   return Response.json({ path });
 } };
 "#,
@@ -869,6 +874,16 @@ fn console_output_is_logged_whatever_the_response_body() {
         );
         wait_for(&format!("logged for {path}"));
     }
+    // A console line written while a body is still streaming is logged
+    // then, not when the body ends (15 s later).
+    let started = std::time::Instant::now();
+    let _open = request("/slow");
+    wait_for("mid-stream");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "logged after {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
