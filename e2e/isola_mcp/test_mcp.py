@@ -580,6 +580,65 @@ class Approvals(IsolaMcpTest):
         self.assertEqual(self.calls(), [])
 
 
+class FirstRun(IsolaMcpTest):
+    """What a first user of `isola mcp` meets before any program runs."""
+
+    async def run_isola(self, config_text, *args, stdin=None):
+        path = self.config(config_text)
+        process = await asyncio.create_subprocess_exec(
+            ISOLA, "mcp", "-c", str(path), *args,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, **self.isola_env(), "NO_COLOR": "1"},
+        )
+        stdout, stderr = await asyncio.wait_for(process.communicate(stdin), 30)
+        return process.returncode, stdout, stderr.decode()
+
+    async def test_tool_settings_may_name_the_tool_as_programs_see_it(self):
+        # `delete_item` is the identifier; the upstream calls it `delete-item`.
+        config = self.fake() + '[upstream.tools.delete_item]\napproval = "required"\n'
+        async with self.stdio(config) as session:
+            is_error, body = await self.execute(session, "async () => fake.delete_item({ id: 4 })")
+        self.assertTrue(is_error)
+        self.assertEqual(body["error"], "Error: " + NO_ELICITATION)
+        self.assertEqual(self.calls(), [])
+
+    async def test_a_setting_that_names_no_tool_stops_startup(self):
+        config = self.fake() + '[upstream.tools.delete_itme]\napproval = "required"\n'
+        code, stdout, stderr = await self.run_isola(config)
+        self.assertEqual(code, 2, stderr)
+        self.assertEqual(stdout, b"")
+        self.assertIn('upstream "fake": no tool is named delete_itme; its tools are: ', stderr)
+        self.assertIn("delete-item, delete_item", stderr)
+
+    async def test_ready_line_and_clean_exit_when_stdin_closes_first(self):
+        code, stdout, stderr = await self.run_isola(self.fake())
+        self.assertEqual(code, 0, stderr)
+        self.assertEqual(stdout, b"")
+        self.assertRegex(stderr, r"isola mcp ready on stdio; upstreams: fake \(\d+ tools\)")
+
+    async def test_an_upstreams_stderr_carries_its_name(self):
+        talker = [sys.executable, "-c", "import runpy, sys; print('warming up', file=sys.stderr, flush=True); "
+                  f"sys.argv = [{str(HERE / 'fake_upstream.py')!r}]; runpy.run_path(sys.argv[0], run_name='__main__')"]
+        config = upstream("talker", command=talker, env=inline({"FAKE_CALL_LOG": str(self.call_log)}))
+        code, _, stderr = await self.run_isola(config)
+        self.assertEqual(code, 0, stderr)
+        self.assertIn("[talker] warming up", stderr)
+
+    async def test_a_port_in_use_fails_at_once_naming_the_address(self):
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            started = time.monotonic()
+            code, _, stderr = await self.run_isola(self.fake(), "--http", f"127.0.0.1:{port}")
+        self.assertEqual(code, 1, stderr)
+        self.assertIn(f"cannot listen on 127.0.0.1:{port}: the address is already in use", stderr)
+        self.assertLess(time.monotonic() - started, 10)
+        # Before any upstream was started.
+        self.assertNotIn("isola mcp ready", stderr)
+
+
 class Progress(IsolaMcpTest):
     async def test_progress_notifications_when_asked(self):
         notifications = []

@@ -160,7 +160,9 @@ fn mcp(args: McpArgs) -> ExitCode {
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     match served {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e @ isola_mcp::McpError::NotLoopback(_)) => {
+        Err(
+            e @ (isola_mcp::McpError::NotLoopback(_) | isola_mcp::McpError::UnknownTool { .. }),
+        ) => {
             eprintln!("isola: error: {}", inert(&e.to_string()));
             ExitCode::from(EXIT_INVALID)
         }

@@ -38,14 +38,38 @@ pub enum McpError {
          and anyone who could reach the port could run programs with the upstreams' credentials"
     )]
     NotLoopback(SocketAddr),
+    /// A `[upstream.tools.<name>]` setting names no tool of a connected
+    /// upstream (a typo would otherwise leave a tool without its approval).
+    #[error(
+        "upstream {upstream:?}: no tool is named {unmatched}; its tools are: {valid}",
+        unmatched = unmatched.join(", "),
+        valid = valid.join(", ")
+    )]
+    UnknownTool {
+        /// The upstream.
+        upstream: String,
+        /// The setting names that match nothing.
+        unmatched: Vec<String>,
+        /// The names a setting may use: identifiers and the upstream's own.
+        valid: Vec<String>,
+    },
     /// The HTTP listener could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {}", crate::bind_reason(source))]
     Bind {
         /// The address.
         addr: SocketAddr,
         /// Why.
         source: std::io::Error,
     },
+}
+
+/// Why a bind failed, in words for the common case.
+fn bind_reason(error: &std::io::Error) -> String {
+    if error.kind() == std::io::ErrorKind::AddrInUse {
+        "the address is already in use (another server is listening there)".into()
+    } else {
+        error.to_string()
+    }
 }
 
 /// Makes rustls use the ring provider for HTTPS upstreams (once per process).
@@ -58,16 +82,20 @@ async fn start(config: &McpConfig) -> Result<Arc<CodeMode>, McpError> {
     let executor = isola_codemode::Executor::new()?;
     let state = CodeMode::new(config, executor);
     state.connect_all().await;
+    state.check_tool_settings()?;
     Ok(state)
 }
 
 /// Serves one client over stdin/stdout until it disconnects.
 pub async fn serve_stdio(config: &McpConfig) -> Result<(), McpError> {
     let state = start(config).await?;
-    let service = Handler::new(state)
-        .serve(rmcp::transport::stdio())
-        .await
-        .map_err(|e| McpError::Transport(e.to_string()))?;
+    tracing::info!("isola mcp ready on stdio; {}", state.summary());
+    let service = match Handler::new(state).serve(rmcp::transport::stdio()).await {
+        Ok(service) => service,
+        // The client went away before it said hello: nothing to serve.
+        Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
+        Err(e) => return Err(McpError::Transport(e.to_string())),
+    };
     service
         .waiting()
         .await
@@ -94,13 +122,15 @@ pub async fn serve_http(
     if !addr.ip().is_loopback() {
         return Err(McpError::NotLoopback(addr));
     }
-    let state = start(config).await?;
+    // Bound first: a port in use fails at once, before upstreams start.
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| McpError::Bind { addr, source })?;
     let bound = listener
         .local_addr()
         .map_err(|source| McpError::Bind { addr, source })?;
+    let state = start(config).await?;
+    tracing::info!("isola mcp ready on http://{bound}/mcp; {}", state.summary());
     // Sessions, so that the server can ask the client (approvals) and tell
     // it things (progress, tool list changes) on older protocol versions.
     let mut http_config = StreamableHttpServerConfig::default();

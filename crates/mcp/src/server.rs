@@ -100,6 +100,43 @@ impl CodeMode {
         .await;
     }
 
+    /// Refuses tool settings that name no tool of an upstream whose tool
+    /// list is known (one still unavailable is checked when it connects:
+    /// see the warning in `Upstream::refresh`).
+    pub fn check_tool_settings(&self) -> Result<(), crate::McpError> {
+        for upstream in &self.upstreams {
+            if let Some((unmatched, valid)) = upstream.unmatched_settings() {
+                return Err(crate::McpError::UnknownTool {
+                    upstream: upstream.name().to_owned(),
+                    unmatched,
+                    valid,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// One line saying what is loaded: each upstream with its tool count,
+    /// or why it is unavailable.
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = self
+            .upstreams
+            .iter()
+            .map(|u| {
+                let catalog = u.catalog();
+                match &catalog.error {
+                    Some(error) => format!("{} (unavailable: {error})", u.name()),
+                    None => format!("{} ({} tools)", u.name(), catalog.tools.len()),
+                }
+            })
+            .collect();
+        if parts.is_empty() {
+            "no upstreams".into()
+        } else {
+            format!("upstreams: {}", parts.join(", "))
+        }
+    }
+
     fn catalogs(&self) -> Vec<Arc<Catalog>> {
         self.upstreams.iter().map(|u| u.catalog()).collect()
     }

@@ -149,9 +149,47 @@ impl Upstream {
             .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
     }
 
-    /// Whether calls to `tool` (the upstream's name) need approval.
+    /// Whether calls to `tool` (the upstream's name) need approval. A
+    /// setting may name the tool as the upstream does or as programs see it
+    /// (its identifier in the TypeScript API).
     pub(crate) fn approval(&self, tool: &str) -> Approval {
-        self.config.approval(tool)
+        if self.config.tools.contains_key(tool) {
+            return self.config.approval(tool);
+        }
+        let catalog = self.catalog();
+        catalog
+            .by_ident
+            .iter()
+            .find(|(_, raw)| raw.as_str() == tool)
+            .map_or_else(Approval::default, |(ident, _)| self.config.approval(ident))
+    }
+
+    /// The tool settings that name no tool of this upstream, with the
+    /// names that would (empty while its tool list is unknown).
+    pub(crate) fn unmatched_settings(&self) -> Option<(Vec<String>, Vec<String>)> {
+        let catalog = self.catalog();
+        if catalog.error.is_some() || self.config.tools.is_empty() {
+            return None;
+        }
+        let known = |name: &str| {
+            catalog.tools.iter().any(|t| t.name == name) || catalog.by_ident.contains_key(name)
+        };
+        let mut unmatched: Vec<String> = self
+            .config
+            .tools
+            .keys()
+            .filter(|name| !known(name))
+            .cloned()
+            .collect();
+        if unmatched.is_empty() {
+            return None;
+        }
+        unmatched.sort();
+        let mut valid: Vec<String> = catalog.by_ident.keys().cloned().collect();
+        valid.extend(catalog.tools.iter().map(|t| t.name.clone()));
+        valid.sort();
+        valid.dedup();
+        Some((unmatched, valid))
     }
 
     /// Connects if not connected (or reconnects after a failure, at most
@@ -258,10 +296,13 @@ impl Upstream {
                 if let Some(cwd) = &self.config.cwd {
                     command.current_dir(cwd);
                 }
-                let (transport, _stderr) = rmcp::transport::TokioChildProcess::builder(command)
-                    .stderr(std::process::Stdio::inherit())
+                let (transport, stderr) = rmcp::transport::TokioChildProcess::builder(command)
+                    .stderr(std::process::Stdio::piped())
                     .spawn()
                     .map_err(|e| format!("cannot start {program:?}: {e}"))?;
+                if let Some(stderr) = stderr {
+                    tokio::spawn(forward_stderr(self.config.name.clone(), stderr));
+                }
                 handler.serve(transport).await.map_err(|e| e.to_string())?
             }
             Transport::Http { url } => {
@@ -331,14 +372,6 @@ impl Upstream {
                 })
             })
             .collect();
-        for configured in self.config.tools.keys() {
-            if !tools.iter().any(|t| &t.name == configured) {
-                tracing::warn!(
-                    upstream = %self.config.name,
-                    "[upstream.tools.{configured}] names no tool this upstream lists; its settings apply to nothing"
-                );
-            }
-        }
         match namespace_types(&self.config.name, &tools) {
             Ok(types) => {
                 let by_ident = types
@@ -353,6 +386,16 @@ impl Upstream {
                     by_ident,
                     error: None,
                 });
+                // At startup this stops isola mcp (`check_tool_settings`);
+                // an upstream that connects later can only be warned about.
+                if let Some((unmatched, valid)) = self.unmatched_settings() {
+                    tracing::warn!(
+                        upstream = %self.config.name,
+                        "tool settings {} name no tool of this upstream, so they apply to nothing; its tools are: {}",
+                        unmatched.join(", "),
+                        valid.join(", ")
+                    );
+                }
             }
             Err(e) => self.set_error(format!("upstream {:?}: {e}", self.config.name)),
         }
@@ -480,6 +523,28 @@ pub(crate) const REDACTED: &str = "[redacted by isola]";
 /// `value` with every configured secret replaced, in keys and strings
 /// alike: an upstream that echoes its request (headers, environment)
 /// must not hand the program the credentials isola used to reach it.
+/// An upstream's stderr, line by line, into isola's log under its name
+/// (so that it is told apart from isola's own lines and follows
+/// `--log-format`).
+async fn forward_stderr(name: String, stderr: tokio::process::ChildStderr) {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(stderr).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        // Control characters escaped: the line goes to a terminal.
+        let line: String = line
+            .chars()
+            .flat_map(|c| {
+                if c.is_control() && c != '\t' {
+                    c.escape_default().collect::<Vec<_>>()
+                } else {
+                    vec![c]
+                }
+            })
+            .collect();
+        tracing::info!(target: "isola_mcp::upstream", upstream = %name, "[{name}] {line}");
+    }
+}
+
 pub(crate) fn redact(value: serde_json::Value, secrets: &[String]) -> serde_json::Value {
     use serde_json::Value as J;
     if secrets.is_empty() {

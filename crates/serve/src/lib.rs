@@ -96,12 +96,31 @@ pub enum ServeError {
     /// is the engine's, with the position of the error.
     #[error("{0}")]
     Code(String),
-    /// The address could not be bound, or the signal handlers installed.
+    /// The address could not be bound.
+    #[error("{}", bind_message(*addr, source))]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The signal handlers could not be installed, or another I/O failure.
     #[error("{0}")]
     Io(#[from] std::io::Error),
     /// isola failed.
     #[error("isola internal error: {0}")]
     Internal(String),
+}
+
+/// "127.0.0.1:8787 is already in use", or the OS's reason.
+fn bind_message(addr: std::net::SocketAddr, error: &std::io::Error) -> String {
+    if error.kind() == std::io::ErrorKind::AddrInUse {
+        format!(
+            "{addr} is already in use (another server is listening there; pick one with --port)"
+        )
+    } else {
+        format!("cannot listen on {addr}: {error}")
+    }
 }
 
 impl ServeError {
@@ -110,7 +129,7 @@ impl ServeError {
     pub fn exit_code(&self) -> u8 {
         match self {
             ServeError::Config(_) | ServeError::Modules(_) | ServeError::Code(_) => 2,
-            ServeError::Io(_) => 1,
+            ServeError::Io(_) | ServeError::Bind { .. } => 1,
             ServeError::Internal(_) => 4,
         }
     }
@@ -190,14 +209,20 @@ impl Server {
     }
 }
 
-/// Reads the config, collects and starts the parent worker, binds, and
-/// serves in a task on the current tokio runtime. Returns once the server
+/// Binds (a taken port fails at once), reads the config, collects and
+/// starts the parent worker, and serves in a task on the current tokio runtime. Returns once the server
 /// accepts connections.
 pub async fn start(options: &ServeOptions) -> Result<Server, ServeError> {
+    let wanted = std::net::SocketAddr::new(options.host, options.port);
+    let listener = TcpListener::bind(wanted)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: wanted,
+            source,
+        })?;
+    let addr = listener.local_addr()?;
     let built = build(options).await?;
     let config = built.config;
-    let listener = TcpListener::bind((options.host, options.port)).await?;
-    let addr = listener.local_addr()?;
     let limits = http::HttpLimits {
         max_body_bytes: config.isola.max_body_mb.map_or(32 << 20, |mb| {
             usize::try_from(mb)

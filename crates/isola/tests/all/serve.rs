@@ -998,3 +998,27 @@ fn watch_reloads_on_change_and_keeps_serving_through_a_broken_edit() {
         until("version three, fixed up").await;
     });
 }
+
+/// A port in use fails startup at once with the address, before the
+/// worker is loaded (exit code 1).
+#[test]
+fn a_port_in_use_is_named() {
+    let app = App::worker(
+        "port-in-use",
+        "export default { fetch() { return new Response('x'); } };\n",
+    );
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = taken.local_addr().expect("address").port();
+    let mut options = app.options();
+    options.port = port;
+    let error = runtime()
+        .block_on(isola_serve::start(&options))
+        .expect_err("the port is taken");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "127.0.0.1:{port} is already in use (another server is listening there; pick one with --port)"
+        )
+    );
+    assert_eq!(error.exit_code(), 1);
+}
