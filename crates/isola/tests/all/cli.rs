@@ -31,13 +31,25 @@ pub(crate) fn isola() -> Command {
     cmd
 }
 
-/// Every `isola run` command line in the README's code blocks runs as
-/// written (through `sh`, with the built binary first on `PATH`) and
-/// succeeds, so the README cannot drift from the CLI.
+/// Every `isola run` command line in the code blocks of the README and of
+/// `docs/` runs as written (through `sh`, with the built binary first on
+/// `PATH`) and succeeds, so the documentation cannot drift from the CLI.
 #[test]
-fn every_isola_run_line_of_the_readme_works() {
+fn every_isola_run_line_of_the_docs_works() {
     let root = repository_root();
-    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let mut pages = vec![root.join("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
+        .expect("docs/")
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    pages.extend(docs);
+    let readme: String = pages
+        .iter()
+        .map(|page| std::fs::read_to_string(page).expect("a page"))
+        .collect::<Vec<_>>()
+        .join("\n");
     let bin = isola_binary();
     let dir = bin.parent().expect("the binary's directory");
     let path = format!(
@@ -70,7 +82,10 @@ fn every_isola_run_line_of_the_readme_works() {
         );
         ran += 1;
     }
-    assert!(ran >= 5, "found only {ran} isola run lines in the README");
+    assert!(
+        ran >= 7,
+        "found only {ran} isola run lines in the README and docs/"
+    );
 }
 
 fn run(args: &[&str]) -> Output {

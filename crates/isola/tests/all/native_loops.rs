@@ -13,7 +13,7 @@ use crate::support::*;
 const CPU_MS: u64 = 100;
 
 /// The CPU overshoot this test tolerates. Measured on a quiet machine it
-/// is under 30 ms for every case (README, "Defaults and limits"); the
+/// is under 30 ms for every case (docs/limits.md); the
 /// margin is for a CI machine running other tests beside this one. Without
 /// the checks, the fastest of these cases overshoots by 0.1 s and most by
 /// seconds to hours.
