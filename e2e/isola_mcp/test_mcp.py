@@ -625,6 +625,18 @@ class FirstRun(IsolaMcpTest):
         self.assertEqual(code, 0, stderr)
         self.assertIn("[talker] warming up", stderr)
 
+    async def test_the_example_config_starts(self):
+        # examples/codemode/codemode.toml as the README shows it, with the
+        # reference server from node_modules instead of `npx -y`.
+        example = (HERE.parent.parent / "examples" / "codemode" / "codemode.toml").read_text()
+        command = re.search(r"^command = .*$", example, re.M)
+        self.assertIsNotNone(command, example)
+        config = example.replace(command.group(0), f"command = {toml(EVERYTHING)}")
+        code, stdout, stderr = await self.run_isola(config)
+        self.assertEqual(code, 0, stderr)
+        self.assertEqual(stdout, b"")
+        self.assertRegex(stderr, r"isola mcp ready on stdio; upstreams: everything \(\d+ tools\)")
+
     async def test_a_port_in_use_fails_at_once_naming_the_address(self):
         with socket.socket() as taken:
             taken.bind(("127.0.0.1", 0))
