@@ -214,6 +214,15 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(code) => return code,
     };
+    // Module names in startup errors are relative to their config's folder.
+    let roots: Vec<PathBuf> = args
+        .config
+        .iter()
+        .map(|c| {
+            c.parent()
+                .map_or_else(PathBuf::new, std::path::Path::to_path_buf)
+        })
+        .collect();
     let mut configs = args.config.into_iter();
     let mut options = isola_serve::ServeOptions::new(configs.next().unwrap_or_default());
     options.other_configs = configs.collect();
@@ -223,7 +232,18 @@ fn serve(args: ServeArgs) -> ExitCode {
     match runtime.block_on(isola_serve::serve(&options)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("isola: error: {}", inert(&e.to_string()));
+            let message = e.to_string();
+            eprintln!("isola: error: {}", inert(&message));
+            if matches!(e, isola_serve::ServeError::Code(_)) {
+                let from_disk = |name: &str| {
+                    roots
+                        .iter()
+                        .find_map(|root| std::fs::read_to_string(root.join(name)).ok())
+                };
+                if let Some(frame) = terminal::frame_for_message(&message, from_disk) {
+                    eprintln!("\n{}", frame.trim_end());
+                }
+            }
             ExitCode::from(e.exit_code())
         }
     }

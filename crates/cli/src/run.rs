@@ -555,7 +555,7 @@ fn print_code_frame(message: &str, sources: &[(String, String)]) {
         sources
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, text)| text.as_str())
+            .map(|(_, text)| text.clone())
     };
     if let Some(frame) = crate::terminal::frame_for_message(message, source_of) {
         eprintln!("\n{}", frame.trim_end());

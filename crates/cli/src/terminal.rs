@@ -61,15 +61,15 @@ pub(crate) fn code_frame(source: &str, line: usize, column: usize) -> Option<Str
 
 /// The code frame for the last `at NAME:LINE:COLUMN` of an error message,
 /// when `source_of(NAME)` has the module's text.
-pub(crate) fn frame_for_message<'a>(
+pub(crate) fn frame_for_message(
     message: &str,
-    source_of: impl Fn(&str) -> Option<&'a str>,
+    source_of: impl Fn(&str) -> Option<String>,
 ) -> Option<String> {
     let (_, location) = message.rsplit_once("\n  at ")?;
     let location = location.lines().next()?.trim();
     let (rest, column) = location.rsplit_once(':')?;
     let (name, line) = rest.rsplit_once(':')?;
-    code_frame(source_of(name)?, line.parse().ok()?, column.parse().ok()?)
+    code_frame(&source_of(name)?, line.parse().ok()?, column.parse().ok()?)
 }
 
 #[cfg(test)]
@@ -81,14 +81,17 @@ mod tests {
         let source = "export default {\n\trun() {\n\t\tconst x = 1 +;\n\t}\n}\n";
         let frame = frame_for_message(
             "Failed to start Worker:\nUncaught SyntaxError: unexpected token\n  at bad.js:3:16",
-            |name| (name == "bad.js").then_some(source),
+            |name| (name == "bad.js").then(|| source.to_owned()),
         )
         .expect("a frame");
         assert_eq!(
             frame,
             "  2 | \trun() {\n> 3 | \t\tconst x = 1 +;\n    | \t\t             ^\n  4 | \t}\n"
         );
-        assert_eq!(frame_for_message("no location", |_| Some(source)), None);
+        assert_eq!(
+            frame_for_message("no location", |_| Some(source.to_owned())),
+            None
+        );
         assert_eq!(frame_for_message("x\n  at other.js:1:1", |_| None), None);
         assert_eq!(code_frame("one line", 5, 1), None);
     }

@@ -491,6 +491,32 @@ fn a_syntax_error_shows_a_code_frame() {
     assert!(stderr.contains(&frame), "{stderr}");
 }
 
+/// `isola serve` shows the same code frame under a syntax error that
+/// stops startup.
+#[test]
+fn a_syntax_error_in_a_served_worker_shows_a_code_frame() {
+    let dir = temp_dir("serve-syntax");
+    std::fs::create_dir_all(dir.join("src")).expect("src/");
+    let config = write(
+        &dir,
+        "wrangler.toml",
+        "name = \"x\"\nmain = \"src/index.ts\"\ncompatibility_date = \"2026-03-01\"\n",
+    );
+    write(
+        &dir,
+        "src/index.ts",
+        "export default {\n  fetch() {\n    return new Response(1 +);\n  }\n};\n",
+    );
+    let out = run(&["serve", "--config", &config, "--port", "0"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let frame = format!(
+        "> 3 |     return new Response(1 +);\n    | {}^",
+        " ".repeat(27)
+    );
+    assert!(stderr.contains(&frame), "{stderr}");
+}
+
 /// `--log-format json`: one JSON object per stderr line, the guest's
 /// console lines (with `run`) and isola's own log (with `serve`) alike.
 #[test]
