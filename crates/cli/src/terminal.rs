@@ -13,19 +13,9 @@ pub(crate) fn print_body(body: &[u8]) {
     let _ = stdout.flush();
 }
 
-/// Guest text made safe for a terminal: control characters other than
-/// newline and tab are escaped, so a guest cannot drive the host's TTY.
-pub(crate) fn inert(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
-}
+/// Guest text made safe for a terminal (control characters other than
+/// newline and tab escaped): `isola serve`'s own, so both commands agree.
+pub(crate) use isola_serve::inert;
 
 /// The lines around `line` (1-based) of `source`, with a caret under
 /// `column` (1-based, in characters), as compilers print them:

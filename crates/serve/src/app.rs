@@ -280,7 +280,7 @@ fn says_where(message: &str, stack: &str) -> bool {
 
 /// Guest text made safe for a terminal: control characters other than
 /// newline and tab are escaped.
-pub(crate) fn inert(text: &str) -> String {
+pub fn inert(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() && c != '\n' && c != '\t' {

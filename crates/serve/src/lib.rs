@@ -78,6 +78,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use app::inert;
 pub use config::{ConfigError, IsolaSettings, Parsed, WranglerConfig};
 pub use http::HEALTH_PATH;
 pub use modules::ModuleError;
