@@ -16,7 +16,7 @@ use crate::value::{ErrorValue, StubRef, TypedArrayKind, Value};
 const RPC_TARGET_NOT_CLONEABLE: &str = "Remote RPC references can only be serialized for RPC.";
 
 /// Limits on values crossing the boundary.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct CodecLimits {
     /// Deepest nesting accepted.
     pub max_depth: usize,

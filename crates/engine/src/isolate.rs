@@ -38,7 +38,7 @@ pub(crate) type WorkerIntrinsics = (
 );
 
 /// Settings of one isolate.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct IsolateConfig {
     /// Engine heap limit in bytes (includes the runtime's own structures).
     pub memory_limit: usize,
@@ -67,7 +67,7 @@ impl Default for IsolateConfig {
 }
 
 /// One entry of `env`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum EnvEntry {
     /// A structured-clone value.
     Value(Value),
@@ -85,7 +85,7 @@ pub enum EnvEntry {
 }
 
 /// Why an isolate could not be created.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum IsolateError {
     /// The engine could not be set up (e.g. the memory limit is too small).
     #[error("failed to set up the isolate: {0}")]

@@ -54,4 +54,4 @@ pub use source::{
     CodeError, KNOWN_COMPATIBILITY_FLAGS, MAX_CODE_BYTES, ModuleSpec, NEWEST_COMPATIBILITY_DATE,
     WorkerSource,
 };
-pub use value::{ErrorValue, StubRef, TypedArrayKind, Value};
+pub use value::{ErrorValue, MAX_DECODE_DEPTH, StubRef, TypedArrayKind, Value};

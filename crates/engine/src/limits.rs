@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 /// Why an isolate was stopped. After any of these the isolate must be
 /// dropped: the guest was interrupted at an arbitrary point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Termination {
     /// The CPU budget of the current activation ran out.
     CpuLimit,

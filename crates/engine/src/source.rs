@@ -91,7 +91,7 @@ impl ModuleSpec {
 }
 
 /// A module ready for the isolate.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Compiled {
     Esm(String),
     CommonJs(String),
@@ -105,7 +105,7 @@ pub(crate) enum Compiled {
 
 /// An error that stops a worker from starting, with the position it points
 /// at when there is one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct StartupError {
     pub(crate) name: String,
     pub(crate) message: String,
@@ -139,7 +139,11 @@ impl CodeError {
 }
 
 /// Validated worker code: the module map and the name of the main module.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// It serializes in its prepared form (TypeScript already stripped), which
+/// is how it reaches a jailed worker process; the process does not check
+/// it again, and needs no more than the engine itself checks.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkerSource {
     pub(crate) main: String,
     pub(crate) modules: BTreeMap<String, Compiled>,

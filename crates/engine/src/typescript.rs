@@ -26,7 +26,7 @@ pub(crate) struct Stripped {
 
 /// Generated position → original position, 0-based, sorted by generated
 /// position.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct LineMap(Vec<(u32, u32, u32, u32)>);
 
 impl LineMap {

@@ -13,8 +13,11 @@ use serde::{Deserialize, Serialize};
 /// Shared references inside a graph are copied, not preserved, and cycles are
 /// rejected with a `DataCloneError`; both are documented limitations of the
 /// codec.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+///
+/// Decoding a `Value` (from any serde format) refuses nesting deeper than
+/// [`MAX_DECODE_DEPTH`], so bytes from an untrusted peer (a jailed worker
+/// process) cannot overflow the decoder's stack.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Value {
     /// `undefined`.
     Undefined,
@@ -59,6 +62,75 @@ pub enum Value {
     /// A function or `RpcTarget` instance passed as an RPC argument. It
     /// stays in the isolate that sent it; the receiver gets a stub whose
     /// calls travel back to it, valid until the call that carried it ends.
+    Stub(StubRef),
+}
+
+/// The deepest nesting a decoded [`Value`] may have. The engine's codec
+/// never produces values deeper than its own limit (128 by default).
+pub const MAX_DECODE_DEPTH: usize = 1_000;
+
+thread_local! {
+    static DECODE_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// One level of `Value` nesting being decoded on this thread.
+struct DepthGuard;
+
+impl DepthGuard {
+    fn enter() -> Option<Self> {
+        DECODE_DEPTH.with(|depth| {
+            let next = depth.get() + 1;
+            (next <= MAX_DECODE_DEPTH).then(|| {
+                depth.set(next);
+                DepthGuard
+            })
+        })
+    }
+}
+
+impl Drop for DepthGuard {
+    fn drop(&mut self) {
+        DECODE_DEPTH.with(|depth| depth.set(depth.get().saturating_sub(1)));
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let Some(_level) = DepthGuard::enter() else {
+            return Err(serde::de::Error::custom(format!(
+                "a value nested deeper than {MAX_DECODE_DEPTH} levels"
+            )));
+        };
+        ValueShape::deserialize(deserializer)
+    }
+}
+
+/// `Value`'s derived decoder; its nested values come back through the
+/// guarded [`Value::deserialize`] above.
+#[derive(Deserialize)]
+#[serde(remote = "Value")]
+enum ValueShape {
+    Undefined,
+    Null,
+    Bool(bool),
+    Number(f64),
+    BigInt(String),
+    String(String),
+    Array(Vec<Value>),
+    Object(Vec<(String, Value)>),
+    Date(f64),
+    RegExp {
+        source: String,
+        flags: String,
+    },
+    Map(Vec<(Value, Value)>),
+    Set(Vec<Value>),
+    ArrayBuffer(Vec<u8>),
+    TypedArray {
+        kind: TypedArrayKind,
+        bytes: Vec<u8>,
+    },
+    Error(ErrorValue),
     Stub(StubRef),
 }
 
