@@ -21,6 +21,12 @@ struct Cli {
     /// per line, for log collectors (with `run`, console lines too).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Run guest code inside this process, with the engine as its only
+    /// boundary, instead of in jailed worker processes (namespaces, an
+    /// empty root, seccomp). For machines that cannot set the jail up;
+    /// one engine bug then reaches everything this process can.
+    #[arg(long, global = true)]
+    no_jail: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -105,6 +111,11 @@ const EXIT_LIMIT: u8 = 3;
 const EXIT_INTERNAL: u8 = 4;
 
 fn main() -> ExitCode {
+    // A jailed worker process is this binary started by the supervisor:
+    // it must jail itself before anything else runs.
+    if let Some(invocation) = isola::worker_invocation() {
+        isola::worker_main(invocation);
+    }
     let cli = Cli::parse();
     // `run` prints its own results, so only warnings by default; `serve`
     // is a server, whose log is its output.
@@ -128,11 +139,43 @@ fn main() -> ExitCode {
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .init(),
     }
+    let jail = match jail(cli.no_jail) {
+        Ok(jail) => jail,
+        Err(code) => return code,
+    };
     match cli.command {
-        Command::Run(args) => run::run(*args, cli.log_format),
+        Command::Run(args) => run::run(*args, cli.log_format, jail),
         Command::Serve(args) => serve(args),
         Command::Mcp(args) => mcp(args),
     }
+}
+
+/// The jail worker processes get (this very binary), or `None` with
+/// `--no-jail`, said loudly.
+fn jail(no_jail: bool) -> Result<Option<isola::Jail>, ExitCode> {
+    if no_jail {
+        tracing::warn!(
+            "--no-jail: guest code runs inside this process with the engine as its only \
+             boundary; an engine bug would reach everything this process can"
+        );
+        return Ok(None);
+    }
+    match isola::Jail::current_exe() {
+        Ok(jail) => Ok(Some(jail)),
+        Err(e) => {
+            eprintln!("isola: the jail could not be set up: cannot find this executable: {e}");
+            Err(ExitCode::from(EXIT_INTERNAL))
+        }
+    }
+}
+
+/// Refuses to go on when the jail cannot be set up on this machine.
+pub(crate) fn jail_unavailable(error: &isola::LoadError) -> ExitCode {
+    eprintln!(
+        "isola: {}\n  (--no-jail runs guest code in this process instead, without the second layer)",
+        inert(&error.to_string())
+    );
+    ExitCode::from(EXIT_INTERNAL)
 }
 
 fn mcp(args: McpArgs) -> ExitCode {

@@ -99,7 +99,7 @@ enum Call {
 /// export if it is a plain function, or reports what the export is.
 const RUNNER: &str = "isola-run.js";
 
-pub(crate) fn run(args: RunArgs, log_format: LogFormat) -> ExitCode {
+pub(crate) fn run(args: RunArgs, log_format: LogFormat, jail: Option<isola::Jail>) -> ExitCode {
     let (code, call, sources) = match prepare(&args) {
         Ok(prepared) => prepared,
         Err(message) => return invalid(&message),
@@ -116,13 +116,16 @@ pub(crate) fn run(args: RunArgs, log_format: LogFormat) -> ExitCode {
         Err(message) => return invalid(&message),
     };
     runtime.block_on(async move {
-        let loader = match Loader::new(Config::default().threads(1).limits(limits)) {
+        let loader = match Loader::new(Config::default().threads(1).limits(limits).jail(jail)) {
             Ok(loader) => loader,
             Err(e) => {
                 eprintln!("isola: {e}");
                 return ExitCode::from(EXIT_INTERNAL);
             }
         };
+        if let Err(e) = loader.prepare_cordon("main") {
+            return crate::jail_unavailable(&e);
+        }
         let worker = match loader.load(code) {
             Ok(worker) => worker,
             Err(e) => {
@@ -160,13 +163,14 @@ pub(crate) fn run(args: RunArgs, log_format: LogFormat) -> ExitCode {
         if let Some(message) = wrong_shape(&run.outcome, &args) {
             return invalid(&message);
         }
+        let worker_rss = loader.worker_peak_rss_bytes();
         if main {
             return match unwrap_main(run, &args) {
-                Ok((run, print)) => report(run, json, print, &sources),
+                Ok((run, print)) => report(run, json, print, &sources, worker_rss),
                 Err(message) => invalid(&message),
             };
         }
-        report(run, json, true, &sources)
+        report(run, json, true, &sources, worker_rss)
     })
 }
 
@@ -513,7 +517,14 @@ fn run_limits(args: &RunArgs) -> Result<Limits, String> {
 
 /// Prints the run (its value only when `print_value`) and picks the exit
 /// code.
-fn report(run: Run, json: bool, print_value: bool, sources: &[(String, String)]) -> ExitCode {
+/// `worker_rss`: the jailed worker process's peak resident memory.
+fn report(
+    run: Run,
+    json: bool,
+    print_value: bool,
+    sources: &[(String, String)],
+    worker_rss: u64,
+) -> ExitCode {
     let kind = run.outcome.kind();
     let code = match kind {
         OutcomeKind::Returned => 0,
@@ -523,7 +534,7 @@ fn report(run: Run, json: bool, print_value: bool, sources: &[(String, String)])
         _ => EXIT_LIMIT,
     };
     if json {
-        println!("{}", json_report(&run));
+        println!("{}", json_report(&run, worker_rss));
     } else {
         match &run.outcome {
             Outcome::Returned(v) if print_value => println!("{}", v.to_json()),
@@ -562,7 +573,7 @@ fn print_code_frame(message: &str, sources: &[(String, String)]) {
     }
 }
 
-fn json_report(run: &Run) -> serde_json::Value {
+fn json_report(run: &Run, worker_peak_rss: u64) -> serde_json::Value {
     let mut report = serde_json::Map::new();
     report.insert("outcome".into(), run.outcome.kind().as_str().into());
     match &run.outcome {
@@ -601,6 +612,7 @@ fn json_report(run: &Run) -> serde_json::Value {
         serde_json::to_value(run.stats).unwrap_or_default(),
     );
     if let Some(peak) = peak_rss_bytes() {
+        let peak = peak.max(worker_peak_rss);
         report.insert("host".into(), serde_json::json!({"peak_rss_bytes": peak}));
     }
     serde_json::Value::Object(report)
@@ -628,7 +640,8 @@ fn json_log(entry: &isola::LogEntry) -> serde_json::Value {
 }
 
 /// The most resident memory this process has had (Linux's `VmHWM`): what
-/// the run cost the host, beyond what the engine's own meter counts.
+/// the run cost the host, beyond what the engine's own meter counts. (The
+/// report takes the larger of it and the jailed worker process's.)
 fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;

@@ -51,6 +51,7 @@ pub struct HttpRequest {
     /// Header name/value pairs; names are lower-case.
     pub headers: Vec<(String, String)>,
     /// The body, if any.
+    #[serde(with = "serde_bytes")]
     pub body: Option<Vec<u8>>,
     /// What to do with redirects (outbound requests; ignored on inbound).
     #[serde(default)]
@@ -79,6 +80,7 @@ pub struct HttpResponse {
     /// Header name/value pairs; names are lower-case.
     pub headers: Vec<(String, String)>,
     /// The body.
+    #[serde(with = "serde_bytes")]
     pub body: Vec<u8>,
 }
 
@@ -173,6 +175,7 @@ pub enum OpRequest {
         /// The call.
         call: CallId,
         /// The bytes.
+        #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
     /// The next chunk of a fetch call's streamed request body: answered

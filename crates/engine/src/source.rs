@@ -40,6 +40,26 @@ pub const KNOWN_COMPATIBILITY_FLAGS: &[&str] = &[
     "fetcher_no_get_put_delete",
 ];
 
+/// `serde_json::Value` as its JSON text, for formats that are not
+/// self-describing (the jailed worker protocol).
+mod json_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        value: &serde_json::Value,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&value.to_string())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<serde_json::Value, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        serde_json::from_str(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 /// One module as the host gives it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ModuleSpec {
@@ -52,13 +72,14 @@ pub enum ModuleSpec {
     /// A string; the default export.
     Text(String),
     /// Bytes; the default export is an `ArrayBuffer` over a copy.
-    Data(Vec<u8>),
-    /// A JSON value; the default export.
-    Json(serde_json::Value),
+    Data(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// A JSON value; the default export. (It crosses to a worker process
+    /// as JSON text: binary formats cannot carry a self-describing value.)
+    Json(#[serde(with = "json_text")] serde_json::Value),
     /// Python source (not supported yet; reported at load).
     Python(String),
     /// A WebAssembly module (not supported yet; reported at load).
-    Wasm(Vec<u8>),
+    Wasm(#[serde(with = "serde_bytes")] Vec<u8>),
 }
 
 impl ModuleSpec {
@@ -96,7 +117,7 @@ pub(crate) enum Compiled {
     Esm(String),
     CommonJs(String),
     Text(String),
-    Data(Vec<u8>),
+    Data(#[serde(with = "serde_bytes")] Vec<u8>),
     Json(String),
     /// Reported when the module is first loaded, as workerd reports syntax
     /// errors at startup.

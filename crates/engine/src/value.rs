@@ -49,12 +49,13 @@ pub enum Value {
     /// A `Set`, values in insertion order.
     Set(Vec<Value>),
     /// An `ArrayBuffer`'s bytes.
-    ArrayBuffer(Vec<u8>),
+    ArrayBuffer(#[serde(with = "serde_bytes")] Vec<u8>),
     /// A typed array or `DataView` over its own copy of the viewed bytes.
     TypedArray {
         /// Which view.
         kind: TypedArrayKind,
         /// The viewed bytes (not the whole underlying buffer).
+        #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
     /// An `Error` (or subclass), by name, message and stack.
@@ -65,9 +66,10 @@ pub enum Value {
     Stub(StubRef),
 }
 
-/// The deepest nesting a decoded [`Value`] may have. The engine's codec
-/// never produces values deeper than its own limit (128 by default).
-pub const MAX_DECODE_DEPTH: usize = 1_000;
+/// The deepest nesting a decoded [`Value`] may have: twice the engine
+/// codec's default depth limit (128), and shallow enough to decode on a
+/// 2 MiB thread stack even in an unoptimized build.
+pub const MAX_DECODE_DEPTH: usize = 256;
 
 thread_local! {
     static DECODE_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
@@ -125,9 +127,10 @@ enum ValueShape {
     },
     Map(Vec<(Value, Value)>),
     Set(Vec<Value>),
-    ArrayBuffer(Vec<u8>),
+    ArrayBuffer(#[serde(with = "serde_bytes")] Vec<u8>),
     TypedArray {
         kind: TypedArrayKind,
+        #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
     Error(ErrorValue),

@@ -14,6 +14,9 @@ use std::time::Instant;
 /// and values crossing the boundary are capped below this by the limits.
 pub const MAX_FRAME_BYTES: usize = 96 << 20;
 
+/// Frames up to this size are sent with their header in one write.
+const SMALL_FRAME_BYTES: usize = 64 << 10;
+
 /// Bytes read per `read` call at most, so the buffer follows what arrives.
 const READ_STEP: usize = 1 << 20;
 
@@ -55,6 +58,11 @@ impl Channel {
         }
     }
 
+    /// Closes both directions: the peer reads the end of the stream.
+    pub fn shutdown(&self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+    }
+
     /// Sends one frame.
     pub fn send(&mut self, payload: &[u8]) -> Result<(), FrameError> {
         let length = u32::try_from(payload.len())
@@ -62,14 +70,17 @@ impl Channel {
             .filter(|&l| l as usize <= MAX_FRAME_BYTES)
             .ok_or(FrameError::TooLarge(payload.len()))?;
         // One write for small frames: a header and body in two syscalls
-        // would cost the peer a second wake-up.
-        self.out.clear();
-        self.out.extend_from_slice(&length.to_le_bytes());
-        self.out.extend_from_slice(payload);
-        let written = self.stream.write_all(&self.out);
-        if self.out.capacity() > READ_STEP {
-            self.out = Vec::new();
-        }
+        // would cost the peer a second wake-up. Big ones are not copied.
+        let written = if payload.len() <= SMALL_FRAME_BYTES {
+            self.out.clear();
+            self.out.extend_from_slice(&length.to_le_bytes());
+            self.out.extend_from_slice(payload);
+            self.stream.write_all(&self.out)
+        } else {
+            self.stream
+                .write_all(&length.to_le_bytes())
+                .and_then(|()| self.stream.write_all(payload))
+        };
         written.map_err(|error| match error.kind() {
             io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => FrameError::Closed,
             _ => FrameError::Io(error),

@@ -230,6 +230,27 @@ impl Process {
         self.kill_and_reap()
     }
 
+    /// The jailed worker's pid outside its namespace: the supervisor's
+    /// child waits for the namespace's pid 1, which waits for the worker.
+    pub fn jailed_pid(&self) -> Option<u32> {
+        let mut pid = self.pid;
+        for _ in 0..2 {
+            let children =
+                std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+            pid = children.split_whitespace().next()?.parse().ok()?;
+        }
+        Some(pid)
+    }
+
+    /// The jailed worker's peak resident memory (`VmHWM`), in bytes.
+    pub fn peak_rss_bytes(&self) -> Option<u64> {
+        let pid = self.jailed_pid()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    }
+
     /// Kills the process (SIGKILL) and reaps it; returns how it ended.
     pub fn kill_and_reap(&mut self) -> String {
         if !self.reaped {
@@ -263,6 +284,9 @@ fn describe(status: libc::c_int) -> String {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        self.kill_and_reap();
+        // Closing the socket ends an idle worker by itself (and its
+        // waiting parents reap it); a busy one is killed.
+        self.channel.shutdown();
+        self.reap_within(Duration::from_millis(20));
     }
 }

@@ -90,7 +90,12 @@ fn loopback(this: &Weak<WorkerInner>, service: LoopbackService) -> Service {
     }
 }
 
-fn worker_code(code: DynamicCode, parent: &Prepared, this: &Weak<WorkerInner>) -> WorkerCode {
+fn worker_code(
+    code: DynamicCode,
+    parent: &Prepared,
+    this: &Weak<WorkerInner>,
+    cordon: &str,
+) -> WorkerCode {
     let mut worker = match code.compatibility_date {
         Some(date) => WorkerCode::new(date, code.main_module),
         None => WorkerCode::without_compatibility_date(code.main_module),
@@ -120,7 +125,7 @@ fn worker_code(code: DynamicCode, parent: &Prepared, this: &Weak<WorkerInner>) -
     if let Some(limits) = limits_of(code.limits) {
         worker = worker.limits(limits);
     }
-    worker
+    worker.cordon(cordon)
 }
 
 impl Children {
@@ -179,6 +184,10 @@ impl Children {
         let Some(namespace) = parent.loaders.get(binding) else {
             return error("TypeError", format!("env.{binding} is not a Worker Loader"));
         };
+        let cordon = parent
+            .loader_cordons
+            .get(binding)
+            .map_or_else(|| binding.to_owned(), |c| c.to_string());
         let Some(loader) = self.loader.upgrade() else {
             return error("Error", "isola internal error: the loader has shut down");
         };
@@ -211,14 +220,14 @@ impl Children {
                 &key,
                 || {
                     created.set(true);
-                    worker_code(*code, parent, &self.parent)
+                    worker_code(*code, parent, &self.parent, &cordon)
                 },
                 Some(self.executor),
             ),
             (None, Some(code)) => {
                 created.set(true);
                 loader.load_near(
-                    worker_code(*code, parent, &self.parent),
+                    worker_code(*code, parent, &self.parent, &cordon),
                     Some(self.executor),
                 )
             }

@@ -72,7 +72,13 @@ pub struct WorkerCode {
     env: Vec<(String, EnvItem)>,
     outbound: Outbound,
     limits: Option<Limits>,
+    cordon: Option<String>,
+    /// Loader binding → the cordon its workers run in.
+    loader_cordons: HashMap<String, String>,
 }
+
+/// The cordon of workers that name none.
+pub(crate) const MAIN_CORDON: &str = "main";
 
 impl fmt::Debug for WorkerCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -98,6 +104,8 @@ impl WorkerCode {
             env: Vec::new(),
             outbound: Outbound::Blocked,
             limits: None,
+            cordon: None,
+            loader_cordons: HashMap::new(),
         }
     }
 
@@ -232,7 +240,25 @@ impl WorkerCode {
         self
     }
 
-    pub(crate) fn prepare(self) -> Result<Prepared, CodeError> {
+    /// The cordon this worker runs in when the loader is jailed: workers of
+    /// different cordons never share a worker process. Default: `main`
+    /// (dynamic workers: their loader binding's cordon).
+    #[must_use]
+    pub fn cordon(mut self, cordon: impl Into<String>) -> Self {
+        self.cordon = Some(cordon.into());
+        self
+    }
+
+    /// The cordon the workers of the Worker Loader binding `binding` run
+    /// in. Default: a cordon of that loader's own, named after its `get`
+    /// namespace, never the parent's.
+    #[must_use]
+    pub fn loader_cordon(mut self, binding: impl Into<String>, cordon: impl Into<String>) -> Self {
+        self.loader_cordons.insert(binding.into(), cordon.into());
+        self
+    }
+
+    pub(crate) fn prepare(mut self) -> Result<Prepared, CodeError> {
         let mut modules = Vec::with_capacity(self.modules.len());
         for (name, spec) in self.modules {
             modules.push((name, spec?));
@@ -263,6 +289,7 @@ impl WorkerCode {
         let mut env = Vec::with_capacity(self.env.len());
         let mut bindings = HashMap::new();
         let mut loaders = HashMap::new();
+        let mut loader_cordons = HashMap::new();
         let mut services = HashMap::new();
         for (name, item) in self.env {
             match item {
@@ -273,6 +300,13 @@ impl WorkerCode {
                 }
                 EnvItem::WorkerLoader(namespace) => {
                     env.push((name.clone(), EnvEntry::WorkerLoader));
+                    let cordon = self.loader_cordons.remove(&name).unwrap_or_else(|| {
+                        namespace
+                            .strip_prefix("id:")
+                            .unwrap_or(&namespace)
+                            .to_owned()
+                    });
+                    loader_cordons.insert(name.clone(), Arc::from(cordon));
                     loaders.insert(name, namespace);
                 }
                 EnvItem::Service(service) => {
@@ -289,6 +323,8 @@ impl WorkerCode {
             services,
             outbound: self.outbound,
             limits: self.limits,
+            cordon: Arc::from(self.cordon.as_deref().unwrap_or(MAIN_CORDON)),
+            loader_cordons,
         })
     }
 }
@@ -312,4 +348,8 @@ pub(crate) struct Prepared {
     pub(crate) services: HashMap<String, Service>,
     pub(crate) outbound: Outbound,
     pub(crate) limits: Option<Limits>,
+    /// The cordon this worker runs in (when jailed).
+    pub(crate) cordon: Arc<str>,
+    /// Worker Loader bindings: env name → the cordon of their workers.
+    pub(crate) loader_cordons: HashMap<String, Arc<str>>,
 }

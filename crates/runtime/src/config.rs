@@ -83,6 +83,7 @@ pub struct Config {
     pub(crate) cache_budget_bytes: usize,
     pub(crate) stack_bytes: usize,
     pub(crate) process_memory_budget: usize,
+    pub(crate) jail: Option<isola_jail::Jail>,
 }
 
 impl Default for Config {
@@ -93,6 +94,7 @@ impl Default for Config {
             cache_budget_bytes: 512 << 20,
             stack_bytes: 1 << 20,
             process_memory_budget: default_process_memory_budget(),
+            jail: None,
         }
     }
 }
@@ -153,6 +155,19 @@ impl Config {
 
 /// Three quarters of the machine's memory (`MemTotal`), or no ceiling
 /// where that cannot be read.
+impl Config {
+    /// Runs every isolate in jailed worker processes started by `jail`
+    /// (the second layer: see `isola_jail`), or, with `None` (the
+    /// default), in this process with the engine as the only boundary.
+    /// Workers of different cordons ([`crate::WorkerCode::cordon`]) never
+    /// share a process.
+    #[must_use]
+    pub fn jail(mut self, jail: Option<isola_jail::Jail>) -> Self {
+        self.jail = jail;
+        self
+    }
+}
+
 fn default_process_memory_budget() -> usize {
     let total_kib = std::fs::read_to_string("/proc/meminfo")
         .ok()

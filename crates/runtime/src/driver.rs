@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::FutureExt as _;
 use isola_engine::{
-    Budget, CallKind, CallResult, CallSpec, Effect, ErrorValue, HttpResponse, Isolate,
-    IsolateConfig, IsolateError, LogEntry, OpRequest, OpResult, Termination, TimerId, Value,
+    Budget, CallKind, CallResult, CallSpec, Effect, ErrorValue, HttpResponse, IsolateConfig,
+    IsolateError, LogEntry, OpRequest, OpResult, Termination, TimerId, Value,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
@@ -22,6 +22,7 @@ use crate::children::Children;
 use crate::code::{BLOCKED_MESSAGE, Outbound, Prepared};
 use crate::config::Limits;
 use crate::outcome::{Outcome, Run, Stats};
+use crate::sandbox::{Sandbox, Stopped};
 use crate::stubs::{Grant, StubRegistry, stub_ids};
 
 /// Streams a call's console lines as they are written.
@@ -71,6 +72,16 @@ pub(crate) struct Spawn {
     pub(crate) busy: Arc<AtomicUsize>,
     /// Where blank isolates come from and ended ones go.
     pub(crate) blanks: crate::blanks::Blanks,
+    /// The jailed process pool and this worker's cordon; `None` runs the
+    /// isolate in this process.
+    pub(crate) jail: Option<JailPlace>,
+}
+
+/// Where a jailed worker's isolate lives.
+#[derive(Clone)]
+pub(crate) struct JailPlace {
+    pub(crate) pool: Arc<crate::jailed::supervisor::Pool>,
+    pub(crate) cordon: Arc<str>,
 }
 
 enum Completion {
@@ -107,7 +118,7 @@ struct Driver {
     limits: Limits,
     stack_bytes: usize,
     memory: Arc<AtomicUsize>,
-    isolate: Option<Isolate>,
+    isolate: Option<Sandbox>,
     generation: u64,
     next_call: u64,
     calls: HashMap<u64, CallState>,
@@ -123,6 +134,8 @@ struct Driver {
     stubs: Arc<StubRegistry>,
     busy: Arc<AtomicUsize>,
     blanks: crate::blanks::Blanks,
+    jail: Option<JailPlace>,
+    executor: usize,
     /// The isolate's `cpu_total` when its last activation ended well: a
     /// stopped activation's CPU is the difference.
     cpu_seen: Duration,
@@ -142,6 +155,7 @@ pub(crate) async fn drive(spawn: Spawn) {
         executor,
         busy,
         blanks,
+        jail,
     } = spawn;
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let mut driver = Driver {
@@ -162,6 +176,8 @@ pub(crate) async fn drive(spawn: Spawn) {
         stubs,
         busy,
         blanks,
+        jail,
+        executor,
         cpu_seen: Duration::ZERO,
     };
     let mut open = true;
@@ -234,18 +250,34 @@ impl Driver {
                 max_log_bytes: self.limits.log_bytes,
                 env: self.code.env.clone(),
             };
-            let isolate = self
-                .blanks
-                .take(self.stack_bytes)
-                .and_then(|blank| blank.into_isolate(self.code.source.clone(), &config));
-            match isolate {
-                Ok(isolate) => {
-                    self.isolate = Some(isolate);
+            let sandbox = match &self.jail {
+                Some(place) => crate::jailed::supervisor::RemoteIsolate::new(
+                    &place.pool,
+                    &place.cordon,
+                    self.executor,
+                    self.code.source.clone(),
+                    config,
+                )
+                .map(Sandbox::Jailed)
+                .map_err(Stopped::Lost),
+                None => self
+                    .blanks
+                    .take(self.stack_bytes)
+                    .and_then(|blank| blank.into_isolate(self.code.source.clone(), &config))
+                    .map(Sandbox::Local)
+                    .map_err(|error| match error {
+                        IsolateError::Terminated(why) => Stopped::Limit(why),
+                        IsolateError::Setup(message) => Stopped::Lost(message),
+                    }),
+            };
+            match sandbox {
+                Ok(sandbox) => {
+                    self.isolate = Some(sandbox);
                     self.cpu_seen = Duration::ZERO;
                     self.generation += 1;
                 }
-                Err(IsolateError::Terminated(why)) => return self.end_all(outcome_of(why)),
-                Err(IsolateError::Setup(message)) => {
+                Err(Stopped::Limit(why)) => return self.end_all(outcome_of(why)),
+                Err(Stopped::Lost(message)) => {
                     return self.end_all(Outcome::Internal(message));
                 }
             }
@@ -321,7 +353,7 @@ impl Driver {
         Budget::new(cpu, wall)
     }
 
-    fn after_entry(&mut self, result: Result<Duration, Termination>) {
+    fn after_entry(&mut self, result: Result<Duration, Stopped>) {
         match result {
             Ok(cpu) => {
                 for call in self.calls.values_mut() {
@@ -335,7 +367,12 @@ impl Driver {
                 }
                 self.handle_effects();
             }
-            Err(why) => {
+            Err(Stopped::Lost(message)) => {
+                // The process holding the isolate is gone, and with it
+                // whatever the guest had written since its last answer.
+                self.terminate_with(Outcome::Internal(message));
+            }
+            Err(Stopped::Limit(why)) => {
                 // The guest was stopped mid-flight: whatever it settled while
                 // being interrupted is not a result. Its logs and the CPU it
                 // used until the stop still count.
@@ -707,7 +744,7 @@ impl Driver {
         if self
             .isolate
             .as_ref()
-            .is_some_and(Isolate::memory_budget_full)
+            .is_some_and(Sandbox::memory_budget_full)
         {
             tracing::warn!(
                 budget_bytes = isola_engine::process_memory_budget(),
@@ -724,7 +761,7 @@ impl Driver {
     }
 
     fn end_all(&mut self, outcome: Outcome) {
-        let peak = self.isolate.as_ref().map_or(0, Isolate::peak_memory);
+        let peak = self.isolate.as_ref().map_or(0, Sandbox::peak_memory);
         for (_, mut call) in self.calls.drain() {
             self.busy.fetch_sub(1, Ordering::Relaxed);
             reply(&mut call, outcome.clone(), peak);
@@ -739,8 +776,10 @@ impl Driver {
             handle.abort();
         }
         self.ready.clear();
-        if let Some(isolate) = self.isolate.take() {
-            self.blanks.free(isolate);
+        match self.isolate.take() {
+            Some(Sandbox::Local(isolate)) => self.blanks.free(isolate),
+            Some(Sandbox::Jailed(remote)) => remote.free(),
+            None => {}
         }
         self.memory.store(0, Ordering::Relaxed);
     }

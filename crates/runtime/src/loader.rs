@@ -23,6 +23,9 @@ pub enum LoadError {
     /// The loader could not start or reach an executor thread.
     #[error("isola internal error: {0}")]
     Internal(String),
+    /// The jail could not be set up; the message says what is missing.
+    #[error("{0}")]
+    Jail(String),
 }
 
 /// Creates sandboxes. Cheap to clone; `Send + Sync`; usable from any thread
@@ -71,6 +74,8 @@ struct LoaderInner {
     stubs: Arc<crate::stubs::StubRegistry>,
     /// Makes blank isolates and frees ended ones off the executor threads.
     blanks: crate::blanks::Blanks,
+    /// The jailed worker processes, when the loader is jailed.
+    pool: Option<Arc<crate::jailed::supervisor::Pool>>,
 }
 
 impl Drop for LoaderInner {
@@ -114,6 +119,15 @@ impl Loader {
     /// Starts the executor threads.
     pub fn new(config: Config) -> Result<Self, LoadError> {
         isola_engine::set_process_memory_budget(config.process_memory_budget);
+        let pool = config.jail.clone().map(|jail| {
+            Arc::new(crate::jailed::supervisor::Pool::new(
+                jail,
+                config.process_memory_budget,
+            ))
+        });
+        if pool.is_none() {
+            tracing::debug!("guest isolates run in this process: no jail");
+        }
         let executors = (0..config.threads)
             .map(Executor::start)
             .collect::<Result<Vec<_>, _>>()
@@ -127,8 +141,43 @@ impl Loader {
                 live: Arc::new(AtomicUsize::new(0)),
                 stubs: Arc::default(),
                 blanks: crate::blanks::Blanks::start(),
+                pool,
             }),
         })
+    }
+
+    /// Whether this loader runs isolates in jailed worker processes.
+    pub fn jailed(&self) -> bool {
+        self.inner.pool.is_some()
+    }
+
+    /// Starts the worker processes of `cordon` (one per executor thread)
+    /// now, so that no request waits for one, and proves the jail can be
+    /// set up here: the error says what the machine lacks.
+    pub fn prepare_cordon(&self, cordon: &str) -> Result<(), LoadError> {
+        let Some(pool) = &self.inner.pool else {
+            return Ok(());
+        };
+        for executor in 0..self.inner.executors.len() {
+            pool.warm(cordon, executor).map_err(LoadError::Jail)?;
+        }
+        Ok(())
+    }
+
+    /// The largest peak resident memory of a live worker process, in
+    /// bytes (0 when not jailed): what a guest cost on the far side of the
+    /// jail.
+    pub fn worker_peak_rss_bytes(&self) -> u64 {
+        self.inner.pool.as_ref().map_or(0, |p| p.peak_rss_bytes())
+    }
+
+    /// The cordons' worker processes (empty when not jailed).
+    pub fn cordons(&self) -> Vec<crate::jailed::CordonStatus> {
+        self.inner
+            .pool
+            .as_ref()
+            .map(|p| p.status())
+            .unwrap_or_default()
     }
 
     /// A fresh worker: it shares nothing with any other load. Shape errors
@@ -173,6 +222,14 @@ impl Loader {
             calls,
             memory: memory.clone(),
         });
+        let jail = self
+            .inner
+            .pool
+            .as_ref()
+            .map(|pool| crate::driver::JailPlace {
+                pool: pool.clone(),
+                cordon: prepared.cordon.clone(),
+            });
         let spawn = Spawn {
             code: prepared,
             limits,
@@ -186,6 +243,7 @@ impl Loader {
             executor: index,
             busy: self.inner.executors[index].busy.clone(),
             blanks: self.inner.blanks.clone(),
+            jail,
         };
         if !self.inner.executors[index].submit(spawn) {
             return Err(LoadError::Internal("an executor thread has stopped".into()));

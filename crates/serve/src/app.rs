@@ -188,6 +188,7 @@ fn load_error(name: Option<&str>, error: LoadError) -> ServeError {
             None => e.to_string(),
         }),
         LoadError::Internal(m) => ServeError::Internal(m),
+        LoadError::Jail(m) => ServeError::Jail(m),
     }
 }
 

@@ -108,6 +108,10 @@ pub enum ServeError {
     /// The signal handlers could not be installed, or another I/O failure.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The jail could not be set up on this machine; the message says
+    /// what is missing.
+    #[error("{0}")]
+    Jail(String),
     /// isola failed.
     #[error("isola internal error: {0}")]
     Internal(String),
@@ -131,7 +135,7 @@ impl ServeError {
         match self {
             ServeError::Config(_) | ServeError::Modules(_) | ServeError::Code(_) => 2,
             ServeError::Io(_) | ServeError::Bind { .. } => 1,
-            ServeError::Internal(_) => 4,
+            ServeError::Internal(_) | ServeError::Jail(_) => 4,
         }
     }
 }

@@ -3,27 +3,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use crate::support::FORTY_CALLS_WITH_ONE_BIG_ARGUMENT;
-
-fn repository_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The `isola` binary, built first: cargo builds binaries for the
-/// integration tests of their own package only, so this works from a
-/// clean checkout.
-fn isola_binary() -> PathBuf {
-    let root = repository_root();
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "isola-cli"])
-        .current_dir(&root)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building isola-cli failed");
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    target.join("debug/isola")
-}
+use crate::support::{FORTY_CALLS_WITH_ONE_BIG_ARGUMENT, isola_binary, repository_root};
 
 pub(crate) fn isola() -> Command {
     let mut cmd = Command::new(isola_binary());

@@ -1,12 +1,46 @@
 //! Shared helpers.
 
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use isola::{Config, Loader, Module, Outcome, Run, Value, WorkerCode};
 
+/// The loader most tests share: isolates in this process, or, with
+/// `ISOLA_TEST_JAIL=1`, in jailed worker processes (the whole suite then
+/// runs through the second layer).
 pub(crate) fn loader() -> &'static Loader {
     static LOADER: OnceLock<Loader> = OnceLock::new();
-    LOADER.get_or_init(|| Loader::new(Config::default().threads(2)).expect("loader starts"))
+    LOADER.get_or_init(|| {
+        let jail = std::env::var_os("ISOLA_TEST_JAIL")
+            .filter(|v| v == "1")
+            .map(|_| isola::Jail::new(isola_binary()));
+        Loader::new(Config::default().threads(2).jail(jail)).expect("loader starts")
+    })
+}
+
+pub(crate) fn repository_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The `isola` binary, built first: cargo builds binaries for the
+/// integration tests of their own package only, so this works from a
+/// clean checkout. It is also what jailed worker processes run.
+pub(crate) fn isola_binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let root = repository_root();
+            let status = std::process::Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "-p", "isola-cli"])
+                .current_dir(&root)
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "building isola-cli failed");
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| root.join("target"), PathBuf::from);
+            target.join("debug/isola")
+        })
+        .clone()
 }
 
 pub(crate) fn runtime() -> tokio::runtime::Runtime {

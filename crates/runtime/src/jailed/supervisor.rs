@@ -1,0 +1,493 @@
+//! The supervisor's side: a pool of jailed worker processes, one per
+//! cordon and executor thread, and the handle a driver holds for an
+//! isolate living in one.
+//!
+//! A driver's executor thread talks to its own process of the cordon, so a
+//! process is used by one thread at a time, as an in-process isolate is:
+//! the thread sends an activation and waits for its reply, exactly as it
+//! would run the isolate itself. Everything a process answers is checked
+//! as hostile: the frame size, the decoding, the message kind, that it
+//! answers the request made. Anything else, a crash, or silence past the
+//! deadline kills the process; its isolates are lost and the next isolate
+//! gets a fresh process.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use isola_engine::{
+    Budget, CallSpec, Effect, IsolateConfig, IsolateError, OpId, OpResult, Termination, TimerId,
+    WorkerSource,
+};
+use isola_jail::{FrameError, Jail, Process};
+
+use super::protocol::{
+    Activation, Entry, MAX_REPLY_BYTES, Reply, Request, VERSION, decode, encode,
+};
+use crate::sandbox::Stopped;
+
+/// How long past an activation's wall deadline a process may take to
+/// answer before it is killed. The engine stops guest code at the
+/// deadline itself; only a process whose engine no longer does (or a
+/// single native pass still running) gets here.
+const ANSWER_GRACE: Duration = Duration::from_millis(250);
+
+/// How long a process may take to answer a request that runs no guest
+/// code (hello, create).
+const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Crashes in a row after which a cordon's next process waits: one crash
+/// (a guest that found a bug) restarts at once; a loop of them backs off.
+const FREE_RESTARTS: u32 = 3;
+
+/// The first wait once crashes keep coming; it doubles with each further
+/// crash in a row, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The slots of a pool by cordon and executor thread.
+type Slots = HashMap<(Arc<str>, usize), Arc<Slot>>;
+
+/// A loader's worker processes.
+pub(crate) struct Pool {
+    jail: Jail,
+    memory_budget: u64,
+    slots: Mutex<Slots>,
+}
+
+/// One cordon's process on one executor thread.
+pub(crate) struct Slot {
+    cordon: Arc<str>,
+    state: Mutex<SlotState>,
+    restarts: AtomicU32,
+    live_isolates: AtomicUsize,
+}
+
+struct SlotState {
+    process: Option<Process>,
+    /// Bumped each time a process is started: isolates of an older one
+    /// are gone.
+    generation: u64,
+    next_isolate: u64,
+    /// Crashes since the last process that answered normally.
+    crashes_in_a_row: u32,
+    /// When a new process may be started after a crash.
+    not_before: Option<Instant>,
+}
+
+/// What the status endpoint shows of a cordon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CordonStatus {
+    /// The cordon's name.
+    pub name: String,
+    /// The pids of its worker processes (as the supervisor sees them).
+    pub pids: Vec<u32>,
+    /// Isolates alive in them.
+    pub live_workers: usize,
+    /// Processes that died or were killed and were replaced.
+    pub restarts: u32,
+}
+
+impl Pool {
+    pub(crate) fn new(jail: Jail, memory_budget: usize) -> Self {
+        Self {
+            jail,
+            memory_budget: memory_budget as u64,
+            slots: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The slot of `cordon` on `executor`.
+    pub(crate) fn slot(&self, cordon: &str, executor: usize) -> Arc<Slot> {
+        let mut slots = self.lock();
+        if let Some(slot) = slots.get(&(Arc::from(cordon), executor)) {
+            return slot.clone();
+        }
+        let cordon: Arc<str> = Arc::from(cordon);
+        let slot = Arc::new(Slot {
+            cordon: cordon.clone(),
+            state: Mutex::new(SlotState {
+                process: None,
+                generation: 0,
+                next_isolate: 1,
+                crashes_in_a_row: 0,
+                not_before: None,
+            }),
+            restarts: AtomicU32::new(0),
+            live_isolates: AtomicUsize::new(0),
+        });
+        slots.insert((cordon, executor), slot.clone());
+        slot
+    }
+
+    /// Starts the process of `cordon` on `executor` now, so the first
+    /// request does not pay for it.
+    pub(crate) fn warm(&self, cordon: &str, executor: usize) -> Result<(), String> {
+        let slot = self.slot(cordon, executor);
+        let mut state = slot.lock();
+        slot.ensure_process(&mut state, self).map(|_| ())
+    }
+
+    /// The largest peak resident memory of this pool's live worker
+    /// processes, in bytes.
+    pub(crate) fn peak_rss_bytes(&self) -> u64 {
+        self.lock()
+            .values()
+            .filter_map(|slot| {
+                let state = slot.lock();
+                state.process.as_ref().and_then(Process::peak_rss_bytes)
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Every cordon's processes and counts.
+    pub(crate) fn status(&self) -> Vec<CordonStatus> {
+        let mut by_name: Vec<CordonStatus> = Vec::new();
+        for ((cordon, _), slot) in self.lock().iter() {
+            let pid = slot
+                .state
+                .try_lock()
+                .ok()
+                .and_then(|s| s.process.as_ref().map(Process::pid));
+            let entry = match by_name.iter_mut().find(|c| c.name == **cordon) {
+                Some(entry) => entry,
+                None => {
+                    by_name.push(CordonStatus {
+                        name: cordon.to_string(),
+                        pids: Vec::new(),
+                        live_workers: 0,
+                        restarts: 0,
+                    });
+                    by_name.last_mut().expect("just pushed")
+                }
+            };
+            entry.pids.extend(pid);
+            entry.live_workers += slot.live_isolates.load(Ordering::Relaxed);
+            entry.restarts += slot.restarts.load(Ordering::Relaxed);
+        }
+        by_name.sort_by(|a, b| a.name.cmp(&b.name));
+        by_name
+    }
+}
+
+impl Slot {
+    fn lock(&self) -> MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The running process, started (and greeted) if there is none.
+    fn ensure_process<'s>(
+        &self,
+        state: &'s mut SlotState,
+        pool: &Pool,
+    ) -> Result<&'s mut Process, String> {
+        if state.process.is_none() {
+            if let Some(not_before) = state.not_before
+                && Instant::now() < not_before
+            {
+                return Err(format!(
+                    "the sandbox processes of cordon {:?} keep crashing; the next one starts in {} ms",
+                    &*self.cordon,
+                    not_before
+                        .saturating_duration_since(Instant::now())
+                        .as_millis()
+                ));
+            }
+            let mut process = pool.jail.spawn().map_err(|e| e.to_string())?;
+            let hello = encode(&Request::Hello {
+                version: VERSION,
+                memory_budget: pool.memory_budget,
+            })?;
+            process.send(&hello).map_err(|e| e.to_string())?;
+            let answer = process
+                .recv(Some(Instant::now() + SETUP_TIMEOUT), 1024)
+                .map_err(|e| e.to_string())?;
+            match decode::<Reply>(&answer) {
+                Ok(Reply::Hello { version }) if version == VERSION => {}
+                _ => return Err("a sandbox process answered its greeting wrongly".into()),
+            }
+            tracing::debug!(
+                cordon = &*self.cordon,
+                pid = process.pid(),
+                "sandbox process started"
+            );
+            state.generation += 1;
+            state.process = Some(process);
+        }
+        state
+            .process
+            .as_mut()
+            .ok_or_else(|| "no sandbox process".to_owned())
+    }
+
+    /// Kills the process after a crash or a protocol breach; its isolates
+    /// are lost.
+    fn lose(&self, state: &mut SlotState, why: &str) -> String {
+        let ended = state
+            .process
+            .take()
+            .map(|mut p| p.reap_within(Duration::from_millis(100)))
+            .unwrap_or_default();
+        self.restarts.fetch_add(1, Ordering::Relaxed);
+        state.crashes_in_a_row += 1;
+        state.not_before = state
+            .crashes_in_a_row
+            .checked_sub(FREE_RESTARTS + 1)
+            .map(|extra| {
+                Instant::now()
+                    + FIRST_BACKOFF
+                        .saturating_mul(1 << extra.min(16))
+                        .min(MAX_BACKOFF)
+            });
+        tracing::warn!(cordon = &*self.cordon, %why, %ended, "sandbox process lost");
+        format!("the sandbox process {why} ({ended}); the calls in flight in it were lost")
+    }
+}
+
+/// An isolate living in a jailed worker process, as its driver holds it.
+pub(crate) struct RemoteIsolate {
+    slot: Arc<Slot>,
+    generation: u64,
+    id: u64,
+    /// The code and settings, until the first activation sends them.
+    pending: Option<(Arc<WorkerSource>, IsolateConfig)>,
+    memory_limit: u64,
+    reset_log_budget: bool,
+    effects: Vec<Effect>,
+    cpu_total: Duration,
+    memory_used: usize,
+    peak_memory: usize,
+    budget_full: bool,
+}
+
+impl RemoteIsolate {
+    /// An isolate for `source` in the cordon's process on `executor`. It is
+    /// made in the process together with its first activation.
+    pub(crate) fn new(
+        pool: &Arc<Pool>,
+        cordon: &str,
+        executor: usize,
+        source: Arc<WorkerSource>,
+        config: IsolateConfig,
+    ) -> Result<Self, String> {
+        let slot = pool.slot(cordon, executor);
+        let (generation, id) = {
+            let mut state = slot.lock();
+            slot.ensure_process(&mut state, pool)?;
+            let id = state.next_isolate;
+            state.next_isolate += 1;
+            (state.generation, id)
+        };
+        slot.live_isolates.fetch_add(1, Ordering::Relaxed);
+        Ok(Self {
+            slot,
+            generation,
+            id,
+            memory_limit: config.memory_limit as u64,
+            pending: Some((source, config)),
+            reset_log_budget: false,
+            effects: Vec::new(),
+            cpu_total: Duration::ZERO,
+            memory_used: 0,
+            peak_memory: 0,
+            budget_full: false,
+        })
+    }
+
+    pub(crate) fn call(&mut self, spec: CallSpec, budget: Budget) -> Result<Duration, Stopped> {
+        self.activate(Entry::Call(spec), budget)
+    }
+
+    pub(crate) fn complete_op(
+        &mut self,
+        op: OpId,
+        result: OpResult,
+        budget: Budget,
+    ) -> Result<Duration, Stopped> {
+        self.activate(Entry::CompleteOp { op, result }, budget)
+    }
+
+    pub(crate) fn fire_timer(
+        &mut self,
+        timer: TimerId,
+        budget: Budget,
+    ) -> Result<Duration, Stopped> {
+        self.activate(Entry::FireTimer { timer }, budget)
+    }
+
+    pub(crate) fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    pub(crate) fn reset_log_budget(&mut self) {
+        self.reset_log_budget = true;
+    }
+
+    pub(crate) fn set_memory_limit(&mut self, bytes: usize) {
+        self.memory_limit = bytes as u64;
+    }
+
+    pub(crate) fn memory_used(&self) -> usize {
+        self.memory_used
+    }
+
+    pub(crate) fn peak_memory(&self) -> usize {
+        self.peak_memory
+    }
+
+    pub(crate) fn cpu_total(&self) -> Duration {
+        self.cpu_total
+    }
+
+    pub(crate) fn memory_budget_full(&self) -> bool {
+        self.budget_full
+    }
+
+    /// One activation: the request (after the isolate's creation, the
+    /// first time), then its answer, before the deadline plus grace.
+    fn activate(&mut self, entry: Entry, budget: Budget) -> Result<Duration, Stopped> {
+        let mut state = self.slot.lock();
+        if state.generation != self.generation || state.process.is_none() {
+            return Err(Stopped::Lost(
+                "the sandbox process this worker ran in was lost".into(),
+            ));
+        }
+        let wall = budget
+            .wall_deadline
+            .saturating_duration_since(Instant::now());
+        let activate = Request::Activate {
+            id: self.id,
+            memory_limit: self.memory_limit,
+            reset_log_budget: std::mem::take(&mut self.reset_log_budget),
+            cpu: budget.cpu,
+            wall,
+            entry,
+        };
+        let mut frames = Vec::with_capacity(2);
+        if let Some((source, config)) = self.pending.take() {
+            let create = Request::Create {
+                id: self.id,
+                source: std::borrow::Cow::Borrowed(&source),
+                config: std::borrow::Cow::Borrowed(&config),
+            };
+            frames.push(encode(&create).map_err(Stopped::Lost)?);
+        }
+        let creating = !frames.is_empty();
+        frames.push(encode(&activate).map_err(Stopped::Lost)?);
+        let deadline = budget.wall_deadline.max(Instant::now()) + ANSWER_GRACE;
+        let exchanged = exchange(&mut state, &frames, creating, deadline);
+        match exchanged {
+            Ok(activation) => {
+                state.crashes_in_a_row = 0;
+                state.not_before = None;
+                drop(state);
+                self.effects = activation.effects;
+                self.cpu_total = activation.cpu_total;
+                self.memory_used = usize::try_from(activation.memory_used).unwrap_or(usize::MAX);
+                self.peak_memory = usize::try_from(activation.peak_memory).unwrap_or(usize::MAX);
+                self.budget_full = activation.budget_full;
+                activation.result.map_err(Stopped::Limit)
+            }
+            Err(Failure::Refused(error)) => {
+                drop(state);
+                Err(match error {
+                    IsolateError::Terminated(why) => Stopped::Limit(why),
+                    IsolateError::Setup(message) => Stopped::Lost(message),
+                })
+            }
+            Err(Failure::TimedOut) => {
+                self.slot.lose(
+                    &mut state,
+                    "did not answer within the wall limit and was killed",
+                );
+                Err(Stopped::Limit(Termination::WallLimit))
+            }
+            Err(Failure::Broken(why)) => Err(Stopped::Lost(self.slot.lose(&mut state, &why))),
+        }
+    }
+
+    /// Frees the isolate in its process (if that process still runs).
+    pub(crate) fn free(self) {
+        self.slot.live_isolates.fetch_sub(1, Ordering::Relaxed);
+        if self.pending.is_some() {
+            return;
+        }
+        let mut state = self.slot.lock();
+        if state.generation != self.generation {
+            return;
+        }
+        let Ok(free) = encode(&Request::Free { id: self.id }) else {
+            return;
+        };
+        if let Some(process) = state.process.as_mut()
+            && process.send(&free).is_err()
+        {
+            self.slot.lose(&mut state, "closed its socket");
+        }
+    }
+}
+
+enum Failure {
+    /// The process could not make the isolate.
+    Refused(IsolateError),
+    TimedOut,
+    /// Crashed, closed, or said something it should not have.
+    Broken(String),
+}
+
+/// Sends the frames and reads the answers: a `Created` first when the
+/// isolate is being made, then the activation's.
+fn exchange(
+    state: &mut SlotState,
+    frames: &[Vec<u8>],
+    creating: bool,
+    deadline: Instant,
+) -> Result<Activation, Failure> {
+    let Some(process) = state.process.as_mut() else {
+        return Err(Failure::Broken("is gone".into()));
+    };
+    for frame in frames {
+        process.send(frame).map_err(broken)?;
+    }
+    if creating {
+        let answer = process
+            .recv(Some(Instant::now() + SETUP_TIMEOUT), 64 << 10)
+            .map_err(broken)?;
+        match decode::<Reply>(&answer) {
+            Ok(Reply::Created(Ok(()))) => {}
+            Ok(Reply::Created(Err(error))) => {
+                // The activation sent after it names an isolate that does
+                // not exist, and is answered so.
+                let answer = process.recv(Some(deadline), 1024).map_err(broken)?;
+                return match decode::<Reply>(&answer) {
+                    Ok(Reply::NoIsolate) => Err(Failure::Refused(error)),
+                    _ => Err(Failure::Broken("answered out of turn".into())),
+                };
+            }
+            Ok(_) => return Err(Failure::Broken("answered out of turn".into())),
+            Err(why) => return Err(Failure::Broken(why)),
+        }
+    }
+    let answer = process
+        .recv(Some(deadline), MAX_REPLY_BYTES)
+        .map_err(broken)?;
+    match decode::<Reply>(&answer) {
+        Ok(Reply::Activated(activation)) => Ok(activation),
+        Ok(_) => Err(Failure::Broken("answered out of turn".into())),
+        Err(why) => Err(Failure::Broken(why)),
+    }
+}
+
+fn broken(error: FrameError) -> Failure {
+    match error {
+        FrameError::TimedOut => Failure::TimedOut,
+        FrameError::Closed => Failure::Broken("crashed".into()),
+        other => Failure::Broken(other.to_string()),
+    }
+}
