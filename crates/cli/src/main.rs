@@ -145,8 +145,8 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Run(args) => run::run(*args, cli.log_format, jail),
-        Command::Serve(args) => serve(args),
-        Command::Mcp(args) => mcp(args),
+        Command::Serve(args) => serve(args, jail),
+        Command::Mcp(args) => mcp(args, jail),
     }
 }
 
@@ -169,16 +169,17 @@ fn jail(no_jail: bool) -> Result<Option<isola::Jail>, ExitCode> {
     }
 }
 
+/// What to say under an error from a jail that cannot be set up.
+const NO_JAIL_HINT: &str =
+    "  (--no-jail runs guest code in this process instead, without the second layer)";
+
 /// Refuses to go on when the jail cannot be set up on this machine.
 pub(crate) fn jail_unavailable(error: &isola::LoadError) -> ExitCode {
-    eprintln!(
-        "isola: {}\n  (--no-jail runs guest code in this process instead, without the second layer)",
-        inert(&error.to_string())
-    );
+    eprintln!("isola: {}\n{NO_JAIL_HINT}", inert(&error.to_string()));
     ExitCode::from(EXIT_INTERNAL)
 }
 
-fn mcp(args: McpArgs) -> ExitCode {
+fn mcp(args: McpArgs, jail: Option<isola::Jail>) -> ExitCode {
     let config = match isola_mcp::McpConfig::load(&args.config) {
         Ok(config) => config,
         Err(e) => {
@@ -192,10 +193,10 @@ fn mcp(args: McpArgs) -> ExitCode {
     };
     let served = runtime.block_on(async {
         match args.http {
-            None => isola_mcp::serve_stdio(&config).await,
+            None => isola_mcp::serve_stdio(&config, jail).await,
             Some(addr) => {
                 let ready = |bound| tracing::info!("isola mcp listening on http://{bound}/mcp");
-                isola_mcp::serve_http(&config, addr, ready, shutdown_signal()).await
+                isola_mcp::serve_http(&config, jail, addr, ready, shutdown_signal()).await
             }
         }
     });
@@ -213,6 +214,7 @@ fn mcp(args: McpArgs) -> ExitCode {
             eprintln!("isola: error: {}", inert(&e.to_string()));
             ExitCode::from(1)
         }
+        Err(isola_mcp::McpError::Executor(e @ isola::LoadError::Jail(_))) => jail_unavailable(&e),
         Err(e) => {
             eprintln!("isola: error: {}", inert(&e.to_string()));
             ExitCode::from(EXIT_INTERNAL)
@@ -252,7 +254,7 @@ async fn shutdown_signal() {
     let _ = interrupt.await;
 }
 
-fn serve(args: ServeArgs) -> ExitCode {
+fn serve(args: ServeArgs, jail: Option<isola::Jail>) -> ExitCode {
     let runtime = match tokio_runtime(tokio::runtime::Builder::new_multi_thread()) {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -270,6 +272,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     let mut options = isola_serve::ServeOptions::new(configs.next().unwrap_or_default());
     options.other_configs = configs.collect();
     options.watch = args.watch;
+    options.jail = jail;
     options.host = args.host;
     options.port = args.port;
     match runtime.block_on(isola_serve::serve(&options)) {
@@ -277,6 +280,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         Err(e) => {
             let message = e.to_string();
             eprintln!("isola: error: {}", inert(&message));
+            if matches!(e, isola_serve::ServeError::Jail(_)) {
+                eprintln!("{NO_JAIL_HINT}");
+            }
             if matches!(e, isola_serve::ServeError::Code(_)) {
                 let from_disk = |name: &str| {
                     roots

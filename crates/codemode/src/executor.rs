@@ -328,10 +328,22 @@ pub struct Executor {
     loader: Loader,
 }
 
+/// The cordon runs execute in: never the host's own.
+const CORDON: &str = "codemode";
+
 impl Executor {
     /// An executor with its own executor threads (one per core), whose
-    /// runs are bounded only by their [`ExecuteOptions`].
+    /// runs are bounded only by their [`ExecuteOptions`]. Runs execute
+    /// inside this process; see [`Executor::jailed`].
     pub fn new() -> Result<Self, LoadError> {
+        Self::jailed(None)
+    }
+
+    /// [`Executor::new`], with every run in a jailed worker process started
+    /// by `jail` (cordon `codemode`), or in this process with `None`. The
+    /// cordon's processes start here: an error says what the machine
+    /// lacks to set the jail up.
+    pub fn jailed(jail: Option<isola::Jail>) -> Result<Self, LoadError> {
         // Far above any sensible run, but still usable in deadline arithmetic.
         let ceiling = Limits {
             cpu_ms: 3_600_000,
@@ -341,9 +353,9 @@ impl Executor {
             output_bytes: 1 << 32,
             log_bytes: 1 << 32,
         };
-        Ok(Self {
-            loader: Loader::new(isola::Config::default().limits(ceiling))?,
-        })
+        let loader = Loader::new(isola::Config::default().limits(ceiling).jail(jail))?;
+        loader.prepare_cordon(CORDON)?;
+        Ok(Self { loader })
     }
 
     /// An executor sharing `loader`'s threads. The loader's limits are a
@@ -393,7 +405,8 @@ impl Executor {
                 Some(handler) => Outbound::Handler(handler.clone()),
                 None => Outbound::Blocked,
             })
-            .limits(limits);
+            .limits(limits)
+            .cordon(CORDON);
         for provider in providers.iter() {
             let binding: Arc<dyn Binding> = Arc::new(Namespace {
                 provider: provider.clone(),

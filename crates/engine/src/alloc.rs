@@ -32,7 +32,9 @@ impl MeteredAllocator {
     }
 
     fn account(&self, ptr: *mut u8) -> *mut u8 {
-        if !ptr.is_null() {
+        if ptr.is_null() {
+            self.watchdog.memory.refused_by_the_system();
+        } else {
             // SAFETY: `ptr` was just returned by libc's allocator and is live.
             self.watchdog
                 .memory
@@ -93,6 +95,7 @@ unsafe impl Allocator for MeteredAllocator {
         // SAFETY: `ptr` is live; on failure libc leaves it untouched and we keep its accounting.
         let grown = unsafe { libc::realloc(ptr.cast(), new_size) }.cast::<u8>();
         if grown.is_null() {
+            self.watchdog.memory.refused_by_the_system();
             return grown;
         }
         self.watchdog.memory.sub(old);

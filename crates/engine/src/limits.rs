@@ -83,6 +83,14 @@ impl MemoryMeter {
         true
     }
 
+    /// The system allocator itself failed (the process's address-space
+    /// rlimit in a jailed worker, or the machine out of memory): it ends
+    /// the isolate as its own limit would, rather than as an `out of
+    /// memory` error the guest could catch and carry on from.
+    pub(crate) fn refused_by_the_system(&self) {
+        self.exceeded.set(true);
+    }
+
     /// Whether an allocation was refused because the process-wide budget
     /// was full (rather than the isolate's own limit).
     pub(crate) fn budget_full(&self) -> bool {

@@ -13,6 +13,7 @@ mod search;
 mod server;
 mod upstream;
 
+use isola::Jail;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -77,18 +78,19 @@ fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-async fn start(config: &McpConfig) -> Result<Arc<CodeMode>, McpError> {
+async fn start(config: &McpConfig, jail: Option<Jail>) -> Result<Arc<CodeMode>, McpError> {
     install_crypto();
-    let executor = isola_codemode::Executor::new()?;
+    let executor = isola_codemode::Executor::jailed(jail)?;
     let state = CodeMode::new(config, executor);
     state.connect_all().await;
     state.check_tool_settings()?;
     Ok(state)
 }
 
-/// Serves one client over stdin/stdout until it disconnects.
-pub async fn serve_stdio(config: &McpConfig) -> Result<(), McpError> {
-    let state = start(config).await?;
+/// Serves one client over stdin/stdout until it disconnects. Executions
+/// run in worker processes started by `jail` (`None`: in this process).
+pub async fn serve_stdio(config: &McpConfig, jail: Option<Jail>) -> Result<(), McpError> {
+    let state = start(config, jail).await?;
     tracing::info!("isola mcp ready on stdio; {}", state.summary());
     let service = match Handler::new(state).serve(rmcp::transport::stdio()).await {
         Ok(service) => service,
@@ -109,6 +111,7 @@ pub async fn serve_stdio(config: &McpConfig) -> Result<(), McpError> {
 /// against DNS rebinding).
 pub async fn serve_http(
     config: &McpConfig,
+    jail: Option<Jail>,
     addr: SocketAddr,
     ready: impl FnOnce(SocketAddr),
     shutdown: impl std::future::Future<Output = ()>,
@@ -129,7 +132,7 @@ pub async fn serve_http(
     let bound = listener
         .local_addr()
         .map_err(|source| McpError::Bind { addr, source })?;
-    let state = start(config).await?;
+    let state = start(config, jail).await?;
     tracing::info!("isola mcp ready on http://{bound}/mcp; {}", state.summary());
     // Sessions, so that the server can ask the client (approvals) and tell
     // it things (progress, tool list changes) on older protocol versions.

@@ -51,8 +51,8 @@ struct CodeParts {
     main: String,
     modules: Vec<(String, ModuleSpec)>,
     vars: Vec<(String, serde_json::Value)>,
-    /// Worker Loader bindings and their `get` cache ids.
-    loaders: Vec<(String, String)>,
+    /// Worker Loader bindings, their `get` cache ids and cordons.
+    loaders: Vec<(String, String, String)>,
     /// Service bindings: binding, target, entrypoint.
     services: Vec<(String, ServiceTarget, Option<String>)>,
 }
@@ -75,7 +75,8 @@ impl CodeParts {
                     let id =
                         l.id.clone()
                             .unwrap_or_else(|| format!("{}/{}", config.name, l.binding));
-                    (l.binding.clone(), id)
+                    let cordon = l.cordon.clone().unwrap_or_else(|| id.clone());
+                    (l.binding.clone(), id, cordon)
                 })
                 .collect(),
             services: config
@@ -103,8 +104,10 @@ impl CodeParts {
         for (name, value) in &self.vars {
             code = code.env_value(name.clone(), value.clone());
         }
-        for (binding, id) in &self.loaders {
-            code = code.worker_loader_with_id(binding.clone(), id.clone());
+        for (binding, id, cordon) in &self.loaders {
+            code = code
+                .worker_loader_with_id(binding.clone(), id.clone())
+                .loader_cordon(binding.clone(), cordon.clone());
         }
         for (binding, target, entrypoint) in &self.services {
             code = match target {
@@ -123,7 +126,11 @@ impl App {
     /// and the workers declared alongside it, and binds their services.
     /// Every `[[services]]` name must already have been checked to name one
     /// of them.
-    pub(crate) fn new(main: Declared, others: Vec<Declared>) -> Result<Self, ServeError> {
+    pub(crate) fn new(
+        main: Declared,
+        others: Vec<Declared>,
+        jail: Option<isola_runtime::Jail>,
+    ) -> Result<Self, ServeError> {
         let config = &main.config;
         let defaults = Limits::default();
         let isola = &config.isola;
@@ -144,7 +151,36 @@ impl App {
         if let Some(budget) = isola.memory_budget_mb {
             loader_config = loader_config.process_memory_budget(mib(budget));
         }
-        let loader = Loader::new(loader_config).map_err(|e| ServeError::Internal(e.to_string()))?;
+        let jail = match (isola.jail, jail) {
+            (Some(false), Some(_)) => {
+                tracing::warn!(
+                    "[isola] jail = false: guest code runs inside this process with the engine \
+                     as its only boundary; an engine bug would reach everything this process can"
+                );
+                None
+            }
+            (_, jail) => jail,
+        };
+        let loader = Loader::new(loader_config.jail(jail))
+            .map_err(|e| ServeError::Internal(e.to_string()))?;
+        // Every cordon's processes start now: no request waits for one,
+        // and a machine that cannot jail refuses to serve.
+        let cordons = std::iter::once(&main)
+            .chain(&others)
+            .flat_map(|d| {
+                d.config.worker_loaders.iter().map(|l| {
+                    l.cordon
+                        .clone()
+                        .or_else(|| l.id.clone())
+                        .unwrap_or_else(|| format!("{}/{}", d.config.name, l.binding))
+                })
+            })
+            .collect::<Vec<_>>();
+        for cordon in std::iter::once("main").chain(cordons.iter().map(String::as_str)) {
+            loader
+                .prepare_cordon(cordon)
+                .map_err(|e| load_error(None, e))?;
+        }
         let slots: HashMap<String, ServiceSlot> = std::iter::once(&main)
             .chain(&others)
             .map(|d| (d.config.name.clone(), ServiceSlot::new()))
@@ -168,6 +204,29 @@ impl App {
         };
         slots[&app.id].bind(&app.worker()?);
         Ok(app)
+    }
+
+    /// What `/__isola/status` shows: whether guests are jailed, and each
+    /// cordon's processes.
+    pub(crate) fn status(&self) -> serde_json::Value {
+        let cordons: Vec<serde_json::Value> = self
+            .loader
+            .cordons()
+            .into_iter()
+            .map(|c| {
+                serde_json::json!({
+                    "name": c.name,
+                    "pids": c.pids,
+                    "live_workers": c.live_workers,
+                    "restarts": c.restarts,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "jail": self.loader.jailed(),
+            "live_workers": self.loader.live_workers(),
+            "cordons": cordons,
+        })
     }
 
     /// The parent, from the loader's cache (loaded again if it was evicted).

@@ -43,6 +43,11 @@ pub struct WorkerLoaderBinding {
     pub binding: String,
     /// Loaders with the same `id` share their `get` cache.
     pub id: Option<String>,
+    /// The cordon its dynamic workers run in (isola's own key): workers
+    /// of different cordons never share a jailed process. Default: a
+    /// cordon of the loader's own, named after its `id` (or
+    /// `WORKER/BINDING`), never the parent's.
+    pub cordon: Option<String>,
 }
 
 /// One `[[services]]` entry.
@@ -76,6 +81,9 @@ pub struct IsolaSettings {
     /// `max_body_mb`: largest request body accepted, MiB (default 32);
     /// larger bodies get `413`.
     pub max_body_mb: Option<u64>,
+    /// `jail`: `false` runs guest code inside the server process, with
+    /// the engine as its only boundary (default: jailed worker processes).
+    pub jail: Option<bool>,
 }
 
 /// A configuration and the keys in it that isola does not know.
@@ -320,8 +328,13 @@ impl Reader<'_> {
             .map(|(prefix, mut t)| {
                 let binding = self.required_string(&mut t, &prefix, "binding")?;
                 let id = self.string(&mut t, &prefix, "id")?;
+                let cordon = self.string(&mut t, &prefix, "cordon")?;
                 self.rest(t, &prefix);
-                Ok(WorkerLoaderBinding { binding, id })
+                Ok(WorkerLoaderBinding {
+                    binding,
+                    id,
+                    cordon,
+                })
             })
             .collect::<Result<_, ConfigError>>()?;
         let services = self
@@ -362,6 +375,13 @@ impl Reader<'_> {
                         .positive(&mut t, "isola", "threads")?
                         .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
                     max_body_mb: self.positive(&mut t, "isola", "max_body_mb")?,
+                    jail: match t.remove("jail") {
+                        None => None,
+                        Some(Value::Bool(b)) => Some(b),
+                        Some(_) => {
+                            return Err(invalid(self.path, "isola.jail", "expected true or false"));
+                        }
+                    },
                 };
                 self.rest(t, "isola");
                 settings
@@ -549,7 +569,8 @@ max_body_mb = 1
             c.worker_loaders,
             [WorkerLoaderBinding {
                 binding: "LOADER".into(),
-                id: Some("shared".into())
+                id: Some("shared".into()),
+                cordon: None,
             }]
         );
         assert_eq!(

@@ -30,6 +30,12 @@ use crate::shutdown;
 /// isola (`200 ok`), never by the worker.
 pub const HEALTH_PATH: &str = "/__isola/healthz";
 
+/// The topology path: JSON of whether guests are jailed and each cordon's
+/// worker processes (`{"jail": true, "cordons": [{"name", "pids",
+/// "live_workers", "restarts"}]}`). Answered to loopback clients only;
+/// others get `404`, as if it did not exist.
+pub const STATUS_PATH: &str = "/__isola/status";
+
 /// Bytes of request line and headers a connection may buffer.
 const MAX_HEADER_BUFFER: usize = 64 << 10;
 /// Headers per request.
@@ -79,7 +85,7 @@ pub(crate) async fn accept_loop(
                     let handler = handler.clone();
                     let service = service_fn(move |request| {
                         let handler = handler.clone();
-                        async move { Ok::<_, Infallible>(handler.handle(request).await) }
+                        async move { Ok::<_, Infallible>(handler.handle(request, peer).await) }
                     });
                     let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
                     tokio::spawn(async move {
@@ -111,9 +117,20 @@ pub(crate) async fn accept_loop(
 }
 
 impl Handler {
-    async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+    async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
         if request.uri().path() == HEALTH_PATH {
             return plain(StatusCode::OK, "ok");
+        }
+        if request.uri().path() == STATUS_PATH {
+            if !peer.ip().to_canonical().is_loopback() {
+                return plain(StatusCode::NOT_FOUND, "Not Found");
+            }
+            let status = self.app.get().status().to_string();
+            let mut response = Response::new(crate::body::full(status.into_bytes()));
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            return response;
         }
         // The app as it is now; a reload swaps it for later requests.
         let app = self.app.get();

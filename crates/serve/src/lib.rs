@@ -80,7 +80,7 @@ use tokio::task::JoinHandle;
 
 pub use app::inert;
 pub use config::{ConfigError, IsolaSettings, Parsed, WranglerConfig};
-pub use http::HEALTH_PATH;
+pub use http::{HEALTH_PATH, STATUS_PATH};
 pub use modules::ModuleError;
 pub use shutdown::ShutdownHandle;
 
@@ -163,6 +163,11 @@ pub struct ServeOptions {
     /// new app replaces the old one once it has started; if it fails to
     /// start, the error is logged and the old one keeps serving.
     pub watch: bool,
+    /// Run guest code in jailed worker processes started by this jail
+    /// (the `isola` binary jails by default), or with `None` (the
+    /// library's default) inside this process. `[isola] jail = false`
+    /// turns a given jail off.
+    pub jail: Option<isola_runtime::Jail>,
 }
 
 impl ServeOptions {
@@ -176,6 +181,7 @@ impl ServeOptions {
             header_read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(30),
             watch: false,
+            jail: None,
         }
     }
 }
@@ -287,7 +293,7 @@ async fn build(options: &ServeOptions) -> Result<Built, ServeError> {
         files.extend(declared.modules.modules.keys().map(|name| root.join(name)));
     }
     let config = main.config.clone();
-    let app = Arc::new(app::App::new(main, others)?);
+    let app = Arc::new(app::App::new(main, others, options.jail.clone())?);
     app.warm_up().await?;
     Ok(Built {
         app,

@@ -15,6 +15,7 @@ mod escapes;
 mod fetch_api;
 mod host_memory;
 mod host_state;
+mod jail;
 mod limits;
 mod loader;
 mod modules;

@@ -358,6 +358,59 @@ fn a_body_over_the_cap_gets_413() {
     });
 }
 
+/// `/__isola/status` shows that guests are jailed and each cordon's
+/// processes: the parent's (`main`) and one per loader, named as
+/// configured or after the loader; `[isola] jail = false` turns it off.
+#[test]
+fn the_status_path_shows_the_jail_and_its_cordons() {
+    let loaders = "[[worker_loaders]]\nbinding = \"LOADER\"\ncordon = \"agents\"\n\
+                   [[worker_loaders]]\nbinding = \"OTHER\"\n";
+    let source = "export default { async fetch(request, env) { \
+        const w = env.LOADER.load({ compatibilityDate: '2026-03-01', mainModule: 'a.js', \
+          modules: { 'a.js': 'export default { fetch() { return new Response(\"child\") } }' } }); \
+        return w.getEntrypoint().fetch(request); } };\n";
+    let app = App::with_config("status", loaders, source);
+    runtime().block_on(async {
+        let mut options = app.options();
+        options.jail = Some(isola::Jail::new(crate::support::isola_binary()));
+        let server = isola_serve::start(&options).await.expect("starts jailed");
+        let reply = get(server.local_addr(), "/").await;
+        assert_eq!((reply.status, reply.body.as_str()), (200, "child"));
+        let reply = get(server.local_addr(), "/__isola/status").await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+        let status: serde_json::Value = serde_json::from_str(&reply.body).expect("json");
+        assert_eq!(status["jail"], true);
+        let cordons = status["cordons"].as_array().expect("cordons");
+        let names: Vec<&str> = cordons.iter().filter_map(|c| c["name"].as_str()).collect();
+        assert_eq!(names, ["agents", "main", "status/OTHER"]);
+        for cordon in cordons {
+            assert_eq!(cordon["pids"].as_array().map(Vec::len), Some(1), "{cordon}");
+            assert_eq!(cordon["restarts"], 0);
+        }
+        assert!(cordons[1]["live_workers"].as_u64() >= Some(1), "{status}");
+    });
+    let off = App::with_config(
+        "status-off",
+        "",
+        "export default { fetch() { return new Response('ok') } };\n",
+    );
+    std::fs::write(
+        off.0.join("wrangler.toml"),
+        "name = \"status-off\"\nmain = \"src/index.ts\"\ncompatibility_date = \"2026-03-01\"\n[isola]\nthreads = 1\njail = false\n",
+    )
+    .expect("config");
+    runtime().block_on(async {
+        let mut options = off.options();
+        options.jail = Some(isola::Jail::new(crate::support::isola_binary()));
+        let server = isola_serve::start(&options).await.expect("starts");
+        let reply = get(server.local_addr(), "/__isola/status").await;
+        let status: serde_json::Value = serde_json::from_str(&reply.body).expect("json");
+        assert_eq!(status["jail"], false, "{status}");
+        assert_eq!(status["cordons"], serde_json::json!([]));
+    });
+}
+
 #[test]
 fn the_health_path_is_answered_by_isola() {
     let app = App::worker(

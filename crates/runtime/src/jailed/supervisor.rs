@@ -37,12 +37,14 @@ const ANSWER_GRACE: Duration = Duration::from_millis(250);
 /// code (hello, create).
 const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Crashes in a row after which a cordon's next process waits: one crash
-/// (a guest that found a bug) restarts at once; a loop of them backs off.
+/// Crashes within [`CRASH_WINDOW`] after which a cordon's next process
+/// waits: a crash now and then (a guest that found a bug) restarts at
+/// once; a loop of them backs off, so it cannot burn the host.
 const FREE_RESTARTS: u32 = 3;
+const CRASH_WINDOW: Duration = Duration::from_secs(10);
 
 /// The first wait once crashes keep coming; it doubles with each further
-/// crash in a row, up to [`MAX_BACKOFF`].
+/// crash in the window, up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -62,6 +64,9 @@ pub(crate) struct Slot {
     state: Mutex<SlotState>,
     restarts: AtomicU32,
     live_isolates: AtomicUsize,
+    /// The running process's pid (0: none), readable while an executor
+    /// holds the state for an activation.
+    pid: AtomicU32,
 }
 
 struct SlotState {
@@ -70,8 +75,9 @@ struct SlotState {
     /// are gone.
     generation: u64,
     next_isolate: u64,
-    /// Crashes since the last process that answered normally.
-    crashes_in_a_row: u32,
+    /// When this cordon's recent processes were lost (within
+    /// [`CRASH_WINDOW`]).
+    recent_crashes: std::collections::VecDeque<Instant>,
     /// When a new process may be started after a crash.
     not_before: Option<Instant>,
 }
@@ -115,11 +121,12 @@ impl Pool {
                 process: None,
                 generation: 0,
                 next_isolate: 1,
-                crashes_in_a_row: 0,
+                recent_crashes: std::collections::VecDeque::new(),
                 not_before: None,
             }),
             restarts: AtomicU32::new(0),
             live_isolates: AtomicUsize::new(0),
+            pid: AtomicU32::new(0),
         });
         slots.insert((cordon, executor), slot.clone());
         slot
@@ -150,11 +157,7 @@ impl Pool {
     pub(crate) fn status(&self) -> Vec<CordonStatus> {
         let mut by_name: Vec<CordonStatus> = Vec::new();
         for ((cordon, _), slot) in self.lock().iter() {
-            let pid = slot
-                .state
-                .try_lock()
-                .ok()
-                .and_then(|s| s.process.as_ref().map(Process::pid));
+            let pid = Some(slot.pid.load(Ordering::Relaxed)).filter(|&p| p != 0);
             let entry = match by_name.iter_mut().find(|c| c.name == **cordon) {
                 Some(entry) => entry,
                 None => {
@@ -218,6 +221,7 @@ impl Slot {
                 "sandbox process started"
             );
             state.generation += 1;
+            self.pid.store(process.pid(), Ordering::Relaxed);
             state.process = Some(process);
         }
         state
@@ -234,17 +238,24 @@ impl Slot {
             .take()
             .map(|mut p| p.reap_within(Duration::from_millis(100)))
             .unwrap_or_default();
+        self.pid.store(0, Ordering::Relaxed);
         self.restarts.fetch_add(1, Ordering::Relaxed);
-        state.crashes_in_a_row += 1;
-        state.not_before = state
-            .crashes_in_a_row
-            .checked_sub(FREE_RESTARTS + 1)
-            .map(|extra| {
-                Instant::now()
-                    + FIRST_BACKOFF
-                        .saturating_mul(1 << extra.min(16))
-                        .min(MAX_BACKOFF)
-            });
+        let now = Instant::now();
+        state.recent_crashes.push_back(now);
+        while state
+            .recent_crashes
+            .front()
+            .is_some_and(|&t| now.duration_since(t) > CRASH_WINDOW)
+            || state.recent_crashes.len() > 64
+        {
+            state.recent_crashes.pop_front();
+        }
+        let crashes = u32::try_from(state.recent_crashes.len()).unwrap_or(u32::MAX);
+        state.not_before = crashes.checked_sub(FREE_RESTARTS + 1).map(|extra| {
+            now + FIRST_BACKOFF
+                .saturating_mul(1 << extra.min(16))
+                .min(MAX_BACKOFF)
+        });
         tracing::warn!(cordon = &*self.cordon, %why, %ended, "sandbox process lost");
         format!("the sandbox process {why} ({ended}); the calls in flight in it were lost")
     }
@@ -384,8 +395,6 @@ impl RemoteIsolate {
         let exchanged = exchange(&mut state, &frames, creating, deadline);
         match exchanged {
             Ok(activation) => {
-                state.crashes_in_a_row = 0;
-                state.not_before = None;
                 drop(state);
                 self.effects = activation.effects;
                 self.cpu_total = activation.cpu_total;

@@ -1,0 +1,295 @@
+//! The second layer from the supervisor's side: jailed worker processes
+//! that crash, are killed, stop answering or run out of address space cost
+//! only the calls in flight in them; other cordons never notice, and the
+//! next call gets a fresh process.
+
+use std::time::{Duration, Instant};
+
+use isola::{Config, Jail, Limits, Loader, Outcome, WorkerCode};
+
+use crate::support::{esm, isola_binary, returned, runtime};
+
+fn jailed_loader(jail: Jail) -> Loader {
+    Loader::new(Config::default().threads(1).jail(Some(jail))).expect("loader starts")
+}
+
+fn jail() -> Jail {
+    Jail::new(isola_binary())
+}
+
+/// The pids of `cordon`'s worker processes as the supervisor started them.
+fn pids(loader: &Loader, cordon: &str) -> Vec<u32> {
+    loader
+        .cordons()
+        .into_iter()
+        .find(|c| c.name == cordon)
+        .map(|c| c.pids)
+        .unwrap_or_default()
+}
+
+fn restarts(loader: &Loader, cordon: &str) -> u32 {
+    loader
+        .cordons()
+        .into_iter()
+        .find(|c| c.name == cordon)
+        .map_or(0, |c| c.restarts)
+}
+
+/// The process running guest code: the supervisor's child waits for its
+/// namespace's pid 1, which waits for the worker.
+fn jailed_pid(pid: u32) -> u32 {
+    let mut pid = pid;
+    for _ in 0..2 {
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .expect("children of a worker process");
+        pid = children
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("a child");
+    }
+    pid
+}
+
+fn signal(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+fn sleeper(cordon: &str, ms: u64) -> WorkerCode {
+    esm(&format!(
+        "export default {{ async run() {{ await new Promise(r => setTimeout(r, {ms})); return 'slept' }} }}"
+    ))
+    .cordon(cordon)
+}
+
+fn internal_message(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Internal(message) => message.clone(),
+        other => panic!("expected an internal outcome, got {other:?}"),
+    }
+}
+
+#[test]
+fn guests_run_in_jailed_processes_per_cordon() {
+    let loader = jailed_loader(jail());
+    assert!(loader.jailed());
+    let rt = runtime();
+    for cordon in ["a", "b"] {
+        let worker = loader
+            .load(esm("export default { run(x) { return x * 2 } }").cordon(cordon))
+            .expect("valid code");
+        let run = rt.block_on(worker.entrypoint(None).call("run", 21));
+        assert_eq!(returned(run), 42);
+    }
+    let (a, b) = (pids(&loader, "a"), pids(&loader, "b"));
+    assert_eq!((a.len(), b.len()), (1, 1), "{:?}", loader.cordons());
+    assert_ne!(a, b, "cordons never share a process");
+    assert_ne!(a[0], std::process::id());
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", jailed_pid(a[0]))).expect("status");
+    assert!(status.lines().any(|l| l == "Seccomp:\t2"), "{status}");
+    assert!(status.lines().any(|l| l == "NoNewPrivs:\t1"), "{status}");
+}
+
+#[test]
+fn a_killed_process_costs_only_its_calls_and_is_replaced() {
+    let loader = jailed_loader(jail());
+    let rt = runtime();
+    // Start both cordons' processes, then put one call in flight in each.
+    loader.prepare_cordon("victim").expect("jail");
+    loader.prepare_cordon("bystander").expect("jail");
+    let victim = loader.load(sleeper("victim", 1_500)).expect("valid");
+    let bystander = loader.load(sleeper("bystander", 1_500)).expect("valid");
+    let (victim_run, bystander_run) = rt.block_on(async {
+        let (victim, bystander) = (victim.entrypoint(None), bystander.entrypoint(None));
+        let a = victim.call("run", 0);
+        let b = bystander.call("run", 0);
+        let kill = async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            signal(pids(&loader, "victim")[0], "KILL");
+        };
+        let (a, b, ()) = tokio::join!(a, b, kill);
+        (a, b)
+    });
+    let message = internal_message(&victim_run.outcome);
+    assert!(message.contains("sandbox process"), "{message}");
+    assert_eq!(returned(bystander_run), "slept");
+    assert_eq!(restarts(&loader, "victim"), 1);
+    assert_eq!(restarts(&loader, "bystander"), 0);
+    // The next call in the victim's cordon gets a fresh process.
+    let again = loader.load(sleeper("victim", 1)).expect("valid");
+    assert_eq!(
+        returned(rt.block_on(again.entrypoint(None).call("run", 0))),
+        "slept"
+    );
+}
+
+#[test]
+fn a_crash_while_guest_code_runs_ends_the_call_at_once() {
+    let loader = jailed_loader(jail());
+    let rt = runtime();
+    let spinner = loader
+        .load(
+            esm("export default { run() { for (;;) {} } }")
+                .cordon("spin")
+                .limits(Limits {
+                    cpu_ms: 20_000,
+                    ..Limits::default()
+                }),
+        )
+        .expect("valid");
+    let started = Instant::now();
+    let run = rt.block_on(async {
+        let entrypoint = spinner.entrypoint(None);
+        let call = entrypoint.call("run", 0);
+        let crash = async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            // The engine aborting (an assertion, a double free detected).
+            signal(jailed_pid(pids(&loader, "spin")[0]), "ABRT");
+        };
+        let (run, ()) = tokio::join!(call, crash);
+        run
+    });
+    let message = internal_message(&run.outcome);
+    assert!(message.contains("signal 6"), "{message}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_process_that_stops_answering_is_killed_at_the_deadline() {
+    let loader = jailed_loader(jail());
+    let rt = runtime();
+    let spinner = loader
+        .load(
+            esm("export default { run() { for (;;) {} } }")
+                .cordon("frozen")
+                .limits(Limits {
+                    cpu_ms: 60_000,
+                    wall_ms: 1_000,
+                    ..Limits::default()
+                }),
+        )
+        .expect("valid");
+    let started = Instant::now();
+    let run = rt.block_on(async {
+        let entrypoint = spinner.entrypoint(None);
+        let call = entrypoint.call("run", 0);
+        let freeze = async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            // An engine that no longer polls its watchdog: the process is
+            // alive but will never answer.
+            signal(jailed_pid(pids(&loader, "frozen")[0]), "STOP");
+        };
+        let (run, ()) = tokio::join!(call, freeze);
+        run
+    });
+    assert_eq!(run.outcome, Outcome::WallLimit);
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    assert_eq!(restarts(&loader, "frozen"), 1);
+    let next = loader.load(sleeper("frozen", 1)).expect("valid");
+    assert_eq!(
+        returned(rt.block_on(next.entrypoint(None).call("run", 0))),
+        "slept"
+    );
+}
+
+#[test]
+fn a_cordon_that_keeps_crashing_backs_off() {
+    let loader = jailed_loader(jail());
+    let rt = runtime();
+    let mut refused = None;
+    for _ in 0..8 {
+        let worker = loader.load(sleeper("crashy", 2_000)).expect("valid");
+        let run = rt.block_on(async {
+            let entrypoint = worker.entrypoint(None);
+            let call = entrypoint.call("run", 0);
+            let kill = async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if let Some(&pid) = pids(&loader, "crashy").first() {
+                    signal(pid, "KILL");
+                }
+            };
+            let (run, ()) = tokio::join!(call, kill);
+            run
+        });
+        let message = internal_message(&run.outcome);
+        if message.contains("keep crashing") {
+            refused = Some(message);
+            break;
+        }
+    }
+    let refused = refused.expect("a crash loop is refused for a while");
+    assert!(refused.contains("\"crashy\""), "{refused}");
+    // Other cordons are unaffected meanwhile.
+    let other = loader.load(sleeper("calm", 1)).expect("valid");
+    assert_eq!(
+        returned(rt.block_on(other.entrypoint(None).call("run", 0))),
+        "slept"
+    );
+}
+
+#[test]
+fn running_out_of_address_space_is_a_typed_outcome() {
+    // The process may map 1 GiB; the guest may use 4 GiB of heap, so the
+    // rlimit, not the meter, stops it.
+    let loader = Loader::new(
+        Config::default()
+            .threads(1)
+            .limits(Limits {
+                memory_bytes: 4 << 30,
+                cpu_ms: 30_000,
+                ..Limits::default()
+            })
+            .jail(Some(jail().address_space_bytes(1 << 30))),
+    )
+    .expect("loader");
+    let rt = runtime();
+    let hog = loader
+        .load(
+            esm("export default { run() { const a = []; for (;;) a.push(new Uint8Array(16 << 20)) } }")
+                .cordon("hog"),
+        )
+        .expect("valid");
+    let run = rt.block_on(hog.entrypoint(None).call("run", 0));
+    assert!(
+        matches!(run.outcome, Outcome::MemoryLimit | Outcome::Internal(_)),
+        "{:?}",
+        run.outcome
+    );
+    let next = loader.load(sleeper("hog", 1)).expect("valid");
+    assert_eq!(
+        returned(rt.block_on(next.entrypoint(None).call("run", 0))),
+        "slept"
+    );
+}
+
+#[test]
+fn a_jail_that_cannot_start_is_a_clear_error_not_an_open_door() {
+    let loader = jailed_loader(Jail::new("/nonexistent/isola"));
+    let error = loader
+        .prepare_cordon("main")
+        .expect_err("no worker program");
+    assert!(
+        error
+            .to_string()
+            .contains("could not run /nonexistent/isola"),
+        "{error}"
+    );
+    // A call fails closed: it never runs in this process instead.
+    let worker = loader.load(sleeper("main", 1)).expect("valid code");
+    let run = runtime().block_on(worker.entrypoint(None).call("run", 0));
+    let message = internal_message(&run.outcome);
+    assert!(message.contains("could not run"), "{message}");
+}
