@@ -592,6 +592,7 @@ max_body_mb = 1
                 memory_budget_mb: Some(2048),
                 threads: Some(2),
                 max_body_mb: Some(1),
+                jail: None,
             }
         );
     }
