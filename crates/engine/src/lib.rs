@@ -54,4 +54,5 @@ pub use source::{
     CodeError, KNOWN_COMPATIBILITY_FLAGS, MAX_CODE_BYTES, ModuleSpec, NEWEST_COMPATIBILITY_DATE,
     WorkerSource,
 };
+pub use timers::MAX_TIMERS;
 pub use value::{ErrorValue, MAX_DECODE_DEPTH, StubRef, TypedArrayKind, Value};

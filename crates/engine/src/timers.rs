@@ -11,7 +11,7 @@ use crate::ops::{Effect, TimerId};
 
 /// The most timers an isolate may have armed at once (each is a task on
 /// the host).
-pub(crate) const MAX_TIMERS: usize = 10_000;
+pub const MAX_TIMERS: usize = 10_000;
 
 #[derive(Debug, Default)]
 pub(crate) struct Timers {

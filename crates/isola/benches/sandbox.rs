@@ -4,6 +4,12 @@
 //! (alternating A and B so machine noise hits both), and prints medians,
 //! p99 and ratios as a Markdown table for BENCHMARKS.md. Set
 //! `ISOLA_BENCH_ITERS` to change the sample count (default 2000).
+//!
+//! With `ISOLA_WORKER_BIN` set to an `isola` binary (a release build, for
+//! numbers that mean anything), it also measures the jail: a fresh sandbox
+//! through a jailed Loader alternated with one through an in-process
+//! Loader, throughput with the jail on, worker process start, and memory
+//! per live idle isolate inside the worker processes.
 
 #![allow(clippy::unwrap_used, clippy::cast_precision_loss, missing_docs)]
 
@@ -14,7 +20,7 @@ use isola::engine::{
     Budget, CallKind, CallResult, CallSpec, Effect, Isolate, IsolateConfig, ModuleSpec,
     Value as EValue, WorkerSource,
 };
-use isola::{Config, Loader, Module, Value, WorkerCode, binding_fn};
+use isola::{Config, Jail, Loader, Module, Value, WorkerCode, binding_fn};
 
 const AGENT: &str = "export default { async myAgent(p) { return p.x + 1 } }";
 
@@ -338,5 +344,158 @@ fn main() {
     println!(
         "| engine heap (metered) | {} KiB |",
         heap_per_isolate / 1024
+    );
+    if let Some(bin) = std::env::var_os("ISOLA_WORKER_BIN") {
+        jail_section(&Jail::new(bin), n, quick, threads);
+    } else {
+        println!("\n(jail: not measured; set ISOLA_WORKER_BIN to a release `isola` binary)");
+    }
+}
+
+/// The jail's cost, measured against the in-process path in one run.
+fn jail_section(jail: &Jail, n: usize, quick: bool, threads: usize) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let code =
+        || WorkerCode::new("2026-03-01", "agent.js").module("agent.js", Module::Esm(AGENT.into()));
+    let arg = || Value::Object(vec![("x".into(), Value::Number(1.0))]);
+    let local = Loader::new(Config::default().threads(1)).unwrap();
+    let jailed = Loader::new(Config::default().threads(1).jail(Some(jail.clone()))).unwrap();
+    jailed.prepare_cordon("main").unwrap();
+
+    // Worker process start: fork + exec + jail + first frame.
+    let mut starts = Vec::new();
+    for _ in 0..if quick { 5 } else { 40 } {
+        let t = Instant::now();
+        let process = jail.spawn().unwrap();
+        starts.push(t.elapsed());
+        drop(process);
+    }
+    let starts = stats(starts);
+
+    // Fresh sandbox + call, in-process and jailed alternated.
+    let (mut inside, mut outside) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    runtime.block_on(async {
+        for i in 0..n + 200 {
+            for (loader, samples) in [(&local, &mut inside), (&jailed, &mut outside)] {
+                let t = Instant::now();
+                let worker = loader.load(code()).unwrap();
+                let run = worker.entrypoint(None).call("myAgent", arg()).await;
+                drop(worker);
+                if i >= 200 {
+                    samples.push(t.elapsed());
+                }
+                assert!(
+                    matches!(run.outcome, isola::Outcome::Returned(_)),
+                    "{:?}",
+                    run.outcome
+                );
+            }
+        }
+    });
+    let (inside, outside) = (stats(inside), stats(outside));
+
+    // Throughput with the jail on, N executor threads, 64 in flight.
+    let throughput = |jail: Option<Jail>| -> f64 {
+        let loader = Loader::new(Config::default().threads(threads).jail(jail)).unwrap();
+        loader.prepare_cordon("main").unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let span = if quick {
+                Duration::from_millis(300)
+            } else {
+                Duration::from_secs(3)
+            };
+            let deadline = Instant::now() + span;
+            let start = Instant::now();
+            let mut tasks = Vec::new();
+            for _ in 0..64 {
+                let loader = loader.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut done = 0u64;
+                    while Instant::now() < deadline {
+                        let worker = loader
+                            .load(
+                                WorkerCode::new("2026-03-01", "agent.js")
+                                    .module("agent.js", Module::Esm(AGENT.into())),
+                            )
+                            .unwrap();
+                        let run = worker
+                            .entrypoint(None)
+                            .call(
+                                "myAgent",
+                                Value::Object(vec![("x".into(), Value::Number(1.0))]),
+                            )
+                            .await;
+                        assert!(matches!(run.outcome, isola::Outcome::Returned(_)));
+                        done += 1;
+                    }
+                    done
+                }));
+            }
+            let mut total = 0;
+            for t in tasks {
+                total += t.await.unwrap();
+            }
+            total as f64 / start.elapsed().as_secs_f64()
+        })
+    };
+    let local_per_sec = throughput(None);
+    let jailed_per_sec = throughput(Some(jail.clone()));
+
+    // Memory per live idle isolate inside a worker process.
+    let live_n: usize = if quick { 100 } else { 1000 };
+    let held = Loader::new(Config::default().threads(1).jail(Some(jail.clone()))).unwrap();
+    held.prepare_cordon("main").unwrap();
+    let mut live = Vec::with_capacity(live_n);
+    let before = held.worker_peak_rss_bytes();
+    runtime.block_on(async {
+        for _ in 0..live_n {
+            let worker = held.get(&format!("live-{}", live.len()), code).unwrap();
+            let run = worker.entrypoint(None).call("myAgent", arg()).await;
+            assert!(matches!(run.outcome, isola::Outcome::Returned(_)));
+            live.push(worker);
+        }
+    });
+    let per_isolate = (held.worker_peak_rss_bytes().saturating_sub(before)) / live_n as u64;
+    drop(live);
+
+    println!();
+    println!("| jail: fresh sandbox + call through the Loader | p50 | p99 | notes |");
+    println!("|---|---|---|---|");
+    println!(
+        "| in-process (`--no-jail`) | {} | {} | alternated with the next row |",
+        us(inside.p50),
+        us(inside.p99)
+    );
+    println!(
+        "| jailed worker process | {} | {} | **+{:.1} µs** at p50 |",
+        us(outside.p50),
+        us(outside.p99),
+        (outside.p50.as_secs_f64() - inside.p50.as_secs_f64()) * 1e6
+    );
+    println!(
+        "| worker process start (fork + exec + jail) | {} | {} | off the request path: processes start with their cordon |",
+        us(starts.p50),
+        us(starts.p99)
+    );
+    println!();
+    println!("| throughput, {threads} executor threads, 64 in flight | per second |");
+    println!("|---|---|");
+    println!("| in-process | {local_per_sec:.0} |");
+    println!(
+        "| jailed | {jailed_per_sec:.0} ({:.2}× in-process) |",
+        jailed_per_sec / local_per_sec
+    );
+    println!();
+    println!(
+        "| memory per live idle isolate in a worker process ({live_n} held) | {} KiB |",
+        per_isolate / 1024
     );
 }

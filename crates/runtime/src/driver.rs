@@ -111,6 +111,9 @@ struct CallState {
     stream: Option<ResponseSink>,
     /// A streamed request body, read as the guest asks.
     request_body: Option<Arc<tokio::sync::Mutex<crate::worker::RequestBody>>>,
+    /// Console bytes delivered to this call (the engine caps them too;
+    /// this holds when the engine is not trusted).
+    log_bytes: usize,
 }
 
 struct Driver {
@@ -237,6 +240,7 @@ impl Driver {
                 request_body: request
                     .request_body
                     .map(|body| Arc::new(tokio::sync::Mutex::new(body))),
+                log_bytes: 0,
             },
         );
         if self.isolate.is_none() {
@@ -399,6 +403,10 @@ impl Driver {
         let effects = isolate.take_effects();
         let peak = isolate.peak_memory();
         for effect in effects {
+            // A limit ended the worker part-way through its effects.
+            if self.isolate.is_none() {
+                return;
+            }
             match effect {
                 Effect::Log(entry) => self.deliver_log(&entry),
                 Effect::CallSettled { call, result } => {
@@ -441,6 +449,12 @@ impl Driver {
                     if let Some(old) = self.timers.remove(&id) {
                         old.abort();
                     }
+                    // The engine never has more live: more is an engine
+                    // that no longer keeps its limits.
+                    if self.timers.len() >= isola_engine::MAX_TIMERS {
+                        self.terminate_with(Outcome::Internal(BROKE_LIMITS.into()));
+                        return;
+                    }
                     let done = self.done_tx.clone();
                     let generation = self.generation;
                     let handle = tokio::task::spawn_local(async move {
@@ -461,6 +475,12 @@ impl Driver {
     fn deliver_log(&mut self, entry: &LogEntry) {
         tracing::debug!(level = entry.level.as_str(), message = %entry.message, "guest console");
         for call in self.calls.values_mut() {
+            // A jailed engine cannot be trusted to keep its console budget:
+            // past it (plus the engine's own notice line), lines are dropped.
+            call.log_bytes = call.log_bytes.saturating_add(entry.message.len());
+            if call.log_bytes > call.limits.log_bytes.saturating_add(1024) {
+                continue;
+            }
             if let Some(sink) = &call.log_sink {
                 sink(entry);
             }
@@ -662,6 +682,11 @@ impl Driver {
             });
             return;
         }
+        self.tasks.retain(|t| !t.is_finished());
+        if self.tasks.len() >= MAX_OPS_IN_FLIGHT {
+            self.terminate_with(Outcome::Internal(BROKE_LIMITS.into()));
+            return;
+        }
         let handle = tokio::task::spawn_local(async move {
             let result = future.await;
             let _ = done.send(Completion::Op {
@@ -670,7 +695,6 @@ impl Driver {
                 result,
             });
         });
-        self.tasks.retain(|t| !t.is_finished());
         self.tasks.push(handle.abort_handle());
     }
 
@@ -784,6 +808,13 @@ impl Driver {
         self.memory.store(0, Ordering::Relaxed);
     }
 }
+
+/// Ops one worker may have in flight. Subrequests and the code budget keep
+/// an honest engine far below it; an engine that passes it is ended.
+const MAX_OPS_IN_FLIGHT: usize = 100_000;
+
+/// Why a worker whose engine broke the limits it keeps was ended.
+const BROKE_LIMITS: &str = "the sandbox asked for more than its limits allow and was stopped";
 
 /// The error a streamed Response's writes reject with once nobody reads it.
 fn client_gone() -> OpResult {

@@ -293,3 +293,82 @@ fn a_jail_that_cannot_start_is_a_clear_error_not_an_open_door() {
     let message = internal_message(&run.outcome);
     assert!(message.contains("could not run"), "{message}");
 }
+
+/// A stand-in for a worker process whose engine is owned: it passes the
+/// handshake, then answers activations as `mode` says (see the script).
+fn hostile_jail(mode: &str) -> (Jail, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let script = include_str!("data/hostile_worker.py");
+    let path = std::env::temp_dir().join(format!("isola-hostile-{mode}-{}.py", std::process::id()));
+    std::fs::write(
+        &path,
+        format!("#!/usr/bin/python3\nMODE = {mode:?}\n{script}"),
+    )
+    .expect("script");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    (Jail::new(&path), path)
+}
+
+fn run_against(mode: &str, limits: Limits) -> (isola::Run, u32) {
+    let (jail, script) = hostile_jail(mode);
+    let loader = jailed_loader(jail);
+    let worker = loader
+        .load(esm("export default { run() { return 1 } }").limits(limits))
+        .expect("valid code");
+    let started = Instant::now();
+    let run = runtime().block_on(worker.entrypoint(None).call("run", 0));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{mode}: {:?}",
+        started.elapsed()
+    );
+    let restarts = restarts(&loader, "main");
+    let _ = std::fs::remove_file(script);
+    (run, restarts)
+}
+
+/// Every answer from a worker process is hostile input: garbage, a huge
+/// announced frame, the wrong kind of answer, a value nested 100,000 deep,
+/// silence, more timers than the engine ever keeps. Each ends that call
+/// with a typed outcome, and the process is killed where it broke the
+/// protocol; the supervisor (this test process) carries on.
+#[test]
+fn a_hostile_worker_process_never_takes_the_supervisor_down() {
+    let short = Limits {
+        wall_ms: 1_000,
+        ..Limits::default()
+    };
+    for mode in ["garbage", "huge", "wrong-kind", "deep"] {
+        let (run, restarts) = run_against(mode, short);
+        let message = internal_message(&run.outcome);
+        assert!(message.contains("sandbox process"), "{mode}: {message}");
+        assert_eq!(restarts, 1, "{mode}: the process was killed");
+    }
+    let (run, restarts) = run_against("silent", short);
+    assert_eq!(run.outcome, Outcome::WallLimit);
+    assert_eq!(restarts, 1, "silent: the process was killed");
+    let (run, _) = run_against("timers", short);
+    let message = internal_message(&run.outcome);
+    assert!(message.contains("more than its limits"), "{message}");
+    // Results for call ids that do not exist change nothing.
+    let (run, _) = run_against("forged-ids", short);
+    assert_eq!(returned(run), "fine");
+    // A console flood is capped by the supervisor, not by the engine.
+    let (run, _) = run_against(
+        "log-flood",
+        Limits {
+            log_bytes: 64 << 10,
+            ..short
+        },
+    );
+    let kept: usize = run.logs.iter().map(|l| l.message.len()).sum();
+    assert!(kept <= (64 << 10) + 1024, "{kept} bytes of console kept");
+    assert_eq!(returned(run), "done");
+    // And a real sandbox still runs.
+    let loader = jailed_loader(jail());
+    let worker = loader.load(sleeper("main", 1)).expect("valid");
+    assert_eq!(
+        returned(runtime().block_on(worker.entrypoint(None).call("run", 0))),
+        "slept"
+    );
+}
