@@ -31,7 +31,9 @@ pub(crate) enum Request<'a> {
     /// The first message: the protocol version and the process-wide
     /// memory budget of this worker process.
     Hello { version: u32, memory_budget: u64 },
-    /// Make an isolate for `source` under `id`.
+    /// Make an isolate for `source` under `id`. Not answered: it is sent
+    /// with the isolate's first activation, and that answer says whether
+    /// the isolate could be made.
     Create {
         id: u64,
         source: Cow<'a, WorkerSource>,
@@ -67,11 +69,9 @@ pub(crate) enum Reply {
     Hello {
         version: u32,
     },
-    Created(Result<(), IsolateError>),
     Activated(Activation),
-    /// An activation named an isolate the process does not have (its
-    /// creation failed).
-    NoIsolate,
+    /// The isolate an activation named could not be made.
+    CreateFailed(IsolateError),
 }
 
 /// The result of one activation, with everything the driver reads after it.

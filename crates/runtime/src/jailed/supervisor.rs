@@ -450,8 +450,8 @@ enum Failure {
     Broken(String),
 }
 
-/// Sends the frames and reads the answers: a `Created` first when the
-/// isolate is being made, then the activation's.
+/// Sends the frames (a `Create` first when the isolate is being made) and
+/// reads the one answer.
 fn exchange(
     state: &mut SlotState,
     frames: &[Vec<u8>],
@@ -464,30 +464,14 @@ fn exchange(
     for frame in frames {
         process.send(frame).map_err(broken)?;
     }
-    if creating {
-        let answer = process
-            .recv(Some(Instant::now() + SETUP_TIMEOUT), 64 << 10)
-            .map_err(broken)?;
-        match decode::<Reply>(&answer) {
-            Ok(Reply::Created(Ok(()))) => {}
-            Ok(Reply::Created(Err(error))) => {
-                // The activation sent after it names an isolate that does
-                // not exist, and is answered so.
-                let answer = process.recv(Some(deadline), 1024).map_err(broken)?;
-                return match decode::<Reply>(&answer) {
-                    Ok(Reply::NoIsolate) => Err(Failure::Refused(error)),
-                    _ => Err(Failure::Broken("answered out of turn".into())),
-                };
-            }
-            Ok(_) => return Err(Failure::Broken("answered out of turn".into())),
-            Err(why) => return Err(Failure::Broken(why)),
-        }
-    }
+    // One answer: the activation's, or, for an isolate being made, why it
+    // could not be.
     let answer = process
         .recv(Some(deadline), MAX_REPLY_BYTES)
         .map_err(broken)?;
     match decode::<Reply>(&answer) {
         Ok(Reply::Activated(activation)) => Ok(activation),
+        Ok(Reply::CreateFailed(error)) if creating => Err(Failure::Refused(error)),
         Ok(_) => Err(Failure::Broken("answered out of turn".into())),
         Err(why) => Err(Failure::Broken(why)),
     }

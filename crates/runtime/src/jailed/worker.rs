@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use isola_engine::{Budget, Isolate};
+use isola_engine::{Budget, Isolate, IsolateError};
 use isola_jail::{Channel, WorkerInvocation};
 
 use super::protocol::{Activation, Entry, Reply, Request, VERSION, decode, encode};
@@ -31,6 +31,8 @@ pub fn worker_main(invocation: WorkerInvocation) -> ! {
 fn serve(mut channel: Channel) {
     let blanks = crate::blanks::Blanks::start();
     let mut isolates: HashMap<u64, Isolate> = HashMap::new();
+    // Creations that failed, answered at the isolate's first activation.
+    let mut failed: HashMap<u64, IsolateError> = HashMap::new();
     while let Ok(frame) = channel.recv(None, isola_jail::MAX_FRAME_BYTES) {
         let Ok(request) = decode::<Request<'_>>(&frame) else {
             return;
@@ -53,13 +55,15 @@ fn serve(mut channel: Channel) {
                 let made = blanks
                     .take(config.stack_limit)
                     .and_then(|blank| blank.into_isolate(Arc::new(source.into_owned()), &config));
-                Reply::Created(match made {
+                match made {
                     Ok(isolate) => {
                         isolates.insert(id, isolate);
-                        Ok(())
                     }
-                    Err(error) => Err(error),
-                })
+                    Err(error) => {
+                        failed.insert(id, error);
+                    }
+                }
+                continue;
             }
             Request::Activate {
                 id,
@@ -70,8 +74,13 @@ fn serve(mut channel: Channel) {
                 entry,
             } => {
                 let Some(isolate) = isolates.get_mut(&id) else {
-                    // Its creation failed (and was answered so).
-                    send(&mut channel, &Reply::NoIsolate);
+                    // The supervisor names only isolates it asked for.
+                    let Some(error) = failed.remove(&id) else {
+                        return;
+                    };
+                    if !send(&mut channel, &Reply::CreateFailed(error)) {
+                        return;
+                    }
                     continue;
                 };
                 isolate.set_memory_limit(usize::try_from(memory_limit).unwrap_or(usize::MAX));

@@ -61,7 +61,7 @@ def activated(effects):
     # Reply::Activated(Activation { result: Ok(0s), effects, cpu_total: 0s,
     # memory_used, peak_memory, budget_full: false })
     return (
-        varint(2) + varint(0) + varint(0) + varint(0)
+        varint(1) + varint(0) + varint(0) + varint(0)
         + varint(len(effects)) + b"".join(effects)
         + varint(0) + varint(0) + varint(1 << 20) + varint(1 << 20) + b"\x00"
     )
@@ -98,8 +98,7 @@ while True:
     if tag == 0:  # Hello
         send(varint(0) + varint(1))
         continue
-    if tag == 1:  # Create
-        send(varint(1) + varint(0))
+    if tag == 1:  # Create (not answered)
         continue
     if tag == 3:  # Free
         continue
