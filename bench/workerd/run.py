@@ -10,7 +10,8 @@ with the ratios isola/workerd:
   fresh      env.LOADER.load() of the tiny agent + one RPC call
   cached     env.LOADER.get("agent-N", ...) + one RPC call, over N live names
 
-and the memory per cached named worker: VmRSS of the server process before
+and the memory per cached named worker: VmRSS of the server process (and
+of its descendants: isola's jailed worker processes) before
 and after making N distinct names live, delta / N (measured right after
 startup, before any fresh load has run).
 
@@ -162,17 +163,43 @@ class Server:
         if self in RUNNING:
             RUNNING.remove(self)
 
+    def tree(self):
+        """The server's pid and its descendants': isola's jailed worker
+        processes do the guest work and hold the isolates, so they count."""
+        pids, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            pids.append(pid)
+            for task in Path(f"/proc/{pid}/task").glob("*"):
+                try:
+                    todo.extend(int(c) for c in (task / "children").read_text().split())
+                except OSError:
+                    pass
+        return pids
+
     def rss_kib(self):
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError("no VmRSS")
+        total = 0
+        for pid in self.tree():
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            except OSError:
+                pass
+        return total
 
     def cpu_seconds(self):
-        # utime + stime of the whole process (all threads), fields 14 and 15.
-        stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
-        fields = stat[stat.rindex(")") + 2:].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        # utime + stime of the server and its live descendants (all
+        # threads), fields 14 and 15.
+        total = 0
+        for pid in self.tree():
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / CLK_TCK
 
 
 def machine_busy_seconds():
