@@ -209,6 +209,21 @@ impl Process {
         self.channel.recv(deadline, max)
     }
 
+    /// Whether the process has ended (reaping it if so), without waiting.
+    pub fn exited(&mut self) -> bool {
+        if !self.reaped {
+            let mut status = 0;
+            // SAFETY: waitpid on our own unreaped child, WNOHANG.
+            let waited =
+                unsafe { libc::waitpid(self.pid as libc::pid_t, &mut status, libc::WNOHANG) };
+            if waited == self.pid as libc::pid_t {
+                self.exit = Some(describe(status));
+                self.reaped = true;
+            }
+        }
+        self.reaped
+    }
+
     /// Waits up to `grace` for the process to end by itself (after its
     /// socket closed, say), then kills it; returns how it ended.
     pub fn reap_within(&mut self, grace: Duration) -> String {

@@ -243,6 +243,13 @@ impl Driver {
                 log_bytes: 0,
             },
         );
+        // An isolate whose process died while no call was in flight is
+        // gone with it; this call gets a new one, as after a limit.
+        if self.calls.len() == 1
+            && matches!(&self.isolate, Some(Sandbox::Jailed(remote)) if remote.lost())
+        {
+            self.dispose();
+        }
         if self.isolate.is_none() {
             let config = IsolateConfig {
                 memory_limit: self.limits.memory_bytes,

@@ -126,6 +126,27 @@ fn a_killed_process_costs_only_its_calls_and_is_replaced() {
         returned(rt.block_on(again.entrypoint(None).call("run", 0))),
         "slept"
     );
+    // A process killed while idle costs no call at all: neither a fresh
+    // worker nor a cached one whose isolate lived there.
+    let cached = loader
+        .get("cached", || sleeper("victim", 1))
+        .expect("valid");
+    assert_eq!(
+        returned(rt.block_on(cached.entrypoint(None).call("run", 0))),
+        "slept"
+    );
+    signal(pids(&loader, "victim")[0], "KILL");
+    std::thread::sleep(Duration::from_millis(100));
+    let fresh = loader.load(sleeper("victim", 1)).expect("valid");
+    assert_eq!(
+        returned(rt.block_on(fresh.entrypoint(None).call("run", 0))),
+        "slept"
+    );
+    assert_eq!(
+        returned(rt.block_on(cached.entrypoint(None).call("run", 0))),
+        "slept"
+    );
+    assert_eq!(restarts(&loader, "victim"), 2);
 }
 
 #[test]

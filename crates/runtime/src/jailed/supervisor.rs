@@ -190,6 +190,11 @@ impl Slot {
         state: &'s mut SlotState,
         pool: &Pool,
     ) -> Result<&'s mut Process, String> {
+        // A process that died while idle is replaced before it is given a
+        // new isolate: only calls in flight are lost to a crash.
+        if state.process.as_mut().is_some_and(Process::exited) {
+            self.lose(state, "had exited");
+        }
         if state.process.is_none() {
             if let Some(not_before) = state.not_before
                 && Instant::now() < not_before
@@ -309,6 +314,16 @@ impl RemoteIsolate {
             peak_memory: 0,
             budget_full: false,
         })
+    }
+
+    /// Whether the process holding this isolate is gone (it crashed or
+    /// was killed since the isolate was made): the isolate is lost.
+    pub(crate) fn lost(&self) -> bool {
+        let mut state = self.slot.lock();
+        if state.process.as_mut().is_some_and(Process::exited) {
+            self.slot.lose(&mut state, "had exited");
+        }
+        state.generation != self.generation || state.process.is_none()
     }
 
     pub(crate) fn call(&mut self, spec: CallSpec, budget: Budget) -> Result<Duration, Stopped> {
