@@ -345,7 +345,10 @@ impl BlankIsolate {
                 promise_resolve,
                 state: RefCell::new(GlueState::default()),
             });
-            crate::globals::install(&ctx)
+            crate::globals::install(&ctx)?;
+            #[cfg(feature = "attack-probe")]
+            crate::attack_probe::install(&ctx)?;
+            Ok(())
         });
         watchdog.disarm();
         if let Some(why) = watchdog.tripped() {

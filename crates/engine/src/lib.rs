@@ -11,6 +11,8 @@
 //! the thread CPU clock and a few class-id checks through the QuickJS FFI.
 
 mod alloc;
+#[cfg(feature = "attack-probe")]
+mod attack_probe;
 mod budget;
 mod bytecode;
 mod callsite;
@@ -38,6 +40,8 @@ mod typescript;
 mod value;
 mod web;
 
+#[cfg(feature = "attack-probe")]
+pub use attack_probe::arm_attack_probe;
 pub use budget::{process_memory_budget, process_memory_reserved, set_process_memory_budget};
 pub use codec::CodecLimits;
 pub use dynamic::{

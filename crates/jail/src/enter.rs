@@ -6,25 +6,29 @@
 //!
 //! 1. close every file descriptor but the supervisor socket (fd 3);
 //!    `RLIMIT_CORE` = 0, so no crash ever writes memory to disk;
-//! 2. new user, mount, pid, network, IPC, UTS and cgroup namespaces, with
+//! 2. a supervisor running as root hands its workers to the overflow user
+//!    (`nobody`, 65534) first: the kernel exempts root's processes from
+//!    `RLIMIT_NPROC`, so a worker mapped to root could start threads
+//!    without bound (the compromised-engine tests found this);
+//! 3. new user, mount, pid, network, IPC, UTS and cgroup namespaces, with
 //!    the process mapped to its own uid and gid (`setgroups` denied);
-//! 3. fork twice: the first child is pid 1 of the new pid namespace and
+//! 4. fork twice: the first child is pid 1 of the new pid namespace and
 //!    the jailed worker is its child, pid 2 (pid 1 ignores default-action
 //!    signals sent from inside its namespace, so a worker that is pid 1
 //!    and aborts would spin instead of dying). Each parent only waits for
 //!    its child and exits as it did; each child dies with its parent
 //!    (`PR_SET_PDEATHSIG`), so killing the process the supervisor started
 //!    kills all three;
-//! 4. an empty root: a read-only, 16 KiB tmpfs, entered with `pivot_root`
+//! 5. an empty root: a read-only, 16 KiB tmpfs, entered with `pivot_root`
 //!    and the old root detached, so no host path exists at all;
-//! 5. rlimits: address space, `NOFILE`, `NPROC`, `FSIZE` = 0, `MEMLOCK` = 0,
+//! 6. rlimits: address space, `NOFILE`, `NPROC`, `FSIZE` = 0, `MEMLOCK` = 0,
 //!    `MSGQUEUE` = 0;
-//! 6. `PR_SET_NO_NEW_PRIVS`;
-//! 7. every capability dropped: bounding set, ambient, permitted,
+//! 7. `PR_SET_NO_NEW_PRIVS`;
+//! 8. every capability dropped: bounding set, ambient, permitted,
 //!    effective, inheritable; not dumpable (no ptrace by a same-uid peer);
-//! 8. landlock: a ruleset handling every file-system and network right and
+//! 9. landlock: a ruleset handling every file-system and network right and
 //!    granting none (where the kernel has landlock);
-//! 9. last, the seccomp allowlist ([`crate::seccomp`]).
+//! 10. last, the seccomp allowlist ([`crate::seccomp`]).
 
 use std::ffi::CString;
 use std::io;
@@ -53,6 +57,7 @@ fn check(result: libc::c_int, step: &str) -> Result<(), String> {
 pub(crate) fn enter(settings: &Settings) -> Result<(Channel, Report), String> {
     close_other_fds()?;
     set_limit(libc::RLIMIT_CORE, 0)?;
+    leave_root()?;
     let (uid, gid) = (
         // SAFETY: getuid/getgid cannot fail and touch no memory.
         unsafe { libc::getuid() },
@@ -78,6 +83,11 @@ pub(crate) fn enter(settings: &Settings) -> Result<(Channel, Report), String> {
     write_file("/proc/self/setgroups", "deny")?;
     write_file("/proc/self/uid_map", &format!("0 {uid} 1"))?;
     write_file("/proc/self/gid_map", &format!("0 {gid} 1"))?;
+    // SAFETY: prctl with integer arguments only.
+    check(
+        unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) },
+        "PR_SET_DUMPABLE",
+    )?;
     fork_and_wait()?;
     fork_and_wait()?;
     empty_root()?;
@@ -131,6 +141,48 @@ fn close_other_fds() -> Result<(), String> {
     // SAFETY: fcntl F_GETFD reads flags only.
     if unsafe { libc::fcntl(SOCKET_FD, libc::F_GETFD) } < 0 {
         return Err("the supervisor socket (fd 3) is missing".into());
+    }
+    Ok(())
+}
+
+/// The user and group a worker started by root runs as: the kernel's
+/// overflow ids, owned by no file and no service.
+pub(crate) const UNPRIVILEGED_ID: libc::uid_t = 65534;
+
+/// Root's processes are exempt from `RLIMIT_NPROC` (the kernel checks the
+/// real user, and a user namespace mapping root keeps it root outside), so
+/// a worker started by root becomes the overflow user before anything
+/// else. Other users stay themselves: the limit holds for them.
+fn leave_root() -> Result<(), String> {
+    // SAFETY: getuid/geteuid cannot fail and touch no memory.
+    let root = unsafe { libc::getuid() == 0 || libc::geteuid() == 0 };
+    if !root {
+        return Ok(());
+    }
+    let id = UNPRIVILEGED_ID;
+    // SAFETY: setgroups with an empty list, then setres[gu]id with
+    // integers; the process is single-threaded, so every thread changes.
+    unsafe {
+        check(
+            libc::setgroups(0, std::ptr::null()),
+            "setgroups (leaving root)",
+        )?;
+        check(libc::setresgid(id, id, id), "setresgid (leaving root)")?;
+        check(libc::setresuid(id, id, id), "setresuid (leaving root)")?;
+        // A change of credentials clears the parent-death signal set
+        // before exec: set it again so the worker dies with its
+        // supervisor.
+        check(
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0),
+            "PR_SET_PDEATHSIG",
+        )?;
+        // It also made the process undumpable, which gives its /proc
+        // files to root: the uid and gid maps could not be written. Made
+        // undumpable again as soon as they are.
+        check(
+            libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0),
+            "PR_SET_DUMPABLE (leaving root)",
+        )?;
     }
     Ok(())
 }

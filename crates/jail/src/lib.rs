@@ -16,6 +16,8 @@
 
 mod enter;
 pub mod frame;
+#[doc(hidden)]
+pub mod probe;
 mod seccomp;
 mod spawn;
 

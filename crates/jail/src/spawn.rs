@@ -167,7 +167,9 @@ fn setup_message(step: &str) -> String {
         "\n  user namespaces are needed: check `sysctl user.max_user_namespaces` (must be > 0), \
          `kernel.unprivileged_userns_clone = 1` on Debian/Ubuntu kernels, \
          `kernel.apparmor_restrict_unprivileged_userns = 0` on Ubuntu 24.04+, \
-         and that a container runtime allows unshare (e.g. docker --security-opt seccomp=unconfined)"
+         and that a container runtime allows unshare (e.g. docker --security-opt seccomp=unconfined); \
+         started as root, isola runs its workers as the unprivileged user 65534, so these \
+         settings apply to root too"
     } else if step.contains("seccomp") {
         "\n  the kernel must have seccomp filters (CONFIG_SECCOMP_FILTER)"
     } else if step.contains("mount") || step.contains("pivot_root") {

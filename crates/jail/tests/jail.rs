@@ -124,6 +124,21 @@ fn limits_cannot_be_raised_and_hold() {
         .expect("spawn");
     let answer = ask(&mut process, "allocate 2048").expect("an answer");
     assert!(answer.starts_with("denied"), "{answer}");
+    // Threads stop at the jail's limit, also when the supervisor is root
+    // (whose processes the kernel exempts from RLIMIT_NPROC).
+    let mut process = Jail::new(env!("CARGO_BIN_EXE_isola-jail-probe"))
+        .max_threads(16)
+        .spawn()
+        .expect("spawn");
+    let answer = ask(&mut process, "threads 200").expect("an answer");
+    let started: u32 = answer
+        .strip_prefix("denied: ")
+        .and_then(|a| a.rsplit_once(" after "))
+        .and_then(|(_, n)| n.strip_suffix(" threads"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the thread burst was not stopped: {answer}"));
+    assert!(started < 16, "{answer}");
+    assert_eq!(ask(&mut process, "thread").expect("thread"), "thread ok");
 }
 
 /// The jailed worker's pid outside: the supervisor's child waits for the
