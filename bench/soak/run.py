@@ -176,6 +176,8 @@ def soak(port, server, args):
             next_kill = time.monotonic() + args.kill_every
     for t in threads:
         t.join()
+    # The supervisor looks at idle processes every 200 ms.
+    time.sleep(1)
     status = json.loads(get(port, "/__isola/status")[1])
     restarts = sum(c["restarts"] for c in status["cordons"] if c["name"] == "agents")
     health = get(port, "/__isola/healthz")[0]

@@ -119,12 +119,10 @@ impl Loader {
     /// Starts the executor threads.
     pub fn new(config: Config) -> Result<Self, LoadError> {
         isola_engine::set_process_memory_budget(config.process_memory_budget);
-        let pool = config.jail.clone().map(|jail| {
-            Arc::new(crate::jailed::supervisor::Pool::new(
-                jail,
-                config.process_memory_budget,
-            ))
-        });
+        let pool = config
+            .jail
+            .clone()
+            .map(|jail| crate::jailed::supervisor::Pool::start(jail, config.process_memory_budget));
         if pool.is_none() {
             tracing::debug!("guest isolates run in this process: no jail");
         }

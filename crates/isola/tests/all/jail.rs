@@ -135,8 +135,20 @@ fn a_killed_process_costs_only_its_calls_and_is_replaced() {
         returned(rt.block_on(cached.entrypoint(None).call("run", 0))),
         "slept"
     );
-    signal(pids(&loader, "victim")[0], "KILL");
-    std::thread::sleep(Duration::from_millis(100));
+    let idle = pids(&loader, "victim");
+    signal(idle[0], "KILL");
+    // Noticed and replaced with no call asking: the next call does not
+    // pay for the process start.
+    let replaced = Instant::now();
+    while pids(&loader, "victim") == idle || pids(&loader, "victim").is_empty() {
+        assert!(
+            replaced.elapsed() < Duration::from_secs(5),
+            "a process killed while idle was not replaced: {:?}",
+            loader.cordons()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(restarts(&loader, "victim"), 2);
     let fresh = loader.load(sleeper("victim", 1)).expect("valid");
     assert_eq!(
         returned(rt.block_on(fresh.entrypoint(None).call("run", 0))),
@@ -231,8 +243,16 @@ fn a_cordon_that_keeps_crashing_backs_off() {
     let loader = jailed_loader(jail());
     let rt = runtime();
     let mut refused = None;
+    let mut seen = Vec::new();
+    // Guest code runs when the kill lands, so the call sees the crash and
+    // the next one comes at once (a kill between activations is noticed
+    // by the pool's tending, which waits out the back-off itself).
+    let spinner = || {
+        esm("export default { run() { const end = Date.now() + 800; while (Date.now() < end) {} return 'spun' } }")
+            .cordon("crashy")
+    };
     for _ in 0..8 {
-        let worker = loader.load(sleeper("crashy", 2_000)).expect("valid");
+        let worker = loader.load(spinner()).expect("valid");
         let run = rt.block_on(async {
             let entrypoint = worker.entrypoint(None);
             let call = entrypoint.call("run", 0);
@@ -250,8 +270,10 @@ fn a_cordon_that_keeps_crashing_backs_off() {
             refused = Some(message);
             break;
         }
+        seen.push(message);
     }
-    let refused = refused.expect("a crash loop is refused for a while");
+    let refused = refused
+        .unwrap_or_else(|| panic!("a crash loop is refused for a while; calls ended: {seen:#?}"));
     assert!(refused.contains("\"crashy\""), "{refused}");
     // Other cordons are unaffected meanwhile.
     let other = loader.load(sleeper("calm", 1)).expect("valid");

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
 use isola_engine::{
@@ -48,6 +48,10 @@ const CRASH_WINDOW: Duration = Duration::from_secs(10);
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// How often the pool looks at processes no call is using: one that died
+/// meanwhile is counted and replaced off the request path.
+const TEND_EVERY: Duration = Duration::from_millis(200);
+
 /// The slots of a pool by cordon and executor thread.
 type Slots = HashMap<(Arc<str>, usize), Arc<Slot>>;
 
@@ -80,6 +84,11 @@ struct SlotState {
     recent_crashes: std::collections::VecDeque<Instant>,
     /// When a new process may be started after a crash.
     not_before: Option<Instant>,
+    /// The process was lost and not yet replaced: the pool's tending
+    /// replaces it before a call has to.
+    replace: bool,
+    /// How the last lost process ended, for the isolates it took along.
+    last_loss: String,
 }
 
 /// What the status endpoint shows of a cordon.
@@ -96,11 +105,52 @@ pub struct CordonStatus {
 }
 
 impl Pool {
-    pub(crate) fn new(jail: Jail, memory_budget: usize) -> Self {
-        Self {
+    /// A pool, and the thread that tends it until the pool is dropped.
+    pub(crate) fn start(jail: Jail, memory_budget: usize) -> Arc<Self> {
+        let pool = Arc::new(Self {
             jail,
             memory_budget: memory_budget as u64,
             slots: Mutex::default(),
+        });
+        let weak = Arc::downgrade(&pool);
+        let started = std::thread::Builder::new()
+            .name("isola-jail-tend".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(TEND_EVERY);
+                    let Some(pool) = weak.upgrade() else { return };
+                    pool.tend();
+                }
+            });
+        if let Err(error) = started {
+            // Calls still notice dead processes and replace them.
+            tracing::warn!(%error, "could not start the thread that tends worker processes");
+        }
+        pool
+    }
+
+    /// Notices processes that died while no call was using them, and
+    /// replaces lost ones (outside their crash back-off). Slots in use are
+    /// left to the call using them.
+    fn tend(&self) {
+        let slots: Vec<Arc<Slot>> = self.lock().values().cloned().collect();
+        for slot in slots {
+            let mut state = match slot.state.try_lock() {
+                Ok(state) => state,
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => continue,
+            };
+            if state.process.as_mut().is_some_and(Process::exited) {
+                slot.lose(&mut state, "had exited");
+            }
+            let waiting = state.not_before.is_some_and(|t| Instant::now() < t);
+            if state.replace && state.process.is_none() && !waiting {
+                state.replace = false;
+                if let Err(error) = slot.ensure_process(&mut state, self) {
+                    // The next call tries again and reports its own error.
+                    tracing::warn!(cordon = &*slot.cordon, %error, "could not replace a sandbox process");
+                }
+            }
         }
     }
 
@@ -123,6 +173,8 @@ impl Pool {
                 next_isolate: 1,
                 recent_crashes: std::collections::VecDeque::new(),
                 not_before: None,
+                replace: false,
+                last_loss: String::new(),
             }),
             restarts: AtomicU32::new(0),
             live_isolates: AtomicUsize::new(0),
@@ -226,6 +278,7 @@ impl Slot {
                 "sandbox process started"
             );
             state.generation += 1;
+            state.replace = false;
             self.pid.store(process.pid(), Ordering::Relaxed);
             state.process = Some(process);
         }
@@ -245,6 +298,7 @@ impl Slot {
             .unwrap_or_default();
         self.pid.store(0, Ordering::Relaxed);
         self.restarts.fetch_add(1, Ordering::Relaxed);
+        state.replace = true;
         let now = Instant::now();
         state.recent_crashes.push_back(now);
         while state
@@ -262,6 +316,7 @@ impl Slot {
                 .min(MAX_BACKOFF)
         });
         tracing::warn!(cordon = &*self.cordon, %why, %ended, "sandbox process lost");
+        state.last_loss = format!("{why} ({ended})");
         format!("the sandbox process {why} ({ended}); the calls in flight in it were lost")
     }
 }
@@ -380,9 +435,10 @@ impl RemoteIsolate {
     fn activate(&mut self, entry: Entry, budget: Budget) -> Result<Duration, Stopped> {
         let mut state = self.slot.lock();
         if state.generation != self.generation || state.process.is_none() {
-            return Err(Stopped::Lost(
-                "the sandbox process this worker ran in was lost".into(),
-            ));
+            return Err(Stopped::Lost(format!(
+                "the sandbox process this worker ran in {}; its calls in flight were lost",
+                state.last_loss
+            )));
         }
         let wall = budget
             .wall_deadline
