@@ -6,7 +6,8 @@
 //! buffer only as bytes arrive, so a peer that announces a huge frame and
 //! sends nothing holds no memory; every read has a deadline.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::time::Instant;
 
@@ -42,10 +43,9 @@ pub enum FrameError {
 pub struct Channel {
     stream: UnixStream,
     out: Vec<u8>,
-    /// The socket's read timeout as last set (none when new): it is set
-    /// only when it changes, so a worker that always waits for ever never
-    /// makes the call (its seccomp policy does not allow it).
-    timeout: Option<std::time::Duration>,
+    /// Bytes read but not yet returned as a frame (at most a small
+    /// frame's worth).
+    inbox: Vec<u8>,
 }
 
 impl Channel {
@@ -54,7 +54,7 @@ impl Channel {
         Self {
             stream,
             out: Vec::new(),
-            timeout: None,
+            inbox: Vec::new(),
         }
     }
 
@@ -89,68 +89,114 @@ impl Channel {
 
     /// Receives one frame of at most `max` bytes, waiting until `deadline`
     /// (or for ever with `None`).
+    ///
+    /// Small frames arrive in one `read` with their header (and whatever
+    /// follows them, kept for the next call: a `Create` and its first
+    /// `Activate` are read together). A big frame's body is read into its
+    /// own buffer as it arrives, never past the frame's end.
     pub fn recv(&mut self, deadline: Option<Instant>, max: usize) -> Result<Vec<u8>, FrameError> {
-        let mut header = [0u8; 4];
-        self.read_exact(&mut header, deadline)?;
-        let length = u32::from_le_bytes(header) as usize;
+        while self.inbox.len() < 4 {
+            self.fill_inbox(SMALL_FRAME_BYTES, deadline)?;
+        }
+        let length =
+            u32::from_le_bytes([self.inbox[0], self.inbox[1], self.inbox[2], self.inbox[3]])
+                as usize;
         if length > max.min(MAX_FRAME_BYTES) {
+            // The header is consumed, as a read of it would have.
+            self.inbox.drain(..4);
             return Err(FrameError::TooLarge(length));
         }
+        if length <= SMALL_FRAME_BYTES {
+            while self.inbox.len() < 4 + length {
+                self.fill_inbox(4 + length, deadline)?;
+            }
+            let frame = self.inbox[4..4 + length].to_vec();
+            self.inbox.drain(..4 + length);
+            return Ok(frame);
+        }
+        // A big frame: the inbox holds at most its first bytes.
         let mut body = Vec::with_capacity(length.min(READ_STEP));
+        body.extend_from_slice(&self.inbox[4..]);
+        self.inbox.clear();
         while body.len() < length {
             let start = body.len();
             let step = (length - start).min(READ_STEP);
             body.resize(start + step, 0);
-            let read = self.read_some(&mut body[start..], deadline)?;
+            let read = read_some(self.stream.as_raw_fd(), &mut body[start..], deadline)?;
             body.truncate(start + read);
         }
         Ok(body)
     }
 
-    fn read_exact(&mut self, buf: &mut [u8], deadline: Option<Instant>) -> Result<(), FrameError> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            filled += self.read_some(&mut buf[filled..], deadline)?;
-        }
+    /// Reads what has arrived (at least one byte) into the inbox, which
+    /// holds at most `up_to` bytes.
+    fn fill_inbox(&mut self, up_to: usize, deadline: Option<Instant>) -> Result<(), FrameError> {
+        let start = self.inbox.len();
+        let room = up_to.max(start + 1) - start;
+        self.inbox.resize(start + room, 0);
+        let read = read_some(self.stream.as_raw_fd(), &mut self.inbox[start..], deadline);
+        let read = match read {
+            Ok(read) => read,
+            Err(error) => {
+                self.inbox.truncate(start);
+                return Err(error);
+            }
+        };
+        self.inbox.truncate(start + read);
         Ok(())
     }
+}
 
-    /// One `read`, at least one byte, before the deadline.
-    fn read_some(
-        &mut self,
-        buf: &mut [u8],
-        deadline: Option<Instant>,
-    ) -> Result<usize, FrameError> {
-        loop {
-            let timeout = match deadline {
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Err(FrameError::TimedOut);
-                    }
-                    Some(left)
+/// One read of at least one byte from `fd`, before the deadline.
+///
+/// Data already there is taken without waiting. Otherwise it waits in
+/// `poll` for the socket to be readable rather than in a blocking `read`:
+/// a UNIX stream socket wakes a blocked reader also when the peer consumes
+/// what this side wrote (write space), so every frame cost each side a
+/// second, useless wake-up (in a VM, an inter-processor interrupt each).
+/// `poll` is woken for readability only, and carries the deadline itself.
+fn read_some(fd: RawFd, buf: &mut [u8], deadline: Option<Instant>) -> Result<usize, FrameError> {
+    loop {
+        // SAFETY: `buf` is valid for writes of its length for the call.
+        let read =
+            unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+        if read > 0 {
+            return Ok(read as usize);
+        }
+        if read == 0 {
+            return Err(FrameError::Closed);
+        }
+        let error = io::Error::last_os_error();
+        match error.kind() {
+            io::ErrorKind::Interrupted => continue,
+            io::ErrorKind::WouldBlock => {}
+            io::ErrorKind::ConnectionReset => return Err(FrameError::Closed),
+            _ => return Err(FrameError::Io(error)),
+        }
+        let timeout_ms: libc::c_int = match deadline {
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(FrameError::TimedOut);
                 }
-                None => None,
-            };
-            if timeout != self.timeout {
-                self.stream.set_read_timeout(timeout)?;
-                self.timeout = timeout;
+                // Rounded up, so the wait never ends before the deadline.
+                libc::c_int::try_from(left.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX)
             }
-            match self.stream.read(buf) {
-                Ok(0) => return Err(FrameError::Closed),
-                Ok(n) => return Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) => {}
-                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
-                    return Err(FrameError::Closed);
-                }
-                Err(e) => return Err(FrameError::Io(e)),
+            None => -1,
+        };
+        let mut ready = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, alive for the call.
+        if unsafe { libc::poll(&raw mut ready, 1, timeout_ms) } < 0 {
+            let error = io::Error::last_os_error();
+            if error.kind() != io::ErrorKind::Interrupted {
+                return Err(FrameError::Io(error));
             }
         }
+        // Readable, closed, timed out or interrupted: the next round tells.
     }
 }
 
@@ -172,6 +218,25 @@ mod tests {
         a.send(b"").expect("send empty");
         assert_eq!(b.recv(None, 100).expect("recv"), b"hello");
         assert_eq!(b.recv(None, 100).expect("recv empty"), b"");
+    }
+
+    #[test]
+    fn frames_that_arrive_together_come_out_one_by_one() {
+        let (a, b) = UnixStream::pair().expect("socketpair");
+        let (mut a, mut b) = (Channel::new(a), Channel::new(b));
+        let big = vec![7u8; 3 * SMALL_FRAME_BYTES + 5];
+        let sent = big.clone();
+        let sender = std::thread::spawn(move || {
+            a.send(b"first").expect("send");
+            a.send(&sent).expect("send big");
+            a.send(b"third").expect("send");
+            a.send(&[]).expect("send empty");
+        });
+        assert_eq!(b.recv(None, 1 << 20).expect("recv"), b"first");
+        assert_eq!(b.recv(None, 1 << 20).expect("recv big"), big);
+        assert_eq!(b.recv(None, 1 << 20).expect("recv"), b"third");
+        assert_eq!(b.recv(None, 1 << 20).expect("recv"), b"");
+        sender.join().expect("sender");
     }
 
     #[test]

@@ -31,6 +31,11 @@ pub const ALLOWED: &[(&str, &str)] = &[
         "sendto",
         "frames to the supervisor socket (the standard library's write): fd 3, no address",
     ),
+    (
+        "poll",
+        "waiting for the supervisor socket to be readable (with a deadline)",
+    ),
+    ("ppoll", "as poll, where the C library uses ppoll"),
     ("close", "the standard library closes what it owns"),
     ("mmap", "the allocator and thread stacks; never PROT_EXEC"),
     ("munmap", "the allocator"),
@@ -101,6 +106,9 @@ fn number(name: &str) -> Option<i64> {
         "read" => libc::SYS_read,
         "write" => libc::SYS_write,
         "close" => libc::SYS_close,
+        #[cfg(target_arch = "x86_64")]
+        "poll" => libc::SYS_poll,
+        "ppoll" => libc::SYS_ppoll,
         "recvfrom" => libc::SYS_recvfrom,
         "sendto" => libc::SYS_sendto,
         "mmap" => libc::SYS_mmap,
