@@ -100,6 +100,9 @@ fn one_native_call_cannot_carry_a_guest_past_its_cpu_limit() {
         wall_ms: 120_000,
         ..Limits::default()
     };
+    // The shared loader starts outside the timed calls (jailed, it may
+    // build the worker binary first).
+    loader();
     let mut failures = Vec::new();
     for (name, body) in cases() {
         let src = format!("export default {{ async go() {{ {body} }} }}");
@@ -134,6 +137,7 @@ fn a_catch_cannot_keep_a_stopped_native_call_going() {
         wall_ms: 120_000,
         ..Limits::default()
     };
+    loader();
     let started = Instant::now();
     let run = call(esm(src).limits(limits), "go", Value::Null);
     assert_eq!(run.outcome, Outcome::CpuLimit);
