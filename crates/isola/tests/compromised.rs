@@ -244,15 +244,10 @@ fn an_owned_engine_gets_nothing_from_its_jail() -> Result<(), String> {
 
 /// `denied: … after N threads` with N within the jail's thread limit.
 fn threads_within_limit(answer: &str) -> Result<(), String> {
-    let count: u64 = answer
-        .rsplit_once(" after ")
-        .and_then(|(_, n)| n.strip_suffix(" threads"))
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| format!("no thread count in {answer:?}"))?;
-    if count < 64 {
-        Ok(())
-    } else {
-        Err(format!("{count} threads started, the limit is 64"))
+    match isola_jail::probe::threads_before_refusal(answer) {
+        Some(count) if count < 64 => Ok(()),
+        Some(count) => Err(format!("{count} threads started, the limit is 64")),
+        None => Err(format!("no thread count in {answer:?}")),
     }
 }
 

@@ -43,9 +43,8 @@ pub enum FrameError {
 pub struct Channel {
     stream: UnixStream,
     out: Vec<u8>,
-    /// Bytes read but not yet returned as a frame (at most a small
-    /// frame's worth).
-    inbox: Vec<u8>,
+    /// Bytes read but not yet returned as a frame.
+    inbox: Inbox,
 }
 
 impl Channel {
@@ -54,7 +53,7 @@ impl Channel {
         Self {
             stream,
             out: Vec::new(),
-            inbox: Vec::new(),
+            inbox: Inbox::default(),
         }
     }
 
@@ -95,29 +94,24 @@ impl Channel {
     /// `Activate` are read together). A big frame's body is read into its
     /// own buffer as it arrives, never past the frame's end.
     pub fn recv(&mut self, deadline: Option<Instant>, max: usize) -> Result<Vec<u8>, FrameError> {
-        while self.inbox.len() < 4 {
-            self.fill_inbox(SMALL_FRAME_BYTES, deadline)?;
+        while self.inbox.buffered() < 4 {
+            self.fill_inbox(deadline)?;
         }
-        let length =
-            u32::from_le_bytes([self.inbox[0], self.inbox[1], self.inbox[2], self.inbox[3]])
-                as usize;
+        let header = self.inbox.take(4);
+        let length = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
         if length > max.min(MAX_FRAME_BYTES) {
-            // The header is consumed, as a read of it would have.
-            self.inbox.drain(..4);
             return Err(FrameError::TooLarge(length));
         }
         if length <= SMALL_FRAME_BYTES {
-            while self.inbox.len() < 4 + length {
-                self.fill_inbox(4 + length, deadline)?;
+            while self.inbox.buffered() < length {
+                self.fill_inbox(deadline)?;
             }
-            let frame = self.inbox[4..4 + length].to_vec();
-            self.inbox.drain(..4 + length);
-            return Ok(frame);
+            return Ok(self.inbox.take(length).to_vec());
         }
         // A big frame: the inbox holds at most its first bytes.
         let mut body = Vec::with_capacity(length.min(READ_STEP));
-        body.extend_from_slice(&self.inbox[4..]);
-        self.inbox.clear();
+        let buffered = self.inbox.buffered();
+        body.extend_from_slice(self.inbox.take(buffered));
         while body.len() < length {
             let start = body.len();
             let step = (length - start).min(READ_STEP);
@@ -128,22 +122,55 @@ impl Channel {
         Ok(body)
     }
 
-    /// Reads what has arrived (at least one byte) into the inbox, which
-    /// holds at most `up_to` bytes.
-    fn fill_inbox(&mut self, up_to: usize, deadline: Option<Instant>) -> Result<(), FrameError> {
-        let start = self.inbox.len();
-        let room = up_to.max(start + 1) - start;
-        self.inbox.resize(start + room, 0);
-        let read = read_some(self.stream.as_raw_fd(), &mut self.inbox[start..], deadline);
-        let read = match read {
-            Ok(read) => read,
-            Err(error) => {
-                self.inbox.truncate(start);
-                return Err(error);
-            }
-        };
-        self.inbox.truncate(start + read);
+    /// Reads what has arrived (at least one byte) into the inbox.
+    fn fill_inbox(&mut self, deadline: Option<Instant>) -> Result<(), FrameError> {
+        let fd = self.stream.as_raw_fd();
+        let room = self.inbox.room();
+        let read = read_some(fd, room, deadline)?;
+        self.inbox.filled(read);
         Ok(())
+    }
+}
+
+/// Bytes read from the socket and not yet returned: a buffer made once,
+/// big enough for a header and a small frame, with the unread bytes
+/// between `head` and `tail`.
+#[derive(Debug, Default)]
+struct Inbox {
+    bytes: Vec<u8>,
+    head: usize,
+    tail: usize,
+}
+
+impl Inbox {
+    fn buffered(&self) -> usize {
+        self.tail - self.head
+    }
+
+    /// The next `n` unread bytes (at most what is buffered).
+    fn take(&mut self, n: usize) -> &[u8] {
+        let start = self.head;
+        self.head += n.min(self.buffered());
+        &self.bytes[start..self.head]
+    }
+
+    /// Free space after the unread bytes, moved to the front first when
+    /// the end is reached. Never empty while less than a header and a
+    /// small frame is buffered.
+    fn room(&mut self) -> &mut [u8] {
+        if self.bytes.is_empty() {
+            self.bytes = vec![0; 4 + SMALL_FRAME_BYTES];
+        }
+        if self.tail == self.bytes.len() || self.head == self.tail {
+            self.bytes.copy_within(self.head..self.tail, 0);
+            self.tail -= self.head;
+            self.head = 0;
+        }
+        &mut self.bytes[self.tail..]
+    }
+
+    fn filled(&mut self, n: usize) {
+        self.tail += n;
     }
 }
 

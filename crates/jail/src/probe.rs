@@ -232,3 +232,15 @@ fn thread_bomb(wanted: usize) -> String {
         None => format!("ALLOWED ({count} threads)"),
     }
 }
+
+/// How many threads the `threads` action says were started before the
+/// process was refused more, if it was refused.
+pub fn threads_before_refusal(answer: &str) -> Option<u64> {
+    answer
+        .strip_prefix("denied: ")?
+        .rsplit_once(" after ")?
+        .1
+        .strip_suffix(" threads")?
+        .parse()
+        .ok()
+}

@@ -213,38 +213,36 @@ impl Process {
 
     /// Whether the process has ended (reaping it if so), without waiting.
     pub fn exited(&mut self) -> bool {
-        if !self.reaped {
-            let mut status = 0;
-            // SAFETY: waitpid on our own unreaped child, WNOHANG.
-            let waited =
-                unsafe { libc::waitpid(self.pid as libc::pid_t, &mut status, libc::WNOHANG) };
-            if waited == self.pid as libc::pid_t {
-                self.exit = Some(describe(status));
-                self.reaped = true;
-            }
-        }
-        self.reaped
+        self.try_reap().unwrap_or(false)
     }
 
     /// Waits up to `grace` for the process to end by itself (after its
     /// socket closed, say), then kills it; returns how it ended.
     pub fn reap_within(&mut self, grace: Duration) -> String {
         let until = Instant::now() + grace;
-        while !self.reaped {
-            let mut status = 0;
-            // SAFETY: waitpid on our own unreaped child, WNOHANG.
-            let waited =
-                unsafe { libc::waitpid(self.pid as libc::pid_t, &mut status, libc::WNOHANG) };
-            if waited == self.pid as libc::pid_t {
-                self.exit = Some(describe(status));
-                self.reaped = true;
-            } else if waited < 0 || Instant::now() >= until {
-                break;
-            } else {
-                std::thread::sleep(Duration::from_millis(1));
-            }
+        while self.try_reap() == Some(false) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(1));
         }
         self.kill_and_reap()
+    }
+
+    /// One `waitpid` that does not wait: whether the process has been
+    /// reaped (now or before), or `None` if `waitpid` failed.
+    fn try_reap(&mut self) -> Option<bool> {
+        if self.reaped {
+            return Some(true);
+        }
+        let mut status = 0;
+        // SAFETY: waitpid on our own unreaped child, WNOHANG.
+        let waited = unsafe { libc::waitpid(self.pid as libc::pid_t, &mut status, libc::WNOHANG) };
+        if waited < 0 {
+            return None;
+        }
+        if waited == self.pid as libc::pid_t {
+            self.exit = Some(describe(status));
+            self.reaped = true;
+        }
+        Some(self.reaped)
     }
 
     /// The jailed worker's pid outside its namespace: the supervisor's

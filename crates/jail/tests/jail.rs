@@ -131,11 +131,7 @@ fn limits_cannot_be_raised_and_hold() {
         .spawn()
         .expect("spawn");
     let answer = ask(&mut process, "threads 200").expect("an answer");
-    let started: u32 = answer
-        .strip_prefix("denied: ")
-        .and_then(|a| a.rsplit_once(" after "))
-        .and_then(|(_, n)| n.strip_suffix(" threads"))
-        .and_then(|n| n.parse().ok())
+    let started = isola_jail::probe::threads_before_refusal(&answer)
         .unwrap_or_else(|| panic!("the thread burst was not stopped: {answer}"));
     assert!(started < 16, "{answer}");
     assert_eq!(ask(&mut process, "thread").expect("thread"), "thread ok");

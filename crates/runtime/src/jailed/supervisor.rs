@@ -140,11 +140,8 @@ impl Pool {
                 Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
                 Err(TryLockError::WouldBlock) => continue,
             };
-            if state.process.as_mut().is_some_and(Process::exited) {
-                slot.lose(&mut state, "had exited");
-            }
-            let waiting = state.not_before.is_some_and(|t| Instant::now() < t);
-            if state.replace && state.process.is_none() && !waiting {
+            slot.notice_exit(&mut state);
+            if state.replace && state.process.is_none() && !state.backing_off() {
                 state.replace = false;
                 if let Err(error) = slot.ensure_process(&mut state, self) {
                     // The next call tries again and reports its own error.
@@ -231,6 +228,13 @@ impl Pool {
     }
 }
 
+impl SlotState {
+    /// Within the crash back-off: no new process yet.
+    fn backing_off(&self) -> bool {
+        self.not_before.is_some_and(|t| Instant::now() < t)
+    }
+}
+
 impl Slot {
     fn lock(&self) -> MutexGuard<'_, SlotState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -244,13 +248,9 @@ impl Slot {
     ) -> Result<&'s mut Process, String> {
         // A process that died while idle is replaced before it is given a
         // new isolate: only calls in flight are lost to a crash.
-        if state.process.as_mut().is_some_and(Process::exited) {
-            self.lose(state, "had exited");
-        }
+        self.notice_exit(state);
         if state.process.is_none() {
-            if let Some(not_before) = state.not_before
-                && Instant::now() < not_before
-            {
+            if let Some(not_before) = state.not_before.filter(|_| state.backing_off()) {
                 return Err(format!(
                     "the sandbox processes of cordon {:?} keep crashing; the next one starts in {} ms",
                     &*self.cordon,
@@ -286,6 +286,14 @@ impl Slot {
             .process
             .as_mut()
             .ok_or_else(|| "no sandbox process".to_owned())
+    }
+
+    /// Counts a process that died on its own (while no call used it) as
+    /// lost.
+    fn notice_exit(&self, state: &mut SlotState) {
+        if state.process.as_mut().is_some_and(Process::exited) {
+            self.lose(state, "had exited");
+        }
     }
 
     /// Kills the process after a crash or a protocol breach; its isolates
@@ -375,9 +383,7 @@ impl RemoteIsolate {
     /// was killed since the isolate was made): the isolate is lost.
     pub(crate) fn lost(&self) -> bool {
         let mut state = self.slot.lock();
-        if state.process.as_mut().is_some_and(Process::exited) {
-            self.slot.lose(&mut state, "had exited");
-        }
+        self.slot.notice_exit(&mut state);
         state.generation != self.generation || state.process.is_none()
     }
 
