@@ -147,7 +147,13 @@ fn a_catch_cannot_keep_a_stopped_native_call_going() {
     loader();
     let started = Instant::now();
     let run = call(esm(src).limits(limits), "go", Value::Null);
-    assert_eq!(run.outcome, Outcome::CpuLimit);
+    // Stopped by the CPU limit, or by the memory limit when the heap
+    // fills first (as above).
+    assert!(
+        matches!(run.outcome, Outcome::CpuLimit | Outcome::MemoryLimit),
+        "{:?}",
+        run.outcome
+    );
     assert!(
         run.stats.cpu <= Duration::from_millis(CPU_MS) + TOLERATED_OVERSHOOT,
         "used {:?} of CPU",
