@@ -6,8 +6,8 @@
 //! buffer only as bytes arrive, so a peer that announces a huge frame and
 //! sends nothing holds no memory; every read has a deadline.
 
-use std::io::{self, Write};
-use std::os::fd::{AsRawFd, RawFd};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::time::Instant;
 
@@ -45,6 +45,8 @@ pub struct Channel {
     out: Vec<u8>,
     /// Bytes read but not yet returned as a frame.
     inbox: Inbox,
+    /// A big frame being read: its length and the body so far.
+    partial: Option<(usize, Vec<u8>)>,
 }
 
 impl Channel {
@@ -54,6 +56,7 @@ impl Channel {
             stream,
             out: Vec::new(),
             inbox: Inbox::default(),
+            partial: None,
         }
     }
 
@@ -62,73 +65,111 @@ impl Channel {
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
     }
 
-    /// Sends one frame.
+    /// Sends one frame, waiting for the peer to make room for ever.
     pub fn send(&mut self, payload: &[u8]) -> Result<(), FrameError> {
+        self.send_by(payload, None)
+    }
+
+    /// Sends one frame, before `deadline`: a peer that stops reading
+    /// cannot hold the sender past it.
+    pub fn send_by(&mut self, payload: &[u8], deadline: Option<Instant>) -> Result<(), FrameError> {
         let length = u32::try_from(payload.len())
             .ok()
             .filter(|&l| l as usize <= MAX_FRAME_BYTES)
             .ok_or(FrameError::TooLarge(payload.len()))?;
+        let fd = self.stream.as_raw_fd();
         // One write for small frames: a header and body in two syscalls
         // would cost the peer a second wake-up. Big ones are not copied.
-        let written = if payload.len() <= SMALL_FRAME_BYTES {
+        if payload.len() <= SMALL_FRAME_BYTES {
             self.out.clear();
             self.out.extend_from_slice(&length.to_le_bytes());
             self.out.extend_from_slice(payload);
-            self.stream.write_all(&self.out)
+            write_all(fd, &self.out, deadline)
         } else {
-            self.stream
-                .write_all(&length.to_le_bytes())
-                .and_then(|()| self.stream.write_all(payload))
-        };
-        written.map_err(|error| match error.kind() {
-            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => FrameError::Closed,
-            _ => FrameError::Io(error),
-        })
+            write_all(fd, &length.to_le_bytes(), deadline)?;
+            write_all(fd, payload, deadline)
+        }
     }
 
     /// Receives one frame of at most `max` bytes, waiting until `deadline`
     /// (or for ever with `None`).
+    pub fn recv(&mut self, deadline: Option<Instant>, max: usize) -> Result<Vec<u8>, FrameError> {
+        loop {
+            if let Some(frame) = self.try_recv(max)? {
+                return Ok(frame);
+            }
+            wait_readable(self.stream.as_raw_fd(), deadline)?;
+        }
+    }
+
+    /// One frame of at most `max` bytes if it has arrived whole, reading
+    /// without waiting; `None` if more is still to come. What was read of
+    /// an incomplete frame is kept for the next call.
     ///
     /// Small frames arrive in one `read` with their header (and whatever
     /// follows them, kept for the next call: a `Create` and its first
     /// `Activate` are read together). A big frame's body is read into its
-    /// own buffer as it arrives, never past the frame's end.
-    pub fn recv(&mut self, deadline: Option<Instant>, max: usize) -> Result<Vec<u8>, FrameError> {
-        while self.inbox.buffered() < 4 {
-            self.fill_inbox(deadline)?;
-        }
-        let header = self.inbox.take(4);
-        let length = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-        if length > max.min(MAX_FRAME_BYTES) {
-            return Err(FrameError::TooLarge(length));
-        }
-        if length <= SMALL_FRAME_BYTES {
-            while self.inbox.buffered() < length {
-                self.fill_inbox(deadline)?;
+    /// own buffer as it arrives, never past the frame's end, so a peer
+    /// that announces a big frame and sends nothing holds no memory.
+    pub fn try_recv(&mut self, max: usize) -> Result<Option<Vec<u8>>, FrameError> {
+        let fd = self.stream.as_raw_fd();
+        if self.partial.is_none() {
+            while self.inbox.buffered() < 4 {
+                if !self.fill_inbox()? {
+                    return Ok(None);
+                }
             }
-            return Ok(self.inbox.take(length).to_vec());
+            let header = self.inbox.peek(4);
+            let length = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+            if length > max.min(MAX_FRAME_BYTES) {
+                // The stream cannot be trusted past a refused frame.
+                self.inbox.take(4);
+                return Err(FrameError::TooLarge(length));
+            }
+            if length <= SMALL_FRAME_BYTES {
+                while self.inbox.buffered() < 4 + length {
+                    if !self.fill_inbox()? {
+                        return Ok(None);
+                    }
+                }
+                self.inbox.take(4);
+                return Ok(Some(self.inbox.take(length).to_vec()));
+            }
+            // A big frame: the inbox holds at most its first bytes.
+            self.inbox.take(4);
+            let mut body = Vec::with_capacity(length.min(READ_STEP));
+            let buffered = self.inbox.buffered();
+            body.extend_from_slice(self.inbox.take(buffered));
+            self.partial = Some((length, body));
         }
-        // A big frame: the inbox holds at most its first bytes.
-        let mut body = Vec::with_capacity(length.min(READ_STEP));
-        let buffered = self.inbox.buffered();
-        body.extend_from_slice(self.inbox.take(buffered));
-        while body.len() < length {
+        let Some((length, body)) = self.partial.as_mut() else {
+            return Ok(None);
+        };
+        while body.len() < *length {
             let start = body.len();
-            let step = (length - start).min(READ_STEP);
+            let step = (*length - start).min(READ_STEP);
             body.resize(start + step, 0);
-            let read = read_some(self.stream.as_raw_fd(), &mut body[start..], deadline)?;
-            body.truncate(start + read);
+            let read = read_now(fd, &mut body[start..]);
+            body.truncate(start + read.as_ref().map_or(0, |&n| n));
+            if read? == 0 {
+                return Ok(None);
+            }
         }
-        Ok(body)
+        Ok(self.partial.take().map(|(_, body)| body))
     }
 
-    /// Reads what has arrived (at least one byte) into the inbox.
-    fn fill_inbox(&mut self, deadline: Option<Instant>) -> Result<(), FrameError> {
+    /// Reads what has arrived into the inbox; false if nothing had.
+    fn fill_inbox(&mut self) -> Result<bool, FrameError> {
         let fd = self.stream.as_raw_fd();
-        let room = self.inbox.room();
-        let read = read_some(fd, room, deadline)?;
+        let read = read_now(fd, self.inbox.room())?;
         self.inbox.filled(read);
-        Ok(())
+        Ok(read > 0)
+    }
+}
+
+impl AsFd for Channel {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.stream.as_fd()
     }
 }
 
@@ -145,6 +186,11 @@ struct Inbox {
 impl Inbox {
     fn buffered(&self) -> usize {
         self.tail - self.head
+    }
+
+    /// The next `n` unread bytes (at most what is buffered), left unread.
+    fn peek(&self, n: usize) -> &[u8] {
+        &self.bytes[self.head..self.head + n.min(self.buffered())]
     }
 
     /// The next `n` unread bytes (at most what is buffered).
@@ -174,15 +220,9 @@ impl Inbox {
     }
 }
 
-/// One read of at least one byte from `fd`, before the deadline.
-///
-/// Data already there is taken without waiting. Otherwise it waits in
-/// `poll` for the socket to be readable rather than in a blocking `read`:
-/// a UNIX stream socket wakes a blocked reader also when the peer consumes
-/// what this side wrote (write space), so every frame cost each side a
-/// second, useless wake-up (in a VM, an inter-processor interrupt each).
-/// `poll` is woken for readability only, and carries the deadline itself.
-fn read_some(fd: RawFd, buf: &mut [u8], deadline: Option<Instant>) -> Result<usize, FrameError> {
+/// One read of what has arrived on `fd`, without waiting: 0 if nothing
+/// had (the peer closing is an error, not 0).
+fn read_now(fd: RawFd, buf: &mut [u8]) -> Result<usize, FrameError> {
     loop {
         // SAFETY: `buf` is valid for writes of its length for the call.
         let read =
@@ -195,41 +235,88 @@ fn read_some(fd: RawFd, buf: &mut [u8], deadline: Option<Instant>) -> Result<usi
         }
         let error = io::Error::last_os_error();
         match error.kind() {
-            io::ErrorKind::Interrupted => continue,
-            io::ErrorKind::WouldBlock => {}
+            io::ErrorKind::Interrupted => {}
+            io::ErrorKind::WouldBlock => return Ok(0),
             io::ErrorKind::ConnectionReset => return Err(FrameError::Closed),
             _ => return Err(FrameError::Io(error)),
         }
-        let timeout_ms: libc::c_int = match deadline {
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(FrameError::TimedOut);
-                }
-                // Rounded up, so the wait never ends before the deadline.
-                libc::c_int::try_from(left.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX)
-            }
-            None => -1,
-        };
-        let mut ready = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd, alive for the call.
-        if unsafe { libc::poll(&raw mut ready, 1, timeout_ms) } < 0 {
-            let error = io::Error::last_os_error();
-            if error.kind() != io::ErrorKind::Interrupted {
-                return Err(FrameError::Io(error));
-            }
-        }
-        // Readable, closed, timed out or interrupted: the next round tells.
     }
+}
+
+/// Writes all of `bytes` to `fd` before the deadline.
+fn write_all(fd: RawFd, mut bytes: &[u8], deadline: Option<Instant>) -> Result<(), FrameError> {
+    while !bytes.is_empty() {
+        // SAFETY: `bytes` is valid for reads of its length for the call.
+        let written = unsafe {
+            libc::send(
+                fd,
+                bytes.as_ptr().cast(),
+                bytes.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
+        if written >= 0 {
+            bytes = &bytes[written as usize..];
+            continue;
+        }
+        let error = io::Error::last_os_error();
+        match error.kind() {
+            io::ErrorKind::Interrupted => {}
+            io::ErrorKind::WouldBlock => wait_for(fd, libc::POLLOUT, deadline)?,
+            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
+                return Err(FrameError::Closed);
+            }
+            _ => return Err(FrameError::Io(error)),
+        }
+    }
+    Ok(())
+}
+
+/// Waits until `fd` is readable (or closed), or the deadline passes.
+///
+/// It waits in `poll` rather than in a blocking `read`: a UNIX stream
+/// socket wakes a blocked reader also when the peer consumes what this
+/// side wrote (write space), so every frame cost each side a second,
+/// useless wake-up (in a VM, an inter-processor interrupt each). `poll` is
+/// woken for readability only, and carries the deadline itself.
+fn wait_readable(fd: RawFd, deadline: Option<Instant>) -> Result<(), FrameError> {
+    wait_for(fd, libc::POLLIN, deadline)
+}
+
+/// One `poll` for `events` on `fd`, until the deadline: returns when the
+/// socket is ready, closed or interrupted (the caller's next try tells
+/// which), or with `TimedOut` once the deadline has passed.
+fn wait_for(fd: RawFd, events: libc::c_short, deadline: Option<Instant>) -> Result<(), FrameError> {
+    let timeout_ms: libc::c_int = match deadline {
+        Some(deadline) => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(FrameError::TimedOut);
+            }
+            // Rounded up, so the wait never ends before the deadline.
+            libc::c_int::try_from(left.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX)
+        }
+        None => -1,
+    };
+    let mut ready = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, alive for the call.
+    if unsafe { libc::poll(&raw mut ready, 1, timeout_ms) } < 0 {
+        let error = io::Error::last_os_error();
+        if error.kind() != io::ErrorKind::Interrupted {
+            return Err(FrameError::Io(error));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
     use std::time::Duration;
 
     fn pair() -> (Channel, UnixStream) {
@@ -285,6 +372,37 @@ mod tests {
         raw.write_all(b"abc").expect("write");
         drop(raw);
         assert!(matches!(a.recv(None, 100), Err(FrameError::Closed)));
+    }
+
+    #[test]
+    fn try_recv_keeps_what_arrived_until_the_frame_is_whole() {
+        let (mut a, mut raw) = pair();
+        assert!(a.try_recv(100).expect("nothing yet").is_none());
+        raw.write_all(&(6u32).to_le_bytes()).expect("write");
+        raw.write_all(b"abc").expect("write");
+        assert!(a.try_recv(100).expect("half").is_none());
+        raw.write_all(b"def").expect("write");
+        assert_eq!(a.try_recv(100).expect("whole"), Some(b"abcdef".to_vec()));
+        // A big frame, in pieces.
+        let big = vec![9u8; SMALL_FRAME_BYTES + 10];
+        raw.write_all(&(big.len() as u32).to_le_bytes())
+            .expect("write");
+        raw.write_all(&big[..1000]).expect("write");
+        assert!(a.try_recv(1 << 20).expect("first piece").is_none());
+        raw.write_all(&big[1000..]).expect("write");
+        assert_eq!(a.try_recv(1 << 20).expect("whole big"), Some(big));
+    }
+
+    #[test]
+    fn a_peer_that_stops_reading_cannot_hold_a_sender_past_its_deadline() {
+        let (mut a, _raw) = pair();
+        let payload = vec![1u8; 8 << 20];
+        let deadline = Instant::now() + Duration::from_millis(50);
+        assert!(matches!(
+            a.send_by(&payload, Some(deadline)),
+            Err(FrameError::TimedOut)
+        ));
+        assert!(Instant::now() >= deadline);
     }
 
     #[test]

@@ -186,23 +186,40 @@ pub(crate) async fn drive(spawn: Spawn) {
     let mut open = true;
     loop {
         while let Some(done) = driver.ready.pop_front() {
-            driver.complete(done);
+            driver.complete(done).await;
         }
         if !open && driver.calls.is_empty() {
             break;
         }
         let deadline = driver.calls.values().map(|c| c.deadline).min();
-        tokio::select! {
+        let event = tokio::select! {
             request = calls.recv(), if open => match request {
-                Some(request) => driver.start_call(request),
-                None => open = false,
+                Some(request) => Event::Call(request),
+                None => Event::Closed,
             },
-            Some(done) = done_rx.recv() => driver.complete(done),
-            () = sleep_until(deadline), if deadline.is_some() => driver.terminate(Termination::WallLimit),
+            Some(done) = done_rx.recv() => Event::Done(done),
+            () = sleep_until(deadline), if deadline.is_some() => Event::Deadline,
+        };
+        match event {
+            Event::Call(request) => driver.start_call(request).await,
+            Event::Closed => open = false,
+            Event::Done(done) => driver.complete(done).await,
+            Event::Deadline => driver.terminate(Termination::WallLimit),
         }
     }
     driver.dispose();
     drop(live);
+}
+
+/// What woke the driver. It lives on the stack for one turn of the loop:
+/// boxing the call would cost an allocation per call for nothing.
+#[allow(clippy::large_enum_variant)]
+enum Event {
+    Call(CallRequest),
+    /// The worker's handle is gone: no new calls.
+    Closed,
+    Done(Completion),
+    Deadline,
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -212,7 +229,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 }
 
 impl Driver {
-    fn start_call(&mut self, mut request: CallRequest) {
+    async fn start_call(&mut self, mut request: CallRequest) {
         let granted = match &mut request.kind {
             CallKind::Rpc { args, .. } | CallKind::Stub { args, .. } => stub_ids(args),
             CallKind::Fetch(_) => Vec::new(),
@@ -308,13 +325,13 @@ impl Driver {
         };
         let budget = self.budget();
         let result = match self.isolate.as_mut() {
-            Some(isolate) => isolate.call(spec, budget),
+            Some(isolate) => isolate.call(spec, budget).await,
             None => return,
         };
         self.after_entry(result);
     }
 
-    fn complete(&mut self, done: Completion) {
+    async fn complete(&mut self, done: Completion) {
         let budget = self.budget();
         let result = match (done, self.isolate.as_mut()) {
             (
@@ -324,12 +341,12 @@ impl Driver {
                     result,
                 },
                 Some(isolate),
-            ) if generation == self.generation => isolate.complete_op(id, result, budget),
+            ) if generation == self.generation => isolate.complete_op(id, result, budget).await,
             (Completion::Timer { generation, id }, Some(isolate))
                 if generation == self.generation =>
             {
                 self.timers.remove(&id);
-                isolate.fire_timer(id, budget)
+                isolate.fire_timer(id, budget).await
             }
             _ => return,
         };

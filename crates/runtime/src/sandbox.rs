@@ -23,14 +23,22 @@ pub(crate) enum Sandbox {
 }
 
 impl Sandbox {
-    pub(crate) fn call(&mut self, spec: CallSpec, budget: Budget) -> Result<Duration, Stopped> {
+    // The activations are async: a jailed one waits on its process's
+    // socket, and the executor thread serves other workers meanwhile. A
+    // local one runs to its end when first polled.
+
+    pub(crate) async fn call(
+        &mut self,
+        spec: CallSpec,
+        budget: Budget,
+    ) -> Result<Duration, Stopped> {
         match self {
             Self::Local(i) => i.call(spec, budget).map_err(Stopped::Limit),
-            Self::Jailed(r) => r.call(spec, budget),
+            Self::Jailed(r) => r.call(spec, budget).await,
         }
     }
 
-    pub(crate) fn complete_op(
+    pub(crate) async fn complete_op(
         &mut self,
         op: OpId,
         result: OpResult,
@@ -38,18 +46,18 @@ impl Sandbox {
     ) -> Result<Duration, Stopped> {
         match self {
             Self::Local(i) => i.complete_op(op, result, budget).map_err(Stopped::Limit),
-            Self::Jailed(r) => r.complete_op(op, result, budget),
+            Self::Jailed(r) => r.complete_op(op, result, budget).await,
         }
     }
 
-    pub(crate) fn fire_timer(
+    pub(crate) async fn fire_timer(
         &mut self,
         timer: TimerId,
         budget: Budget,
     ) -> Result<Duration, Stopped> {
         match self {
             Self::Local(i) => i.fire_timer(timer, budget).map_err(Stopped::Limit),
-            Self::Jailed(r) => r.fire_timer(timer, budget),
+            Self::Jailed(r) => r.fire_timer(timer, budget).await,
         }
     }
 

@@ -415,3 +415,75 @@ fn a_hostile_worker_process_never_takes_the_supervisor_down() {
         "slept"
     );
 }
+
+/// A process that stops reading cannot hold the supervisor: sending it a
+/// worker's code (4 MiB, more than the socket holds) ends at the call's
+/// deadline, and the process is killed.
+#[test]
+fn a_process_that_stops_reading_cannot_hold_the_supervisor() {
+    let (jail, script) = hostile_jail("deaf");
+    let loader = jailed_loader(jail);
+    let padding = "x".repeat(4 << 20);
+    let code = format!("export default {{ run() {{ return 1 }} }}\n// {padding}\n");
+    let worker = loader
+        .load(esm(&code).limits(Limits {
+            wall_ms: 500,
+            ..Limits::default()
+        }))
+        .expect("valid code");
+    let started = Instant::now();
+    let run = runtime().block_on(worker.entrypoint(None).call("run", 0));
+    let took = started.elapsed();
+    let _ = std::fs::remove_file(script);
+    assert_eq!(run.outcome, Outcome::WallLimit);
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert_eq!(restarts(&loader, "main"), 1, "the process was killed");
+}
+
+/// While one worker's activation is out in its process, the executor
+/// thread serves the others: with a single executor thread, a quick call
+/// in another cordon answers while a guest in the first spins.
+#[test]
+fn the_executor_serves_other_workers_while_an_activation_is_out() {
+    let loader = jailed_loader(jail());
+    loader.prepare_cordon("busy").expect("jail");
+    loader.prepare_cordon("quick").expect("jail");
+    let spinner = loader
+        .load(
+            esm("export default { run(ms) { const end = Date.now() + ms; while (Date.now() < end) {} return 'spun' } }")
+                .cordon("busy"),
+        )
+        .expect("valid");
+    let quick = loader
+        .load(esm("export default { run() { return 'quick' } }").cordon("quick"))
+        .expect("valid");
+    let rt = runtime();
+    // Both isolates exist before the race, so neither pays for its start.
+    assert_eq!(
+        returned(rt.block_on(spinner.entrypoint(None).call("run", 0))),
+        "spun"
+    );
+    assert_eq!(
+        returned(rt.block_on(quick.entrypoint(None).call("run", 0))),
+        "quick"
+    );
+    let (spun_at, quick_at) = rt.block_on(async {
+        let spin = async {
+            let run = spinner.entrypoint(None).call("run", 600).await;
+            assert_eq!(returned(run), "spun");
+            Instant::now()
+        };
+        let ask = async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let run = quick.entrypoint(None).call("run", 0).await;
+            assert_eq!(returned(run), "quick");
+            Instant::now()
+        };
+        tokio::join!(spin, ask)
+    });
+    assert!(
+        quick_at < spun_at,
+        "the quick call waited for the spinning one ({:?} after it)",
+        quick_at - spun_at
+    );
+}

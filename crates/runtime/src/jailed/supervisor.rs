@@ -2,16 +2,19 @@
 //! cordon and executor thread, and the handle a driver holds for an
 //! isolate living in one.
 //!
-//! A driver's executor thread talks to its own process of the cordon, so a
-//! process is used by one thread at a time, as an in-process isolate is:
-//! the thread sends an activation and waits for its reply, exactly as it
-//! would run the isolate itself. Everything a process answers is checked
+//! A driver's executor thread talks to its own process of the cordon. One
+//! activation at a time is out in a process (its driver holds the slot's
+//! turn); while it is out the executor thread serves its other workers,
+//! so a parent in one cordon and a child in another run at once, and the
+//! thread waits on the process's socket as on any other event source.
+//! Everything a process answers is checked
 //! as hostile: the frame size, the decoding, the message kind, that it
 //! answers the request made. Anything else, a crash, or silence past the
 //! deadline kills the process; its isolates are lost and the next isolate
 //! gets a fresh process.
 
 use std::collections::HashMap;
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
@@ -21,10 +24,9 @@ use isola_engine::{
     WorkerSource,
 };
 use isola_jail::{FrameError, Jail, Process};
+use tokio::io::unix::AsyncFd;
 
-use super::protocol::{
-    Activation, Entry, MAX_REPLY_BYTES, Reply, Request, VERSION, decode, encode,
-};
+use super::protocol::{Entry, MAX_REPLY_BYTES, Reply, Request, VERSION, decode, encode};
 use crate::sandbox::Stopped;
 
 /// How long past an activation's wall deadline a process may take to
@@ -65,6 +67,10 @@ pub(crate) struct Pool {
 /// One cordon's process on one executor thread.
 pub(crate) struct Slot {
     cordon: Arc<str>,
+    /// Held by the driver whose activation is out in the process, and by
+    /// the pool's tending: one exchange with a process at a time.
+    turn: tokio::sync::Mutex<()>,
+    /// Never held across an await.
     state: Mutex<SlotState>,
     restarts: AtomicU32,
     live_isolates: AtomicUsize,
@@ -89,6 +95,10 @@ struct SlotState {
     replace: bool,
     /// How the last lost process ended, for the isolates it took along.
     last_loss: String,
+    /// The process's socket registered with the executor's event loop
+    /// (a duplicate of the process's fd), made at the first activation of
+    /// the process of this generation.
+    reader: Option<(u64, Arc<AsyncFd<OwnedFd>>)>,
 }
 
 /// What the status endpoint shows of a cordon.
@@ -135,6 +145,10 @@ impl Pool {
     fn tend(&self) {
         let slots: Vec<Arc<Slot>> = self.lock().values().cloned().collect();
         for slot in slots {
+            // A slot whose process is in an exchange is the exchange's.
+            let Ok(_turn) = slot.turn.try_lock() else {
+                continue;
+            };
             let mut state = match slot.state.try_lock() {
                 Ok(state) => state,
                 Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
@@ -164,6 +178,7 @@ impl Pool {
         let cordon: Arc<str> = Arc::from(cordon);
         let slot = Arc::new(Slot {
             cordon: cordon.clone(),
+            turn: tokio::sync::Mutex::new(()),
             state: Mutex::new(SlotState {
                 process: None,
                 generation: 0,
@@ -172,6 +187,7 @@ impl Pool {
                 not_before: None,
                 replace: false,
                 last_loss: String::new(),
+                reader: None,
             }),
             restarts: AtomicU32::new(0),
             live_isolates: AtomicUsize::new(0),
@@ -264,9 +280,12 @@ impl Slot {
                 version: VERSION,
                 memory_budget: pool.memory_budget,
             })?;
-            process.send(&hello).map_err(|e| e.to_string())?;
+            let setup_deadline = Instant::now() + SETUP_TIMEOUT;
+            process
+                .send_by(&hello, setup_deadline)
+                .map_err(|e| e.to_string())?;
             let answer = process
-                .recv(Some(Instant::now() + SETUP_TIMEOUT), 1024)
+                .recv(Some(setup_deadline), 1024)
                 .map_err(|e| e.to_string())?;
             match decode::<Reply>(&answer) {
                 Ok(Reply::Hello { version }) if version == VERSION => {}
@@ -279,6 +298,7 @@ impl Slot {
             );
             state.generation += 1;
             state.replace = false;
+            state.reader = None;
             self.pid.store(process.pid(), Ordering::Relaxed);
             state.process = Some(process);
         }
@@ -304,6 +324,7 @@ impl Slot {
             .take()
             .map(|mut p| p.reap_within(Duration::from_millis(100)))
             .unwrap_or_default();
+        state.reader = None;
         self.pid.store(0, Ordering::Relaxed);
         self.restarts.fetch_add(1, Ordering::Relaxed);
         state.replace = true;
@@ -336,6 +357,9 @@ pub(crate) struct RemoteIsolate {
     id: u64,
     /// The code and settings, until the first activation sends them.
     pending: Option<(Arc<WorkerSource>, IsolateConfig)>,
+    /// No activation has been answered yet: the answer may be that the
+    /// isolate could not be made.
+    first_activation: bool,
     memory_limit: u64,
     reset_log_budget: bool,
     effects: Vec<Effect>,
@@ -370,6 +394,7 @@ impl RemoteIsolate {
             id,
             memory_limit: config.memory_limit as u64,
             pending: Some((source, config)),
+            first_activation: true,
             reset_log_budget: false,
             effects: Vec::new(),
             cpu_total: Duration::ZERO,
@@ -387,25 +412,30 @@ impl RemoteIsolate {
         state.generation != self.generation || state.process.is_none()
     }
 
-    pub(crate) fn call(&mut self, spec: CallSpec, budget: Budget) -> Result<Duration, Stopped> {
-        self.activate(Entry::Call(spec), budget)
+    pub(crate) async fn call(
+        &mut self,
+        spec: CallSpec,
+        budget: Budget,
+    ) -> Result<Duration, Stopped> {
+        self.activate(Entry::Call(spec), budget).await
     }
 
-    pub(crate) fn complete_op(
+    pub(crate) async fn complete_op(
         &mut self,
         op: OpId,
         result: OpResult,
         budget: Budget,
     ) -> Result<Duration, Stopped> {
         self.activate(Entry::CompleteOp { op, result }, budget)
+            .await
     }
 
-    pub(crate) fn fire_timer(
+    pub(crate) async fn fire_timer(
         &mut self,
         timer: TimerId,
         budget: Budget,
     ) -> Result<Duration, Stopped> {
-        self.activate(Entry::FireTimer { timer }, budget)
+        self.activate(Entry::FireTimer { timer }, budget).await
     }
 
     pub(crate) fn take_effects(&mut self) -> Vec<Effect> {
@@ -437,64 +467,110 @@ impl RemoteIsolate {
     }
 
     /// One activation: the request (after the isolate's creation, the
-    /// first time), then its answer, before the deadline plus grace.
-    fn activate(&mut self, entry: Entry, budget: Budget) -> Result<Duration, Stopped> {
-        let mut state = self.slot.lock();
-        if state.generation != self.generation || state.process.is_none() {
-            return Err(Stopped::Lost(format!(
-                "the sandbox process this worker ran in {}; its calls in flight were lost",
-                state.last_loss
-            )));
-        }
-        let wall = budget
-            .wall_deadline
-            .saturating_duration_since(Instant::now());
-        let activate = Request::Activate {
-            id: self.id,
-            memory_limit: self.memory_limit,
-            reset_log_budget: std::mem::take(&mut self.reset_log_budget),
-            cpu: budget.cpu,
-            wall,
-            entry,
-        };
-        let mut frames = Vec::with_capacity(2);
-        if let Some((source, config)) = self.pending.take() {
-            let create = Request::Create {
-                id: self.id,
-                source: std::borrow::Cow::Borrowed(&source),
-                config: std::borrow::Cow::Borrowed(&config),
-            };
-            frames.push(encode(&create).map_err(Stopped::Lost)?);
-        }
-        let creating = !frames.is_empty();
-        frames.push(encode(&activate).map_err(Stopped::Lost)?);
+    /// first time), then its answer, before the deadline plus grace. The
+    /// executor thread serves other workers while it waits.
+    async fn activate(&mut self, entry: Entry, budget: Budget) -> Result<Duration, Stopped> {
+        let _turn = self.slot.turn.lock().await;
         let deadline = budget.wall_deadline.max(Instant::now()) + ANSWER_GRACE;
-        let exchanged = exchange(&mut state, &frames, creating, deadline);
-        match exchanged {
-            Ok(activation) => {
-                drop(state);
-                self.effects = activation.effects;
-                self.cpu_total = activation.cpu_total;
-                self.memory_used = usize::try_from(activation.memory_used).unwrap_or(usize::MAX);
-                self.peak_memory = usize::try_from(activation.peak_memory).unwrap_or(usize::MAX);
-                self.budget_full = activation.budget_full;
-                activation.result.map_err(Stopped::Limit)
+        let reader = {
+            let mut state = self.slot.lock();
+            if state.generation != self.generation || state.process.is_none() {
+                return Err(self.lost_error(&state));
             }
-            Err(Failure::Refused(error)) => {
-                drop(state);
-                Err(match error {
+            // The wall time left is taken when the process is free to
+            // start: a turn waited for counts against the call.
+            let wall = budget
+                .wall_deadline
+                .saturating_duration_since(Instant::now());
+            let activate = Request::Activate {
+                id: self.id,
+                memory_limit: self.memory_limit,
+                reset_log_budget: std::mem::take(&mut self.reset_log_budget),
+                cpu: budget.cpu,
+                wall,
+                entry,
+            };
+            let mut frames = Vec::with_capacity(2);
+            if let Some((source, config)) = self.pending.take() {
+                let create = Request::Create {
+                    id: self.id,
+                    source: std::borrow::Cow::Borrowed(&source),
+                    config: std::borrow::Cow::Borrowed(&config),
+                };
+                frames.push(encode(&create).map_err(Stopped::Lost)?);
+            }
+            frames.push(encode(&activate).map_err(Stopped::Lost)?);
+            match send(&mut state, &frames, deadline) {
+                Ok(reader) => reader,
+                Err(failure) => return Err(self.fail(&mut state, failure)),
+            }
+        };
+        let creating = self.first_activation;
+        self.first_activation = false;
+        let answer = loop {
+            let ready = tokio::time::timeout_at(deadline.into(), reader.readable()).await;
+            let mut state = self.slot.lock();
+            if state.generation != self.generation || state.process.is_none() {
+                return Err(self.lost_error(&state));
+            }
+            let mut guard = match ready {
+                Ok(Ok(guard)) => guard,
+                Ok(Err(error)) => {
+                    return Err(self.fail(&mut state, Failure::Broken(error.to_string())));
+                }
+                Err(_) => return Err(self.fail(&mut state, Failure::TimedOut)),
+            };
+            let Some(process) = state.process.as_mut() else {
+                return Err(self.lost_error(&state));
+            };
+            match process.try_recv(MAX_REPLY_BYTES) {
+                Ok(Some(frame)) => break frame,
+                // Nothing whole yet: wait for more.
+                Ok(None) => guard.clear_ready(),
+                Err(error) => return Err(self.fail(&mut state, broken(error))),
+            }
+        };
+        // One answer: the activation's, or, for an isolate being made, why
+        // it could not be.
+        let activation = match decode::<Reply>(&answer) {
+            Ok(Reply::Activated(activation)) => activation,
+            Ok(Reply::CreateFailed(error)) if creating => {
+                return Err(match error {
                     IsolateError::Terminated(why) => Stopped::Limit(why),
                     IsolateError::Setup(message) => Stopped::Lost(message),
-                })
+                });
             }
-            Err(Failure::TimedOut) => {
-                self.slot.lose(
-                    &mut state,
-                    "did not answer within the wall limit and was killed",
-                );
-                Err(Stopped::Limit(Termination::WallLimit))
+            Ok(_) => {
+                let failure = Failure::Broken("answered out of turn".into());
+                return Err(self.fail(&mut self.slot.lock(), failure));
             }
-            Err(Failure::Broken(why)) => Err(Stopped::Lost(self.slot.lose(&mut state, &why))),
+            Err(why) => return Err(self.fail(&mut self.slot.lock(), Failure::Broken(why))),
+        };
+        self.effects = activation.effects;
+        self.cpu_total = activation.cpu_total;
+        self.memory_used = usize::try_from(activation.memory_used).unwrap_or(usize::MAX);
+        self.peak_memory = usize::try_from(activation.peak_memory).unwrap_or(usize::MAX);
+        self.budget_full = activation.budget_full;
+        activation.result.map_err(Stopped::Limit)
+    }
+
+    /// The error of an activation whose process is already gone.
+    fn lost_error(&self, state: &SlotState) -> Stopped {
+        Stopped::Lost(format!(
+            "the sandbox process this worker ran in {}; its calls in flight were lost",
+            state.last_loss
+        ))
+    }
+
+    /// Kills the process after a failed exchange; the activation's error.
+    fn fail(&self, state: &mut SlotState, failure: Failure) -> Stopped {
+        match failure {
+            Failure::TimedOut => {
+                self.slot
+                    .lose(state, "did not answer within the wall limit and was killed");
+                Stopped::Limit(Termination::WallLimit)
+            }
+            Failure::Broken(why) => Stopped::Lost(self.slot.lose(state, &why)),
         }
     }
 
@@ -512,7 +588,9 @@ impl RemoteIsolate {
             return;
         };
         if let Some(process) = state.process.as_mut()
-            && process.send(&free).is_err()
+            && process
+                .send_by(&free, Instant::now() + ANSWER_GRACE)
+                .is_err()
         {
             self.slot.lose(&mut state, "closed its socket");
         }
@@ -520,38 +598,37 @@ impl RemoteIsolate {
 }
 
 enum Failure {
-    /// The process could not make the isolate.
-    Refused(IsolateError),
     TimedOut,
     /// Crashed, closed, or said something it should not have.
     Broken(String),
 }
 
-/// Sends the frames (a `Create` first when the isolate is being made) and
-/// reads the one answer.
-fn exchange(
+/// Sends an activation's frames (a `Create` first when the isolate is
+/// being made) before the deadline; the process's socket as the executor's
+/// event loop watches it.
+fn send(
     state: &mut SlotState,
     frames: &[Vec<u8>],
-    creating: bool,
     deadline: Instant,
-) -> Result<Activation, Failure> {
+) -> Result<Arc<AsyncFd<OwnedFd>>, Failure> {
+    let generation = state.generation;
     let Some(process) = state.process.as_mut() else {
         return Err(Failure::Broken("is gone".into()));
     };
     for frame in frames {
-        process.send(frame).map_err(broken)?;
+        process.send_by(frame, deadline).map_err(broken)?;
     }
-    // One answer: the activation's, or, for an isolate being made, why it
-    // could not be.
-    let answer = process
-        .recv(Some(deadline), MAX_REPLY_BYTES)
-        .map_err(broken)?;
-    match decode::<Reply>(&answer) {
-        Ok(Reply::Activated(activation)) => Ok(activation),
-        Ok(Reply::CreateFailed(error)) if creating => Err(Failure::Refused(error)),
-        Ok(_) => Err(Failure::Broken("answered out of turn".into())),
-        Err(why) => Err(Failure::Broken(why)),
+    if let Some((made_for, reader)) = &state.reader
+        && *made_for == generation
+    {
+        return Ok(reader.clone());
     }
+    let reader = process
+        .watch()
+        .map(Arc::new)
+        .map_err(|e| Failure::Broken(format!("could not watch its socket: {e}")))?;
+    state.reader = Some((generation, reader.clone()));
+    Ok(reader)
 }
 
 fn broken(error: FrameError) -> Failure {

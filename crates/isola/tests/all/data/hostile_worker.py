@@ -7,6 +7,7 @@ import os
 import socket
 import struct
 import sys
+import time
 
 sock = socket.socket(fileno=3)
 
@@ -97,6 +98,10 @@ while True:
     tag = request[0]
     if tag == 0:  # Hello
         send(varint(0) + varint(1))
+        if MODE == "deaf":
+            # Never reads again: the supervisor's writes fill the socket.
+            while True:
+                time.sleep(60)
         continue
     if tag == 1:  # Create (not answered)
         continue
