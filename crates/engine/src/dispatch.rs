@@ -31,7 +31,7 @@ impl<'js> Call<'js> {
     pub(crate) fn follows(&self, promise: &JsValue<'js>) -> bool {
         match &self.stage {
             Stage::Running { result, .. } => result.as_value() == promise,
-            Stage::Responding(p) | Stage::Streaming(p) => p.as_value() == promise,
+            Stage::Responding(p, _) | Stage::Streaming(p) => p.as_value() == promise,
             Stage::Starting(_) | Stage::Draining => false,
         }
     }
@@ -42,8 +42,10 @@ enum Stage<'js> {
     Starting(CallSpec),
     /// The method was called; following its result.
     Running { result: Promise<'js>, fetch: bool },
-    /// A fetch handler's Response body is being read.
-    Responding(Promise<'js>),
+    /// A fetch handler's Response body is being read; for a streamed call
+    /// (true), its body is small bytes taken whole, not held to the output
+    /// limit (as the streamed body would not be).
+    Responding(Promise<'js>, bool),
     /// A fetch handler's Response is being streamed to the host.
     Streaming(Promise<'js>),
     /// Settled; waiting for `ctx.waitUntil` work.
@@ -119,11 +121,11 @@ pub(crate) fn poll<'js>(ctx: &Ctx<'js>, shared: &Shared) -> rquickjs::Result<boo
                     }
                 }
             },
-            Stage::Responding(parts) => match parts.result::<Object>() {
-                None => Some(Stage::Responding(parts)),
+            Stage::Responding(parts, streamed) => match parts.result::<Object>() {
+                None => Some(Stage::Responding(parts, streamed)),
                 Some(outcome) => {
                     progressed = true;
-                    match outcome.and_then(|parts| response(shared, &parts)) {
+                    match outcome.and_then(|parts| response(shared, &parts, !streamed)) {
                         Ok(result) => settle(shared, call.id, result),
                         Err(_) => settle_thrown(ctx, shared, call.id),
                     }
@@ -607,13 +609,24 @@ fn respond<'js>(
     value: JsValue<'js>,
 ) -> rquickjs::Result<Stage<'js>> {
     let started = if stream {
-        let pump: Function = glue::extras_fn(ctx, "streamResponse")?;
-        #[allow(clippy::cast_precision_loss)]
-        pump.call::<_, Promise>((id as f64, value))
-            .map(Stage::Streaming)
+        // A Response whose whole body is at hand settles as a whole (the
+        // host streams it): its head costs no op and no activation.
+        let whole: Function = glue::extras_fn(ctx, "wholeResponse")?;
+        match whole.call::<_, Option<Promise>>((value.clone(),)) {
+            Ok(Some(parts)) => Ok(Stage::Responding(parts, true)),
+            Ok(None) => {
+                let pump: Function = glue::extras_fn(ctx, "streamResponse")?;
+                #[allow(clippy::cast_precision_loss)]
+                pump.call::<_, Promise>((id as f64, value))
+                    .map(Stage::Streaming)
+            }
+            Err(error) => Err(error),
+        }
     } else {
         let parts: Function = glue::extras_fn(ctx, "responseParts")?;
-        parts.call::<_, Promise>((value,)).map(Stage::Responding)
+        parts
+            .call::<_, Promise>((value,))
+            .map(|parts| Stage::Responding(parts, false))
     };
     match started {
         Ok(stage) => Ok(stage),
@@ -625,7 +638,7 @@ fn respond<'js>(
     }
 }
 
-fn response(shared: &Shared, parts: &Object<'_>) -> rquickjs::Result<CallResult> {
+fn response(shared: &Shared, parts: &Object<'_>, limited: bool) -> rquickjs::Result<CallResult> {
     let status = parts.get::<_, f64>(0)?;
     let status_text: String = parts.get(1)?;
     let pairs: rquickjs::Array = parts.get(2)?;
@@ -651,7 +664,7 @@ fn response(shared: &Shared, parts: &Object<'_>) -> rquickjs::Result<CallResult>
     let body = unsafe { body.as_bytes() }
         .map(<[u8]>::to_vec)
         .unwrap_or_default();
-    if body.len() > shared.codec().max_bytes {
+    if limited && body.len() > shared.codec().max_bytes {
         return Ok(CallResult::TooLarge {
             limit: shared.codec().max_bytes,
         });

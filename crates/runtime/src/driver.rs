@@ -444,7 +444,12 @@ impl Driver {
                     };
                     if let Some(state) = self.calls.get_mut(&call) {
                         // The body has ended (or never will): close it.
-                        state.stream = None;
+                        let outcome = match (outcome, state.stream.take()) {
+                            (Outcome::Responded(response), Some(sink)) if sink.head.is_some() => {
+                                stream_whole(sink, response)
+                            }
+                            (outcome, _) => outcome,
+                        };
                         reply(state, outcome, peak);
                     }
                 }
@@ -846,6 +851,22 @@ fn client_gone() -> OpResult {
         "Error",
         "The response body's reader went away.",
     ))
+}
+
+/// A streamed fetch whose Response came whole (its body small bytes, see
+/// the engine's `wholeResponse`): the head and the body go to the stream
+/// as if they had been streamed, with no op and no activation for the
+/// head, and the call ends `Streamed`.
+fn stream_whole(mut sink: ResponseSink, mut response: HttpResponse) -> Outcome {
+    let body = std::mem::take(&mut response.body);
+    let length = body.len() as u64;
+    // Nothing was streamed before: the channel is empty and has room. A
+    // reader that went away takes neither; nobody waits for the run then.
+    let queued = body.is_empty() || sink.chunks.try_send(body).is_ok();
+    if queued && let Some(head) = sink.head.take() {
+        let _ = head.send((response, Some(length)));
+    }
+    Outcome::Streamed
 }
 
 /// A host fetch as the guest's op result; a panic in it rejects the

@@ -315,6 +315,9 @@
   function responseParts(value) {
     return loadWeb().responseParts(value);
   }
+  function wholeResponse(value) {
+    return loadWeb().wholeResponse(value);
+  }
   // Streams call `id`'s Response to the host: a head op, then one op per
   // chunk, each answered once the host has taken it.
   function streamResponse(id, value) {
@@ -485,6 +488,7 @@
     makeRequest,
     makeStreamingRequest,
     responseParts,
+    wholeResponse,
     streamResponse,
     fireTimer,
     cjsEvaluate,

@@ -770,6 +770,21 @@
     if (state === undefined) throw new TypeErrorCtor("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
     return then(consume(value), (body) => [state.status, state.statusText, headerPairs(state.headers), body]);
   }
+  // A fetch handler's Response whose whole body is at hand (none, or small
+  // bytes): a promise of its parts, as `responseParts` gives, with the body
+  // marked used; `undefined` when the body must be streamed (or the value
+  // is not a usable Response: `streamResponse` says why). A streamed call
+  // settles with such a Response at once, and the host hands it to the
+  // stream itself: no round trip for its head.
+  function wholeResponse(value) {
+    const state = responseState(value);
+    if (state === undefined) return undefined;
+    const body = bodyState(value);
+    if (bodyUsed(body)) return undefined;
+    if (body.body !== null && !(isBytes(body.body) && byteLength(body.body) <= WHOLE_BODY_BYTES)) return undefined;
+    body.used = true;
+    return PromiseCtor.resolve([state.status, state.statusText, headerPairs(state.headers), body.body ?? new Uint8ArrayCtor(0)]);
+  }
   // A fetch handler's Response, streamed: `sendHead(status, statusText,
   // headerPairs, bytesOrLength)` once — with the whole body when it is
   // small bytes, or else the length of big bytes or `undefined` for a
@@ -1288,6 +1303,7 @@
     startFetch,
     makeResponse,
     responseParts,
+    wholeResponse,
     streamResponse,
   };
 });

@@ -74,11 +74,15 @@ fn pattern(len: usize) -> Vec<u8> {
 }
 
 fn streamed_bytes(len: usize) -> (Option<u64>, Vec<Vec<u8>>, Outcome) {
+    streamed_bytes_within(len, Limits::default())
+}
+
+fn streamed_bytes_within(len: usize, limits: Limits) -> (Option<u64>, Vec<Vec<u8>>, Outcome) {
     let src = format!(
         "export default {{ fetch() {{ const b = new Uint8Array({len}); \
          for (let i = 0; i < b.length; i++) b[i] = i % 251; return new Response(b); }} }}"
     );
-    let code: WorkerCode = esm(&src);
+    let code: WorkerCode = esm(&src).limits(limits);
     let worker = loader().load(code).expect("valid code");
     runtime().block_on(async move {
         let request = HttpRequest {
@@ -121,4 +125,20 @@ fn a_small_bytes_response_goes_whole() {
     assert_eq!(outcome, Outcome::Streamed);
     assert_eq!(length, Some(1000));
     assert_eq!(chunks, vec![pattern(1000)]);
+}
+
+/// A streamed Response is not a call's result: a small body that goes
+/// whole (settling the call at once, with no op for its head) is not held
+/// to the output limit, as the same body in slices would not be.
+#[test]
+fn a_whole_streamed_body_is_not_held_to_the_output_limit() {
+    let len = 100_000;
+    let limits = Limits {
+        output_bytes: 4 << 10,
+        ..Limits::default()
+    };
+    let (length, chunks, outcome) = streamed_bytes_within(len, limits);
+    assert_eq!(outcome, Outcome::Streamed);
+    assert_eq!(length, Some(len as u64));
+    assert_eq!(chunks.concat(), pattern(len));
 }

@@ -507,6 +507,11 @@ impl RemoteIsolate {
         };
         let creating = self.first_activation;
         self.first_activation = false;
+        let mut unanswered = Unanswered {
+            slot: self.slot.clone(),
+            generation: self.generation,
+            armed: true,
+        };
         let answer = loop {
             let ready = tokio::time::timeout_at(deadline.into(), reader.readable()).await;
             let mut state = self.slot.lock();
@@ -524,7 +529,10 @@ impl RemoteIsolate {
                 return Err(self.lost_error(&state));
             };
             match process.try_recv(MAX_REPLY_BYTES) {
-                Ok(Some(frame)) => break frame,
+                Ok(Some(frame)) => {
+                    unanswered.armed = false;
+                    break frame;
+                }
                 // Nothing whole yet: wait for more.
                 Ok(None) => guard.clear_ready(),
                 Err(error) => return Err(self.fail(&mut state, broken(error))),
@@ -593,6 +601,29 @@ impl RemoteIsolate {
                 .is_err()
         {
             self.slot.lose(&mut state, "closed its socket");
+        }
+    }
+}
+
+/// An activation sent and not yet answered. If it is dropped before its
+/// answer is read (its executor shutting down mid-activation), the process
+/// is killed: its answer would otherwise be read as the next activation's.
+struct Unanswered {
+    slot: Arc<Slot>,
+    generation: u64,
+    armed: bool,
+}
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let mut state = self.slot.lock();
+        // A failed exchange has already lost the process.
+        if state.generation == self.generation && state.process.is_some() {
+            self.slot
+                .lose(&mut state, "was left with an answer nobody read");
         }
     }
 }
