@@ -487,3 +487,47 @@ fn the_executor_serves_other_workers_while_an_activation_is_out() {
         quick_at - spun_at
     );
 }
+
+/// A sandbox whose code has not reached its process yet (its first call
+/// waits for the process, busy with another call) is not lost with that
+/// process: it starts in the replacement.
+#[test]
+fn a_sandbox_not_yet_in_a_lost_process_starts_in_the_next_one() {
+    let loader = jailed_loader(jail());
+    loader.prepare_cordon("shared").expect("jail");
+    let spinner = loader
+        .load(
+            esm("export default { run() { for (;;) {} } }")
+                .cordon("shared")
+                .limits(Limits {
+                    cpu_ms: 20_000,
+                    ..Limits::default()
+                }),
+        )
+        .expect("valid");
+    let waiting = loader
+        .load(
+            esm("export default { run() { return 'made in the next process' } }").cordon("shared"),
+        )
+        .expect("valid");
+    let rt = runtime();
+    let (spun, waited) = rt.block_on(async {
+        let entrypoint = spinner.entrypoint(None);
+        let spin = entrypoint.call("run", 0);
+        let wait = async {
+            // Queued behind the spinning call, on the same process.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            waiting.entrypoint(None).call("run", 0).await
+        };
+        let kill = async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            signal(jailed_pid(pids(&loader, "shared")[0]), "KILL");
+        };
+        let (spun, waited, ()) = tokio::join!(spin, wait, kill);
+        (spun, waited)
+    });
+    let message = internal_message(&spun.outcome);
+    assert!(message.contains("signal 9"), "{message}");
+    assert_eq!(returned(waited), "made in the next process");
+    assert_eq!(restarts(&loader, "shared"), 1);
+}

@@ -352,6 +352,7 @@ impl Slot {
 
 /// An isolate living in a jailed worker process, as its driver holds it.
 pub(crate) struct RemoteIsolate {
+    pool: Arc<Pool>,
     slot: Arc<Slot>,
     generation: u64,
     id: u64,
@@ -389,6 +390,7 @@ impl RemoteIsolate {
         };
         slot.live_isolates.fetch_add(1, Ordering::Relaxed);
         Ok(Self {
+            pool: pool.clone(),
             slot,
             generation,
             id,
@@ -407,6 +409,11 @@ impl RemoteIsolate {
     /// Whether the process holding this isolate is gone (it crashed or
     /// was killed since the isolate was made): the isolate is lost.
     pub(crate) fn lost(&self) -> bool {
+        // Not made yet: it goes to whichever process runs its first
+        // activation.
+        if self.pending.is_some() {
+            return false;
+        }
         let mut state = self.slot.lock();
         self.slot.notice_exit(&mut state);
         state.generation != self.generation || state.process.is_none()
@@ -474,6 +481,15 @@ impl RemoteIsolate {
         let deadline = budget.wall_deadline.max(Instant::now()) + ANSWER_GRACE;
         let reader = {
             let mut state = self.slot.lock();
+            if self.pending.is_some() {
+                // Its code has not reached a process yet, so a process lost
+                // since it was planned took nothing of it: it is made in
+                // the cordon's current one (started now if need be).
+                self.slot
+                    .ensure_process(&mut state, &self.pool)
+                    .map_err(Stopped::Lost)?;
+                self.generation = state.generation;
+            }
             if state.generation != self.generation || state.process.is_none() {
                 return Err(self.lost_error(&state));
             }
