@@ -358,9 +358,6 @@ pub(crate) struct RemoteIsolate {
     id: u64,
     /// The code and settings, until the first activation sends them.
     pending: Option<(Arc<WorkerSource>, IsolateConfig)>,
-    /// No activation has been answered yet: the answer may be that the
-    /// isolate could not be made.
-    first_activation: bool,
     memory_limit: u64,
     reset_log_budget: bool,
     effects: Vec<Effect>,
@@ -396,7 +393,6 @@ impl RemoteIsolate {
             id,
             memory_limit: config.memory_limit as u64,
             pending: Some((source, config)),
-            first_activation: true,
             reset_log_budget: false,
             effects: Vec::new(),
             cpu_total: Duration::ZERO,
@@ -479,9 +475,12 @@ impl RemoteIsolate {
     async fn activate(&mut self, entry: Entry, budget: Budget) -> Result<Duration, Stopped> {
         let _turn = self.slot.turn.lock().await;
         let deadline = budget.wall_deadline.max(Instant::now()) + ANSWER_GRACE;
+        // The first activation carries the isolate's creation, and its
+        // answer may be that the isolate could not be made.
+        let creating = self.pending.is_some();
         let reader = {
             let mut state = self.slot.lock();
-            if self.pending.is_some() {
+            if creating {
                 // Its code has not reached a process yet, so a process lost
                 // since it was planned took nothing of it: it is made in
                 // the cordon's current one (started now if need be).
@@ -521,8 +520,6 @@ impl RemoteIsolate {
                 Err(failure) => return Err(self.fail(&mut state, failure)),
             }
         };
-        let creating = self.first_activation;
-        self.first_activation = false;
         let mut unanswered = Unanswered {
             slot: self.slot.clone(),
             generation: self.generation,
