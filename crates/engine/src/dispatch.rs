@@ -212,6 +212,18 @@ fn begin<'js>(
     namespace: &Object<'js>,
     spec: CallSpec,
 ) -> rquickjs::Result<Option<Stage<'js>>> {
+    // The handler, and every reaction it registers, acts for this call.
+    crate::io_context::run_as(ctx, Some(spec.id), || {
+        begin_as(ctx, shared, namespace, spec)
+    })
+}
+
+fn begin_as<'js>(
+    ctx: &Ctx<'js>,
+    shared: &Shared,
+    namespace: &Object<'js>,
+    spec: CallSpec,
+) -> rquickjs::Result<Option<Stage<'js>>> {
     let id = spec.id;
     let spec_stream = spec.stream;
     match invoke(ctx, namespace, spec) {
@@ -608,7 +620,26 @@ fn respond<'js>(
     stream: bool,
     value: JsValue<'js>,
 ) -> rquickjs::Result<Stage<'js>> {
-    let started = if stream {
+    let started =
+        crate::io_context::run_as(ctx, Some(id), || read_response(ctx, id, stream, value));
+    match started {
+        Ok(stage) => Ok(stage),
+        Err(rquickjs::Error::Exception) => {
+            settle_thrown(ctx, shared, id);
+            Ok(Stage::Draining)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Starts reading (or streaming) a fetch handler's Response, as `id`.
+fn read_response<'js>(
+    ctx: &Ctx<'js>,
+    id: CallId,
+    stream: bool,
+    value: JsValue<'js>,
+) -> rquickjs::Result<Stage<'js>> {
+    if stream {
         // A Response whose whole body is at hand settles as a whole (the
         // host streams it): its head costs no op and no activation.
         let whole: Function = glue::extras_fn(ctx, "wholeResponse")?;
@@ -627,14 +658,6 @@ fn respond<'js>(
         parts
             .call::<_, Promise>((value,))
             .map(|parts| Stage::Responding(parts, false))
-    };
-    match started {
-        Ok(stage) => Ok(stage),
-        Err(rquickjs::Error::Exception) => {
-            settle_thrown(ctx, shared, id);
-            Ok(Stage::Draining)
-        }
-        Err(other) => Err(other),
     }
 }
 

@@ -38,7 +38,7 @@ pub(crate) struct GlueState<'js> {
     /// The prototype of every call's `ctx` (holds the `exports` getter).
     pub(crate) ctx_prototype: Option<Object<'js>>,
     /// Resolve and reject functions of ops in flight.
-    pub(crate) ops: HashMap<OpId, (Function<'js>, Function<'js>)>,
+    pub(crate) ops: HashMap<OpId, PendingOp<'js>>,
     /// Stubs exported in an op's arguments, released when it completes.
     pub(crate) op_stubs: HashMap<OpId, Vec<u64>>,
     /// `RpcTarget.prototype`, once `cloudflare:workers` has been loaded.
@@ -52,6 +52,14 @@ pub(crate) struct GlueState<'js> {
     /// as `Uncaught (in promise)` if still unhandled once the job queue is
     /// drained.
     pub(crate) unhandled: Vec<(rquickjs::Value<'js>, rquickjs::Value<'js>)>,
+}
+
+/// An op in flight: how to settle its promise, and the call that issued it
+/// (its answer runs as that call).
+pub(crate) struct PendingOp<'js> {
+    pub(crate) resolve: Function<'js>,
+    pub(crate) reject: Function<'js>,
+    pub(crate) call: Option<crate::ops::CallId>,
 }
 
 // SAFETY: every field holds values of the one context `'js`, and `Changed`

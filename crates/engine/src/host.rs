@@ -13,7 +13,9 @@ use crate::codec::{self, CloneError};
 use crate::handles::HostState;
 use crate::isolate::{HostArgs, Shared, clone_error_to_js, read_value};
 use crate::modules;
-use crate::ops::{CallKind, Effect, HttpRequest, HttpResponse, LogLevel, OpRequest, RedirectMode};
+use crate::ops::{
+    CallId, CallKind, Effect, HttpRequest, HttpResponse, LogLevel, OpRequest, RedirectMode,
+};
 use crate::value::{ErrorValue, Value};
 
 /// The largest buffer `crypto.getRandomValues` fills, per the Web Crypto spec.
@@ -49,6 +51,23 @@ fn declared_length(value: Option<&JsValue<'_>>) -> Option<u64> {
         return Some(n as u64);
     }
     None
+}
+
+/// `call`, if the running code acts for it: an I/O object of one call (its
+/// streamed request or Response body) is not driven from another call's
+/// code, nor from code that acts for none (module scope), as in workerd.
+fn own_call(ctx: &Ctx<'_>, call: CallId, io_type: &str) -> rquickjs::Result<CallId> {
+    if crate::io_context::current(ctx) == Some(call) {
+        return Ok(call);
+    }
+    Err(Exception::throw_message(
+        ctx,
+        &format!(
+            "Cannot perform I/O on behalf of a different request. I/O objects (such as streams, \
+             request/response bodies, and others) created in the context of one request handler \
+             cannot be accessed from a different request's handler. (I/O type: {io_type})"
+        ),
+    ))
 }
 
 fn id_arg(args: &HostArgs<'_>, i: usize) -> u64 {
@@ -279,7 +298,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                 OpRequest::CallService { binding, call }
             }
             "responseHead" => {
-                let call = id_arg(&args, 1);
+                let call = own_call(&ctx, id_arg(&args, 1), "Response body")?;
                 let status = crate::http_head::status(number_arg(&args, 2))
                     .map_err(|m| Exception::throw_range(&ctx, &m))?;
                 let status_text = string_arg(&ctx, &args, 3)?;
@@ -304,10 +323,10 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                 OpRequest::ResponseHead { call, head, length }
             }
             "requestChunk" => OpRequest::RequestChunk {
-                call: id_arg(&args, 1),
+                call: own_call(&ctx, id_arg(&args, 1), "request body")?,
             },
             "responseChunk" => OpRequest::ResponseChunk {
-                call: id_arg(&args, 1),
+                call: own_call(&ctx, id_arg(&args, 1), "Response body")?,
                 bytes: bytes_arg(&args, 2).unwrap_or_default(),
             },
             "callLoopback" => {
@@ -345,13 +364,21 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         }
         let id = next_id(&s.next_op);
         let (promise, resolve, reject) = ctx.promise()?;
+        let call = crate::io_context::current(&ctx);
         if held > 0 {
             s.memory.add(held);
             s.op_holds.borrow_mut().insert(id, held);
         }
         crate::glue::with(&ctx, |g| {
             let mut state = g.state.borrow_mut();
-            state.ops.insert(id, (resolve, reject));
+            state.ops.insert(
+                id,
+                crate::glue::PendingOp {
+                    resolve,
+                    reject,
+                    call,
+                },
+            );
             if !exported.is_empty() {
                 state.op_stubs.insert(id, exported);
             }
@@ -375,7 +402,8 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
         } else {
             existing
         };
-        if !s.timers.borrow_mut().arm(id, delay_ms) {
+        let call = crate::io_context::current(&ctx);
+        if !s.timers.borrow_mut().arm(id, delay_ms, call) {
             return Err(Exception::throw_range(
                 &ctx,
                 &format!(

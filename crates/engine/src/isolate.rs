@@ -485,9 +485,7 @@ impl Isolate {
         }
         self.enter(budget, move |ctx| {
             glue::release_op_stubs(ctx, id)?;
-            let Some((resolve, reject)) =
-                glue::with(ctx, |g| g.state.borrow_mut().ops.remove(&id))?
-            else {
+            let Some(op) = glue::with(ctx, |g| g.state.borrow_mut().ops.remove(&id))? else {
                 return Ok(());
             };
             let (ok, value) = match &result {
@@ -495,20 +493,18 @@ impl Isolate {
                 OpResult::Error(e) => (false, codec::error_to_js(ctx, e)?),
                 OpResult::Response(r) => (true, host::response_to_js(ctx, r)?),
             };
-            if ok {
-                resolve.call::<_, ()>((value,))
-            } else {
-                reject.call::<_, ()>((value,))
-            }
+            // Answered as the call that issued it.
+            let settle = if ok { op.resolve } else { op.reject };
+            crate::io_context::run_as(ctx, op.call, || settle.call::<_, ()>((value,)))
         })
     }
 
     /// Fires a timer.
     pub fn fire_timer(&mut self, id: TimerId, budget: Budget) -> Result<Duration, Termination> {
-        self.shared.timers.borrow_mut().fired(id);
+        let call = self.shared.timers.borrow_mut().fired(id);
         self.enter(budget, move |ctx| {
             let fire = glue::extras_fn(ctx, "fireTimer")?;
-            fire.call::<_, ()>((id,))
+            crate::io_context::run_as(ctx, call, || fire.call::<_, ()>((id,)))
         })
     }
 

@@ -28,6 +28,7 @@ mod glue;
 mod handles;
 mod host;
 mod http_head;
+mod io_context;
 mod isolate;
 mod limits;
 mod modules;

@@ -5,9 +5,9 @@
 //! grow a host-side queue: a timer cleared before the driver ever saw it
 //! leaves nothing behind, so what is queued is bounded by what is live.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::ops::{Effect, TimerId};
+use crate::ops::{CallId, Effect, TimerId};
 
 /// The most timers an isolate may have armed at once (each is a task on
 /// the host).
@@ -15,8 +15,9 @@ pub const MAX_TIMERS: usize = 10_000;
 
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
-    /// Armed and not yet fired or cleared.
-    live: HashSet<TimerId>,
+    /// Armed and not yet fired or cleared, with the call that armed it (its
+    /// callback runs as that call).
+    live: HashMap<TimerId, Option<CallId>>,
     /// Armed in the driver (taken, not yet fired or cancelled there).
     delivered: HashSet<TimerId>,
     /// Changes since the last take, in id order (the order timers of equal
@@ -25,20 +26,20 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    /// Arms (or re-arms) `id`; `false` if that would make more than
-    /// [`MAX_TIMERS`] live.
-    pub(crate) fn arm(&mut self, id: TimerId, delay_ms: u64) -> bool {
-        if !self.live.contains(&id) && self.live.len() >= MAX_TIMERS {
+    /// Arms (or re-arms) `id` for `call`; `false` if that would make more
+    /// than [`MAX_TIMERS`] live.
+    pub(crate) fn arm(&mut self, id: TimerId, delay_ms: u64, call: Option<CallId>) -> bool {
+        if !self.live.contains_key(&id) && self.live.len() >= MAX_TIMERS {
             return false;
         }
-        self.live.insert(id);
+        self.live.insert(id, call);
         self.changes.insert(id, Some(delay_ms));
         true
     }
 
     /// Clears `id`; a timer the driver never saw leaves nothing queued.
     pub(crate) fn cancel(&mut self, id: TimerId) {
-        if !self.live.remove(&id) {
+        if self.live.remove(&id).is_none() {
             return;
         }
         if self.delivered.contains(&id) {
@@ -48,10 +49,11 @@ impl Timers {
         }
     }
 
-    /// `id` fired in the driver, which holds nothing for it any more.
-    pub(crate) fn fired(&mut self, id: TimerId) {
+    /// `id` fired in the driver, which holds nothing for it any more; the
+    /// call that armed it.
+    pub(crate) fn fired(&mut self, id: TimerId) -> Option<CallId> {
         self.delivered.remove(&id);
-        self.live.remove(&id);
+        self.live.remove(&id).flatten()
     }
 
     /// The queued changes as effects for the driver.
@@ -85,7 +87,7 @@ mod tests {
     fn arming_and_clearing_without_yielding_queues_nothing() {
         let mut timers = Timers::default();
         for id in 1..=1_000_000 {
-            assert!(timers.arm(id, 10));
+            assert!(timers.arm(id, 10, None));
             timers.cancel(id);
         }
         assert_eq!(timers.held(), 0);
@@ -97,8 +99,8 @@ mod tests {
     #[test]
     fn a_delivered_timer_is_cancelled_in_the_driver() {
         let mut timers = Timers::default();
-        assert!(timers.arm(1, 5));
-        assert!(timers.arm(2, 5));
+        assert!(timers.arm(1, 5, None));
+        assert!(timers.arm(2, 5, None));
         let mut effects = Vec::new();
         timers.take(&mut effects);
         assert_eq!(effects.len(), 2);
@@ -117,11 +119,11 @@ mod tests {
     fn live_timers_are_capped_and_rearming_does_not_count_twice() {
         let mut timers = Timers::default();
         for id in 1..=MAX_TIMERS as u64 {
-            assert!(timers.arm(id, 1));
+            assert!(timers.arm(id, 1, None));
         }
-        assert!(!timers.arm(0, 1));
-        assert!(timers.arm(7, 50), "re-arming a live timer");
+        assert!(!timers.arm(0, 1, None));
+        assert!(timers.arm(7, 50, None), "re-arming a live timer");
         timers.cancel(7);
-        assert!(timers.arm(0, 1));
+        assert!(timers.arm(0, 1, None));
     }
 }

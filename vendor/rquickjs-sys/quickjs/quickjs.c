@@ -587,6 +587,11 @@ struct JSContext {
     JSValue error_ctor;
     JSValue error_back_trace;
     JSValue error_prepare_stack;
+    /* isola: the embedder's continuation data (which call of the
+       embedder this code runs for). Captured when a promise reaction is
+       registered (then/await) or a thenable job queued, and current again
+       while that reaction runs; see JS_SwapContinuationData. */
+    JSValue continuation_data;
     JSValue error_stack_trace_limit;
     JSValue iterator_ctor;
     JSValue iterator_ctor_getset;
@@ -2878,6 +2883,7 @@ JSContext *JS_NewContextRaw(JSRuntime *rt)
     ctx->error_ctor = JS_NULL;
     ctx->error_back_trace = JS_UNDEFINED;
     ctx->error_prepare_stack = JS_UNDEFINED;
+    ctx->continuation_data = JS_UNDEFINED; /* isola */
     ctx->error_stack_trace_limit = js_int32(10);
     init_list_head(&ctx->loaded_modules);
     // TODO(bnoordhuis) use getrandom() etc.
@@ -3008,6 +3014,7 @@ static void JS_MarkContext(JSRuntime *rt, JSContext *ctx,
     JS_MarkValue(rt, ctx->error_ctor, mark_func);
     JS_MarkValue(rt, ctx->error_back_trace, mark_func);
     JS_MarkValue(rt, ctx->error_prepare_stack, mark_func);
+    JS_MarkValue(rt, ctx->continuation_data, mark_func); /* isola */
     JS_MarkValue(rt, ctx->error_stack_trace_limit, mark_func);
     for(i = 0; i < rt->class_count; i++) {
         JS_MarkValue(rt, ctx->class_proto[i], mark_func);
@@ -3090,6 +3097,7 @@ void JS_FreeContext(JSContext *ctx)
     JS_FreeValue(ctx, ctx->error_ctor);
     JS_FreeValue(ctx, ctx->error_back_trace);
     JS_FreeValue(ctx, ctx->error_prepare_stack);
+    JS_FreeValue(ctx, ctx->continuation_data); /* isola */
     JS_FreeValue(ctx, ctx->error_stack_trace_limit);
     for(i = 0; i < rt->class_count; i++) {
         JS_FreeValue(ctx, ctx->class_proto[i]);
@@ -55566,6 +55574,7 @@ typedef struct JSPromiseReactionData {
     struct list_head link; /* not used in promise_reaction_job */
     JSValue resolving_funcs[2];
     JSValue handler;
+    JSValue continuation_data; /* isola: current when registered */
 } JSPromiseReactionData;
 
 JSPromiseStateEnum JS_PromiseState(JSContext *ctx, JSValueConst promise)
@@ -55633,6 +55642,7 @@ static void promise_reaction_data_free(JSRuntime *rt,
     JS_FreeValueRT(rt, rd->resolving_funcs[0]);
     JS_FreeValueRT(rt, rd->resolving_funcs[1]);
     JS_FreeValueRT(rt, rd->handler);
+    JS_FreeValueRT(rt, rd->continuation_data); /* isola */
     js_free_rt(rt, rd);
 }
 
@@ -55653,13 +55663,18 @@ static JSValue promise_reaction_job(JSContext *ctx, int argc,
     JSValue res, res2;
     JSValueConst arg;
     bool is_reject;
+    JSValue outer_data;
 
-    assert(argc == 5);
+    assert(argc == 6);
     handler = argv[2];
     is_reject = JS_ToBool(ctx, argv[3]);
     arg = argv[4];
 
     promise_trace(ctx, "promise_reaction_job: is_reject=%d\n", is_reject);
+
+    /* isola: the reaction runs with the continuation data of the code that
+       registered it, whatever code settled the promise. */
+    outer_data = JS_SwapContinuationData(ctx, js_dup(argv[5]));
 
     if (JS_IsUndefined(handler)) {
         if (is_reject) {
@@ -55672,8 +55687,10 @@ static JSValue promise_reaction_job(JSContext *ctx, int argc,
     }
     is_reject = JS_IsException(res);
     if (is_reject) {
-        if (unlikely(JS_IsUncatchableError(ctx->rt->current_exception)))
+        if (unlikely(JS_IsUncatchableError(ctx->rt->current_exception))) {
+            JS_FreeValue(ctx, JS_SwapContinuationData(ctx, outer_data));
             return JS_EXCEPTION;
+        }
         res = JS_GetException(ctx);
     }
     func = argv[is_reject];
@@ -55686,8 +55703,24 @@ static JSValue promise_reaction_job(JSContext *ctx, int argc,
         res2 = JS_UNDEFINED;
     }
     JS_FreeValue(ctx, res);
+    JS_FreeValue(ctx, JS_SwapContinuationData(ctx, outer_data)); /* isola */
 
     return res2;
+}
+
+/* isola: makes `data` (owned) the current continuation data and returns the
+   one it replaces (owned by the caller). */
+JSValue JS_SwapContinuationData(JSContext *ctx, JSValue data)
+{
+    JSValue outer = ctx->continuation_data;
+    ctx->continuation_data = data;
+    return outer;
+}
+
+/* isola: the current continuation data (a new reference). */
+JSValue JS_GetContinuationData(JSContext *ctx)
+{
+    return js_dup(ctx->continuation_data);
 }
 
 void JS_SetPromiseHook(JSRuntime *rt, JSPromiseHook promise_hook, void *opaque)
@@ -55710,7 +55743,7 @@ static void fulfill_or_reject_promise(JSContext *ctx, JSValueConst promise,
     JSPromiseData *s = JS_GetOpaque(promise, JS_CLASS_PROMISE);
     struct list_head *el, *el1;
     JSPromiseReactionData *rd;
-    JSValueConst args[5];
+    JSValueConst args[6];
 
     if (!s || s->promise_state != JS_PROMISE_PENDING)
         return; /* should never happen */
@@ -55736,7 +55769,8 @@ static void fulfill_or_reject_promise(JSContext *ctx, JSValueConst promise,
         args[2] = rd->handler;
         args[3] = js_bool(is_reject);
         args[4] = value;
-        JS_EnqueueJob(ctx, promise_reaction_job, 5, args);
+        args[5] = rd->continuation_data; /* isola */
+        JS_EnqueueJob(ctx, promise_reaction_job, 6, args);
         list_del(&rd->link);
         promise_reaction_data_free(ctx->rt, rd);
     }
@@ -55752,17 +55786,20 @@ static JSValue js_promise_resolve_thenable_job(JSContext *ctx,
                                                int argc, JSValueConst *argv)
 {
     JSValueConst promise, thenable, then;
-    JSValue args[2], res;
+    JSValue args[2], res, outer_data;
     JSRuntime *rt;
 
     promise_trace(ctx, "js_promise_resolve_thenable_job\n");
 
-    assert(argc == 3);
+    assert(argc == 4);
     promise = argv[0];
     thenable = argv[1];
     then = argv[2];
     if (js_create_resolving_functions(ctx, args, promise) < 0)
         return JS_EXCEPTION;
+    /* isola: `then` runs with the continuation data of the code that
+       resolved the promise with the thenable. */
+    outer_data = JS_SwapContinuationData(ctx, js_dup(argv[3]));
     rt = ctx->rt;
     if (rt->promise_hook) {
         rt->promise_hook(ctx, JS_PROMISE_HOOK_BEFORE, promise, JS_UNDEFINED,
@@ -55778,6 +55815,7 @@ static JSValue js_promise_resolve_thenable_job(JSContext *ctx,
         res = JS_Call(ctx, args[1], JS_UNDEFINED, 1, vc(&error));
         JS_FreeValue(ctx, error);
     }
+    JS_FreeValue(ctx, JS_SwapContinuationData(ctx, outer_data)); /* isola */
     JS_FreeValue(ctx, args[0]);
     JS_FreeValue(ctx, args[1]);
     return res;
@@ -55862,7 +55900,7 @@ static JSValue js_promise_resolve_function_call(JSContext *ctx,
 {
     JSObject *p = JS_VALUE_GET_OBJ(func_obj);
     JSPromiseFunctionData *s;
-    JSValueConst args[3];
+    JSValueConst args[4]; /* isola: one more, the continuation data */
     JSValueConst resolution;
     JSValue then;
     bool is_reject;
@@ -55904,7 +55942,8 @@ static JSValue js_promise_resolve_function_call(JSContext *ctx,
         args[0] = s->promise;
         args[1] = resolution;
         args[2] = then;
-        JS_EnqueueJob(ctx, js_promise_resolve_thenable_job, 3, args);
+        args[3] = ctx->continuation_data; /* isola */
+        JS_EnqueueJob(ctx, js_promise_resolve_thenable_job, 4, args);
         JS_FreeValue(ctx, then);
     }
     return JS_UNDEFINED;
@@ -55945,6 +55984,7 @@ static void js_promise_mark(JSRuntime *rt, JSValueConst val,
             JS_MarkValue(rt, rd->resolving_funcs[0], mark_func);
             JS_MarkValue(rt, rd->resolving_funcs[1], mark_func);
             JS_MarkValue(rt, rd->handler, mark_func);
+            JS_MarkValue(rt, rd->continuation_data, mark_func); /* isola */
         }
     }
     JS_MarkValue(rt, s->promise_result, mark_func);
@@ -56542,6 +56582,7 @@ static __exception int perform_promise_then(JSContext *ctx,
         if (!JS_IsFunction(ctx, handler))
             handler = JS_UNDEFINED;
         rd->handler = js_dup(handler);
+        rd->continuation_data = js_dup(ctx->continuation_data); /* isola */
         rd_array[i] = rd;
     }
 
@@ -56549,7 +56590,7 @@ static __exception int perform_promise_then(JSContext *ctx,
         for(i = 0; i < 2; i++)
             list_add_tail(&rd_array[i]->link, &s->promise_reactions[i]);
     } else {
-        JSValueConst args[5];
+        JSValueConst args[6];
         call_promise_rejection_tracker(ctx, promise, true);
         i = s->promise_state - JS_PROMISE_FULFILLED;
         rd = rd_array[i];
@@ -56558,7 +56599,8 @@ static __exception int perform_promise_then(JSContext *ctx,
         args[2] = rd->handler;
         args[3] = js_bool(i);
         args[4] = s->promise_result;
-        JS_EnqueueJob(ctx, promise_reaction_job, 5, args);
+        args[5] = rd->continuation_data; /* isola */
+        JS_EnqueueJob(ctx, promise_reaction_job, 6, args);
         for(i = 0; i < 2; i++)
             promise_reaction_data_free(ctx->rt, rd_array[i]);
     }

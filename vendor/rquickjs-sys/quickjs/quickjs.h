@@ -1168,6 +1168,11 @@ typedef void JSPromiseHook(JSContext *ctx, JSPromiseHookType type,
                            void *opaque);
 JS_EXTERN void JS_SetPromiseHook(JSRuntime *rt, JSPromiseHook promise_hook,
                                  void *opaque);
+/* isola: continuation data. Promise reactions (then, await) and thenable
+   jobs capture the current value when registered and run with it current;
+   the embedder sets it around its own entries (a call, a timer). */
+JS_EXTERN JSValue JS_SwapContinuationData(JSContext *ctx, JSValue data);
+JS_EXTERN JSValue JS_GetContinuationData(JSContext *ctx);
 
 /* is_handled = true means that the rejection is handled */
 typedef void JSHostPromiseRejectionTracker(JSContext *ctx, JSValueConst promise,
