@@ -248,7 +248,10 @@ impl Realm {
                     }
                     Effect::CancelTimer { id } => timers.retain(|t| t.2 != id),
                     Effect::Log(entry) => logs.push(entry.message),
-                    Effect::CallSettled { .. } | Effect::CallFinished { .. } => {}
+                    Effect::CallSettled { .. }
+                    | Effect::CallFinished { .. }
+                    | Effect::LoadWorker { .. }
+                    | Effect::ReleaseWorker { .. } => {}
                 }
             }
             if !ops.is_empty() {

@@ -53,6 +53,13 @@ fn declared_length(value: Option<&JsValue<'_>>) -> Option<u64> {
     None
 }
 
+/// A promise already fulfilled with `value`.
+fn resolved<'js>(ctx: &Ctx<'js>, value: JsValue<'js>) -> rquickjs::Result<JsValue<'js>> {
+    let (promise, resolve, _) = ctx.promise()?;
+    resolve.call::<_, ()>((value,))?;
+    Ok(promise.into_value())
+}
+
 /// `call`, if the running code acts for it: an I/O object of one call (its
 /// streamed request or Response body) is not driven from another call's
 /// code, nor from code that acts for none (module scope), as in workerd.
@@ -267,11 +274,45 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                     }
                     _ => None,
                 };
-                OpRequest::LoadWorker { loader, name, code }
+                // Handles are the isolate's to choose, so a fresh worker
+                // needs no answer before its first call.
+                let handle = next_id(&s.next_worker);
+                match (name, code) {
+                    (Some(name), code) => OpRequest::LoadWorker {
+                        handle,
+                        loader,
+                        name,
+                        code,
+                    },
+                    (None, Some(code)) => {
+                        let held = code.approx_size();
+                        if !s.memory.admits(held) {
+                            return Err(Exception::throw_range(&ctx, "Out of memory"));
+                        }
+                        s.memory.add(held);
+                        s.effect_holds.set(s.effect_holds.get() + held);
+                        s.emit(Effect::LoadWorker {
+                            handle,
+                            loader,
+                            code,
+                        });
+                        #[allow(clippy::cast_precision_loss)]
+                        return resolved(&ctx, JsValue::new_number(ctx.clone(), handle as f64));
+                    }
+                    (None, None) => {
+                        return Err(Exception::throw_type(
+                            &ctx,
+                            "isola: a fresh worker needs code",
+                        ));
+                    }
+                }
             }
-            "releaseWorker" => OpRequest::ReleaseWorker {
-                worker: id_arg(&args, 1),
-            },
+            "releaseWorker" => {
+                s.emit(Effect::ReleaseWorker {
+                    handle: id_arg(&args, 1),
+                });
+                return resolved(&ctx, JsValue::new_undefined(ctx.clone()));
+            }
             "callWorker" => {
                 let worker = id_arg(&args, 1);
                 let entrypoint = optional_string_arg(&args, 2)?;

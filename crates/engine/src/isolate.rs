@@ -103,6 +103,8 @@ pub(crate) struct Shared {
     pub(crate) timers: RefCell<crate::timers::Timers>,
     pub(crate) next_op: Cell<u64>,
     pub(crate) next_timer: Cell<u64>,
+    /// The next dynamic worker handle (see [`Effect::LoadWorker`]).
+    pub(crate) next_worker: Cell<u64>,
     pub(crate) log_bytes: Cell<usize>,
     pub(crate) log_dropped: Cell<bool>,
     max_log_bytes: Cell<usize>,
@@ -125,6 +127,9 @@ pub(crate) struct Shared {
     /// Bytes charged to `memory` for each outstanding op's payload (see
     /// [`crate::ops::OpRequest::held_bytes`]), released when it is answered.
     pub(crate) op_holds: RefCell<std::collections::HashMap<OpId, usize>>,
+    /// Bytes charged to `memory` for effects not taken yet that carry guest
+    /// data (a [`Effect::LoadWorker`]'s code), released when taken.
+    pub(crate) effect_holds: Cell<usize>,
 }
 
 impl Shared {
@@ -309,6 +314,7 @@ impl BlankIsolate {
             timers: RefCell::new(crate::timers::Timers::default()),
             next_op: Cell::new(1),
             next_timer: Cell::new(1),
+            next_worker: Cell::new(1),
             log_bytes: Cell::new(0),
             log_dropped: Cell::new(false),
             max_log_bytes: Cell::new(defaults.max_log_bytes),
@@ -322,6 +328,7 @@ impl BlankIsolate {
             watchdog: watchdog.clone(),
             host_work: Cell::new(Duration::ZERO),
             op_holds: RefCell::new(std::collections::HashMap::new()),
+            effect_holds: Cell::new(0),
         });
 
         watchdog.arm(setup_budget());
@@ -510,6 +517,7 @@ impl Isolate {
 
     /// Takes the effects produced so far.
     pub fn take_effects(&mut self) -> Vec<Effect> {
+        self.shared.memory.sub(self.shared.effect_holds.replace(0));
         let mut effects = std::mem::take(&mut *self.shared.effects.borrow_mut());
         self.shared.timers.borrow_mut().take(&mut effects);
         effects

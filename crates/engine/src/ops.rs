@@ -118,26 +118,23 @@ pub enum OpRequest {
         /// The arguments, cloned.
         args: Vec<Value>,
     },
-    /// `env.<loader>.load(code)` or a `get(name, ...)`: answers with a
-    /// worker handle (a number), or `null` for a lookup (`code: None`) of a
-    /// name that is not cached.
+    /// `env.<loader>.get(name, ...)`: the worker cached under `name` (or,
+    /// with `code`, made and cached) under `handle`. Answers with `handle`,
+    /// or `null` for a lookup (`code: None`) of a name that is not cached.
     LoadWorker {
+        /// The handle it is to have, chosen by the isolate (see
+        /// [`Effect::LoadWorker`]).
+        handle: u64,
         /// The env name of the loader binding.
         loader: String,
-        /// The cache name (`get`), or `None` for a fresh worker.
-        name: Option<String>,
+        /// The cache name.
+        name: String,
         /// The code, validated; `None` only asks whether `name` is cached.
         code: Option<Box<crate::dynamic::DynamicCode>>,
     },
-    /// The guest can no longer reach a dynamic worker's stub: drop the
-    /// handle (the worker goes once nothing else holds it).
-    ReleaseWorker {
-        /// The handle `LoadWorker` answered with.
-        worker: u64,
-    },
     /// A call through an entrypoint stub of a dynamic worker.
     CallWorker {
-        /// The handle `LoadWorker` answered with.
+        /// The worker's handle.
         worker: u64,
         /// The named export, or `None` for the default.
         entrypoint: Option<String>,
@@ -223,7 +220,7 @@ impl OpRequest {
             Self::CallService { call, .. } => call.approx_size(),
             Self::ResponseHead { head, .. } => head.body.len() + headers_size(&head.headers),
             Self::ResponseChunk { bytes, .. } => bytes.len(),
-            Self::ReleaseWorker { .. } | Self::RequestChunk { .. } => 0,
+            Self::RequestChunk { .. } => 0,
         }
     }
 }
@@ -398,5 +395,23 @@ pub enum Effect {
     CallFinished {
         /// The call.
         call: CallId,
+    },
+    /// `env.<loader>.load(code)`: make a dynamic worker under `handle`.
+    /// Wants no answer: the isolate chose the handle (each one greater than
+    /// the last, per isolate), so its first call can leave in the same
+    /// activation; a failure to make it is that call's answer.
+    LoadWorker {
+        /// The handle, greater than every handle this isolate used before.
+        handle: u64,
+        /// The env name of the loader binding.
+        loader: String,
+        /// The code, validated.
+        code: Box<crate::dynamic::DynamicCode>,
+    },
+    /// The guest can no longer reach dynamic worker `handle`'s stubs: drop
+    /// it (the worker goes once nothing else holds it). Wants no answer.
+    ReleaseWorker {
+        /// The handle.
+        handle: u64,
     },
 }

@@ -96,7 +96,10 @@ impl Host {
                     }
                     Effect::Timer { id, .. } => self.timers.push(id),
                     Effect::CancelTimer { id } => self.timers.retain(|t| *t != id),
-                    Effect::Log(_) | Effect::CallFinished { .. } => {}
+                    Effect::Log(_)
+                    | Effect::CallFinished { .. }
+                    | Effect::LoadWorker { .. }
+                    | Effect::ReleaseWorker { .. } => {}
                 }
             }
             if !progressed {

@@ -81,7 +81,9 @@ fn run(
                 }
                 Effect::Timer { id, delay_ms } => timers.push((delay_ms, id)),
                 Effect::CancelTimer { id } => timers.retain(|(_, t)| *t != id),
-                Effect::CallFinished { .. } => {}
+                Effect::CallFinished { .. }
+                | Effect::LoadWorker { .. }
+                | Effect::ReleaseWorker { .. } => {}
             }
         }
         if !progressed && let Some(result) = result.take() {

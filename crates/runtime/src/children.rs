@@ -18,12 +18,22 @@ use crate::loader::LoaderHandle;
 use crate::service::{Service, ServiceWorker, outcome_result};
 use crate::worker::{Worker, WorkerInner};
 
-/// The children of one worker, by handle.
+/// Host bookkeeping of one handle, charged to the code budget with the
+/// child's code so that handles of tiny or cached workers are counted too.
+const HANDLE_BYTES: usize = 1024;
+
+/// The children of one worker, by handle. Handles are the parent isolate's
+/// to choose (so a fresh worker's first call needs no round trip for its
+/// handle); each must be greater than the last, which keeps an engine that
+/// no longer keeps its rules from naming one twice.
 pub(crate) struct Children {
     loader: LoaderHandle,
     parent: Weak<WorkerInner>,
     workers: HashMap<u64, Child>,
-    next: u64,
+    /// `load(code)`s that failed: the error is their calls' answer.
+    failed: HashMap<u64, ErrorValue>,
+    /// The greatest handle named so far.
+    last: u64,
     /// The parent's executor, where its children go when it is idle.
     executor: usize,
     /// Bytes of code and `env` of the children this parent created and
@@ -139,22 +149,56 @@ impl Children {
             loader,
             parent,
             workers: HashMap::new(),
-            next: 1,
+            failed: HashMap::new(),
+            last: 0,
             executor,
             code_bytes: 0,
             code_budget,
         }
     }
 
+    /// Takes `handle` for a new worker; false if it is not greater than
+    /// every handle named before (the engine chooses them in order).
+    pub(crate) fn claim(&mut self, handle: u64) -> bool {
+        if handle <= self.last {
+            return false;
+        }
+        self.last = handle;
+        true
+    }
+
+    /// A `load(code)` that failed: calls through `handle` answer `error`.
+    /// Returns false past the code budget (an honest engine keeps within
+    /// it, since each failed handle also costs its heap a stub).
+    pub(crate) fn fail(&mut self, handle: u64, error: OpResult) -> bool {
+        let OpResult::Error(error) = error else {
+            return true;
+        };
+        if self.code_bytes.saturating_add(HANDLE_BYTES) > self.code_budget {
+            return false;
+        }
+        self.code_bytes += HANDLE_BYTES;
+        self.failed.insert(handle, error);
+        true
+    }
+
+    /// Forgets every child: the isolate that held their handles is gone.
+    pub(crate) fn clear(&mut self) {
+        self.workers.clear();
+        self.failed.clear();
+        self.code_bytes = 0;
+        self.last = 0;
+    }
+
     fn adopt(
         &mut self,
+        handle: u64,
         worker: Worker,
         tails: Vec<LoopbackService>,
         code_bytes: usize,
     ) -> OpResult {
+        let code_bytes = code_bytes + HANDLE_BYTES;
         self.code_bytes += code_bytes;
-        let handle = self.next;
-        self.next += 1;
         let tails = tails
             .into_iter()
             .map(|t| loopback(&self.parent, t))
@@ -172,10 +216,11 @@ impl Children {
     }
 
     /// `load(code)` (`name: None`) or a `get` lookup (`code: None`) or
-    /// creation. Synchronous: creating a worker only validates its code and
-    /// hands it to an executor thread.
+    /// creation, under `handle` (claimed). Synchronous: creating a worker
+    /// only validates its code and hands it to an executor thread.
     pub(crate) fn load(
         &mut self,
+        handle: u64,
         parent: &Prepared,
         binding: &str,
         name: Option<String>,
@@ -194,15 +239,15 @@ impl Children {
         let key = name.map(|name| format!("{namespace}\u{0}{name}"));
         let tails = code.as_ref().map(|c| c.tails.clone()).unwrap_or_default();
         let size = code.as_ref().map_or(0, |c| c.approx_size());
-        if size > 0 && self.code_bytes.saturating_add(size) > self.code_budget {
+        if self.code_bytes.saturating_add(size + HANDLE_BYTES) > self.code_budget {
             return error(
                 "RangeError",
                 format!(
-                    "isola: the dynamic workers this worker holds carry {} KiB of code and env; \
-                     {} KiB more would pass its memory limit of {} KiB. Let go of the stubs of \
-                     workers it no longer needs.",
+                    "isola: the dynamic workers this worker holds carry {} KiB of code and env \
+                     (with 1 KiB per worker); {} KiB more would pass its memory limit of {} KiB. \
+                     Let go of the stubs of workers it no longer needs.",
                     self.code_bytes >> 10,
-                    size.div_ceil(1024),
+                    (size + HANDLE_BYTES).div_ceil(1024),
                     self.code_budget >> 10
                 ),
             );
@@ -212,7 +257,7 @@ impl Children {
         let loaded = match (key, code) {
             (Some(key), None) => {
                 return match loader.cached(&key) {
-                    Some(worker) => self.adopt(worker, Vec::new(), 0),
+                    Some(worker) => self.adopt(handle, worker, Vec::new(), 0),
                     None => OpResult::Value(Value::Null),
                 };
             }
@@ -234,7 +279,7 @@ impl Children {
             (None, None) => return error("TypeError", "isola: a fresh worker needs code"),
         };
         match loaded {
-            Ok(worker) => self.adopt(worker, tails, if created.get() { size } else { 0 }),
+            Ok(worker) => self.adopt(handle, worker, tails, if created.get() { size } else { 0 }),
             Err(e) => error("TypeError", e.to_string()),
         }
     }
@@ -243,6 +288,9 @@ impl Children {
     pub(crate) fn release(&mut self, handle: u64) {
         if let Some(child) = self.workers.remove(&handle) {
             self.code_bytes -= child.code_bytes;
+        }
+        if self.failed.remove(&handle).is_some() {
+            self.code_bytes -= HANDLE_BYTES;
         }
     }
 
@@ -255,11 +303,16 @@ impl Children {
         props: Value,
         limits: DynamicLimits,
         call: CallKind,
-    ) -> Option<impl std::future::Future<Output = OpResult> + 'static> {
-        let child = self.workers.get(&handle)?;
+    ) -> Result<impl std::future::Future<Output = OpResult> + 'static, OpResult> {
+        let Some(child) = self.workers.get(&handle) else {
+            return Err(match self.failed.get(&handle) {
+                Some(error) => OpResult::Error(error.clone()),
+                None => error("TypeError", "isola: no such dynamic worker"),
+            });
+        };
         let worker = child.worker.clone();
         let tails = child.tails.clone();
-        Some(async move {
+        Ok(async move {
             let mut stub = worker.entrypoint(entrypoint.as_deref()).props(props);
             if let Some(limits) = limits_of(limits) {
                 stub = stub.limits(limits);

@@ -458,12 +458,29 @@ impl Driver {
                         self.busy.fetch_sub(1, Ordering::Relaxed);
                     }
                 }
-                Effect::Op { id, request } => {
+                Effect::LoadWorker {
+                    handle,
+                    loader,
+                    code,
+                } => {
                     // Creating a dynamic worker is not a subrequest; calling one is.
+                    if !self.children.claim(handle) {
+                        self.terminate_with(Outcome::Internal(BROKE_LIMITS.into()));
+                        return;
+                    }
+                    let loaded = self
+                        .children
+                        .load(handle, &self.code, &loader, None, Some(code));
+                    if !self.children.fail(handle, loaded) {
+                        self.terminate_with(Outcome::Internal(BROKE_LIMITS.into()));
+                        return;
+                    }
+                }
+                Effect::ReleaseWorker { handle } => self.children.release(handle),
+                Effect::Op { id, request } => {
                     let free = matches!(
                         request,
                         OpRequest::LoadWorker { .. }
-                            | OpRequest::ReleaseWorker { .. }
                             | OpRequest::ResponseHead { .. }
                             | OpRequest::ResponseChunk { .. }
                             | OpRequest::RequestChunk { .. }
@@ -655,13 +672,20 @@ impl Driver {
                     })
                 }
             }
-            OpRequest::LoadWorker { loader, name, code } => {
-                let result = self.children.load(&self.code, &loader, name, code);
+            OpRequest::LoadWorker {
+                handle,
+                loader,
+                name,
+                code,
+            } => {
+                let result = if self.children.claim(handle) {
+                    self.children
+                        .load(handle, &self.code, &loader, Some(name), code)
+                } else {
+                    self.terminate_with(Outcome::Internal(BROKE_LIMITS.into()));
+                    return;
+                };
                 Box::pin(std::future::ready(result))
-            }
-            OpRequest::ReleaseWorker { worker } => {
-                self.children.release(worker);
-                Box::pin(std::future::ready(OpResult::Value(Value::Undefined)))
             }
             OpRequest::CallWorker {
                 worker,
@@ -672,15 +696,12 @@ impl Driver {
             } => {
                 let grant = self.export_stubs(&mut call);
                 match self.children.call(worker, entrypoint, props, limits, call) {
-                    Some(call) => Box::pin(async move {
+                    Ok(call) => Box::pin(async move {
                         let result = call.await;
                         drop(grant);
                         result
                     }),
-                    None => Box::pin(std::future::ready(OpResult::Error(ErrorValue::new(
-                        "TypeError",
-                        "isola: no such dynamic worker",
-                    )))),
+                    Err(error) => Box::pin(std::future::ready(error)),
                 }
             }
             OpRequest::Fetch(request) => match &self.code.outbound {
@@ -829,6 +850,8 @@ impl Driver {
             handle.abort();
         }
         self.ready.clear();
+        // The handles were the isolate's: its successor starts afresh.
+        self.children.clear();
         match self.isolate.take() {
             Some(Sandbox::Local(isolate)) => self.blanks.free(isolate),
             Some(Sandbox::Jailed(remote)) => remote.free(),

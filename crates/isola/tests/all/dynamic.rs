@@ -621,3 +621,79 @@ fn disposed_stubs_release_their_worker_and_refuse_calls() {
     let live = live_workers_settled(&loader, 1);
     assert_eq!(live, 1, "the disposed children are released");
 }
+
+/// A fresh worker's handle is the parent isolate's to choose, so `load`
+/// answers nothing: what the host refuses reaches the stub's calls.
+#[test]
+fn a_fresh_load_the_host_refuses_rejects_every_call_of_its_stub() {
+    let out = go(parent(
+        r#"
+        const w = env.LOADER.load(child("export default { hi() { return 1 } }", { env: { BIG: "x".repeat(1 << 20) } }));
+        const first = await err(w.getEntrypoint().hi(1));
+        const again = await err(w.getEntrypoint("Named").hi(1));
+        const next = await env.LOADER.load(child("export default { hi() { return 2 } }")).getEntrypoint().hi(1);
+        return { first, again, next };"#,
+    ));
+    let first = out["first"].as_str().expect("a message");
+    assert!(
+        first.starts_with("TypeError: Dynamic Worker env size ("),
+        "{first}"
+    );
+    assert!(
+        first.ends_with(" bytes) exceeds the maximum allowed size of 1048576 bytes."),
+        "{first}"
+    );
+    assert_eq!(out["again"], out["first"]);
+    assert_eq!(out["next"], json!(2), "the parent goes on loading");
+}
+
+/// The dynamic workers a parent holds count against its memory limit; when
+/// its isolate is stopped, the handles it held go with it, so the isolate
+/// that replaces it starts with the whole budget.
+#[test]
+fn children_held_by_a_stopped_isolate_are_let_go() {
+    let code = esm(
+        r#"
+        const held = [];
+        export default {
+          async hold(_, env) {
+            const w = env.LOADER.load({
+              compatibilityDate: "2026-03-01",
+              mainModule: "a.js",
+              modules: { "a.js": "export default { hi() { return 1 } }", "pad.txt": { text: "x".repeat(6 << 20) } },
+            });
+            held.push(w);
+            try { return await w.getEntrypoint().hi(1); } catch (e) { return `${e.name}: ${e.message}`; }
+          },
+          spin() { for (;;) {} },
+        };"#,
+    )
+    .worker_loader("LOADER")
+    .limits(isola::Limits {
+        memory_bytes: 16 << 20,
+        ..isola::Limits::default()
+    });
+    let worker = loader().load(code).expect("valid code");
+    let rt = runtime();
+    let hold = || rt.block_on(worker.entrypoint(None).call("hold", Value::Null));
+    // One isolate: two children fit in 16 MiB, a third does not.
+    assert_eq!(returned(hold()), json!(1));
+    assert_eq!(returned(hold()), json!(1));
+    let third = returned(hold());
+    assert!(
+        third.as_str().is_some_and(
+            |m| m.starts_with("RangeError: isola: the dynamic workers this worker holds carry")
+        ),
+        "{third}"
+    );
+    // Each stopped isolate lets its children go.
+    for round in 0..3 {
+        let spun = rt.block_on(worker.entrypoint(None).call("spin", Value::Null));
+        assert!(
+            matches!(spun.outcome, isola::Outcome::CpuLimit),
+            "{:?}",
+            spun.outcome
+        );
+        assert_eq!(returned(hold()), json!(1), "round {round}");
+    }
+}
