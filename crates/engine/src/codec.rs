@@ -451,8 +451,11 @@ pub(crate) fn write<'js>(ctx: &Ctx<'js>, value: &Value) -> rquickjs::Result<JsVa
         Value::Error(e) => error_to_js(ctx, e)?,
         Value::Stub(stub) => {
             let make: Function = crate::glue::stubs(ctx)?.get("makeStub")?;
+            // A stub belongs to the call that received it, as in workerd.
             #[allow(clippy::cast_precision_loss)]
-            make.call((stub.id as f64, stub.callable))?
+            let owner = crate::io_context::current(ctx).map(|call| call as f64);
+            #[allow(clippy::cast_precision_loss)]
+            make.call((stub.id as f64, stub.callable, owner))?
         }
     })
 }

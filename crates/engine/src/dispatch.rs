@@ -409,18 +409,33 @@ fn invoke_stub<'js>(
             "RPC stub used after being disposed.",
         )));
     }
-    let argv = write_args(ctx, args)?;
-    match method {
-        None => apply(ctx, JsValue::new_undefined(ctx.clone()), target, argv),
-        Some(method) => {
-            let receiver = target
-                .as_object()
-                .filter(|_| !target.is_function())
-                .ok_or_else(|| type_error("The RPC stub is a function; call it directly.".into()))?
-                .clone();
-            let function = rpc_method(ctx, &receiver, method, false)?;
-            apply(ctx, target, function, argv)
+    // A stub this isolate received and passed on is called as the call
+    // that received it: the host, not this call's code, routed it here.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let owner = glue::stubs(ctx)?
+        .get::<_, Function>("stubOwner")?
+        .call::<_, Option<f64>>((target.clone(),))?
+        .map(|call| call as CallId);
+    let invoke = || {
+        let argv = write_args(ctx, args)?;
+        match method {
+            None => apply(ctx, JsValue::new_undefined(ctx.clone()), target, argv),
+            Some(method) => {
+                let receiver = target
+                    .as_object()
+                    .filter(|_| !target.is_function())
+                    .ok_or_else(|| {
+                        type_error("The RPC stub is a function; call it directly.".into())
+                    })?
+                    .clone();
+                let function = rpc_method(ctx, &receiver, method, false)?;
+                apply(ctx, target, function, argv)
+            }
         }
+    };
+    match owner {
+        Some(owner) => crate::io_context::run_as(ctx, Some(owner), invoke),
+        None => invoke(),
     }
 }
 

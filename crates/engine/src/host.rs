@@ -67,14 +67,19 @@ fn own_call(ctx: &Ctx<'_>, call: CallId, io_type: &str) -> rquickjs::Result<Call
     if crate::io_context::current(ctx) == Some(call) {
         return Ok(call);
     }
-    Err(Exception::throw_message(
+    Err(different_request(ctx, io_type))
+}
+
+/// workerd's error for an I/O object used on behalf of another call.
+fn different_request(ctx: &Ctx<'_>, io_type: &str) -> rquickjs::Error {
+    Exception::throw_message(
         ctx,
         &format!(
             "Cannot perform I/O on behalf of a different request. I/O objects (such as streams, \
              request/response bodies, and others) created in the context of one request handler \
              cannot be accessed from a different request's handler. (I/O type: {io_type})"
         ),
-    ))
+    )
 }
 
 fn id_arg(args: &HostArgs<'_>, i: usize) -> u64 {
@@ -383,6 +388,16 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
                 }
             }
             "callStub" => {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let owner = arg(&args, 4)
+                    .and_then(JsValue::as_number)
+                    .map(|n| n as CallId);
+                // A stub whose call has ended is disposed: the host says so.
+                let owner_in_flight =
+                    owner.is_some_and(|call| s.calls_in_flight.borrow().contains(&call));
+                if owner_in_flight && crate::io_context::current(&ctx) != owner {
+                    return Err(different_request(&ctx, "RPC stub"));
+                }
                 let stub = id_arg(&args, 1);
                 let method = optional_string_arg(&args, 2)?;
                 let Value::Array(args) = read_rpc(3)? else {

@@ -130,6 +130,8 @@ pub(crate) struct Shared {
     /// Bytes charged to `memory` for effects not taken yet that carry guest
     /// data (a [`Effect::LoadWorker`]'s code), released when taken.
     pub(crate) effect_holds: Cell<usize>,
+    /// Calls started and not finished (`CallFinished` not emitted yet).
+    pub(crate) calls_in_flight: RefCell<std::collections::HashSet<crate::ops::CallId>>,
 }
 
 impl Shared {
@@ -144,6 +146,9 @@ impl Shared {
     }
 
     pub(crate) fn emit(&self, effect: Effect) {
+        if let Effect::CallFinished { call } = &effect {
+            self.calls_in_flight.borrow_mut().remove(call);
+        }
         self.effects.borrow_mut().push(effect);
     }
 
@@ -329,6 +334,7 @@ impl BlankIsolate {
             host_work: Cell::new(Duration::ZERO),
             op_holds: RefCell::new(std::collections::HashMap::new()),
             effect_holds: Cell::new(0),
+            calls_in_flight: RefCell::new(std::collections::HashSet::new()),
         });
 
         watchdog.arm(setup_budget());
@@ -468,6 +474,7 @@ impl Isolate {
         if !self.started {
             self.start(budget)?;
         }
+        self.shared.calls_in_flight.borrow_mut().insert(spec.id);
         if let Some(error) = self.shared.startup_error.borrow().clone() {
             self.shared.emit(Effect::CallSettled {
                 call: spec.id,
@@ -495,14 +502,17 @@ impl Isolate {
             let Some(op) = glue::with(ctx, |g| g.state.borrow_mut().ops.remove(&id))? else {
                 return Ok(());
             };
-            let (ok, value) = match &result {
-                OpResult::Value(v) => (true, codec::write(ctx, v)?),
-                OpResult::Error(e) => (false, codec::error_to_js(ctx, e)?),
-                OpResult::Response(r) => (true, host::response_to_js(ctx, r)?),
-            };
-            // Answered as the call that issued it.
-            let settle = if ok { op.resolve } else { op.reject };
-            crate::io_context::run_as(ctx, op.call, || settle.call::<_, ()>((value,)))
+            // Answered as the call that issued it (stubs in the answer are
+            // that call's).
+            crate::io_context::run_as(ctx, op.call, || {
+                let (ok, value) = match &result {
+                    OpResult::Value(v) => (true, codec::write(ctx, v)?),
+                    OpResult::Error(e) => (false, codec::error_to_js(ctx, e)?),
+                    OpResult::Response(r) => (true, host::response_to_js(ctx, r)?),
+                };
+                let settle = if ok { op.resolve } else { op.reject };
+                settle.call::<_, ()>((value,))
+            })
         })
     }
 

@@ -142,9 +142,14 @@
   const stubTarget = (id) => ReflectApply(MapPrototypeGet, exported, [id]);
   const receivedStubs = new WeakSetCtor();
   const isStub = (value) => ReflectApply(WeakSetHas, receivedStubs, [value]);
-  function makeStub(id, callable) {
+  // The call each received stub belongs to; a call the host routes to one
+  // (a stub passed on, called back) is made as that call.
+  const stubOwners = new WeakMapCtor();
+  const stubOwner = (stub) => ReflectApply(WeakMapGet, stubOwners, [stub]);
+  // `owner`: the call that received it (only that call's code may use it).
+  function makeStub(id, callable, owner) {
     let disposed = false;
-    const call = (method, args) => (disposed ? rejectDisposed() : then(op("callStub", id, method, args), undefined, remote));
+    const call = (method, args) => (disposed ? rejectDisposed() : then(op("callStub", id, method, args, owner), undefined, remote));
     const dispose = function dispose() {
       disposed = true;
     };
@@ -158,6 +163,7 @@
       stub = methodProxy((method) => (...args) => call(method, args), { __proto__: null, [SymbolDispose]: dispose });
     }
     ReflectApply(WeakSetAdd, receivedStubs, [stub]);
+    ReflectApply(WeakMapSet, stubOwners, [stub, owner]);
     return stub;
   }
   // Entrypoint stubs of dynamic workers: they cannot be handed to another
@@ -321,5 +327,5 @@
     return ObjectFreeze(loader);
   }
 
-  return { __proto__: null, bindingStub, serviceStub, workerLoader, loopbackExports, exportStub, releaseStubs, stubTarget, makeStub, isStub };
+  return { __proto__: null, bindingStub, serviceStub, workerLoader, loopbackExports, exportStub, releaseStubs, stubTarget, stubOwner, makeStub, isStub };
 });

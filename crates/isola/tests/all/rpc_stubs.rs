@@ -235,3 +235,36 @@ fn ctx_exports_stubs_are_callable_in_the_worker_itself() {
         })
     );
 }
+
+/// A stub belongs to the call that received it: another call in flight in
+/// the same isolate cannot call it (workerd's "Cannot perform I/O on behalf
+/// of a different request"), while the receiving call still can.
+#[test]
+fn a_stub_is_usable_only_by_the_call_that_received_it() {
+    let out = go(parent(
+        "",
+        r#"
+        const src = `import { WorkerEntrypoint } from "cloudflare:workers";
+          let kept; let release; const gate = new Promise((r) => { release = r; });
+          export class E extends WorkerEntrypoint {
+            async keep(cb) { kept = cb; await gate; return await cb("by its own call"); }
+            async use() {
+              try { return await kept("by another call"); }
+              catch (e) { return e.message; }
+              finally { release(); }
+            }
+          }`;
+        const e = env.LOADER.load(child(src)).getEntrypoint("E");
+        const keeping = e.keep(async (who) => `called ${who}`);
+        await new Promise((r) => setTimeout(r, 20));
+        const used = await e.use();
+        return { used, kept: await keeping };"#,
+    ));
+    assert_eq!(out["kept"], json!("called by its own call"));
+    let used = out["used"].as_str().expect("a message");
+    assert!(
+        used.starts_with("Cannot perform I/O on behalf of a different request.")
+            && used.ends_with("(I/O type: RPC stub)"),
+        "{used}"
+    );
+}
