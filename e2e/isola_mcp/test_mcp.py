@@ -990,3 +990,27 @@ class Credentials(IsolaMcpTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Sandbox(IsolaMcpTest):
+    async def test_per_session_cordons_are_bounded_and_end_with_their_session(self):
+        """`[sandbox] cordon = "per-session"` with room for one: while one
+        client session holds its sandbox, another is told why it cannot run
+        code; once the first closes (DELETE), its place is free."""
+        config = self.fake() + '[sandbox]\ncordon = "per-session"\nmax_sessions = 1\n'
+        async with self.http_server(config) as url:
+            async with self.http_session(url) as waiting:
+                async with self.http_session(url) as first:
+                    self.assertEqual(await self.ok(first, "async () => fake.echo({ n: 1 })"), {"n": 1})
+                    is_error, body = await self.execute(waiting, "async () => 2")
+                    self.assertTrue(is_error, body)
+                    self.assertIn("every sandbox `[sandbox] max_sessions` allows (1) belongs to another session", body["error"])
+                    self.assertEqual(await self.ok(first, "async () => 3"), 3)
+                deadline = time.monotonic() + 10
+                while True:
+                    is_error, body = await self.execute(waiting, "async () => 4")
+                    if not is_error:
+                        self.assertEqual(body["result"], 4)
+                        break
+                    self.assertLess(time.monotonic(), deadline, body)
+                    await asyncio.sleep(0.1)

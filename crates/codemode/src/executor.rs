@@ -206,6 +206,9 @@ pub struct ExecuteOptions {
     pub output_bytes: usize,
     /// Where the program's `fetch()` goes. `None` (the default) blocks it.
     pub outbound: Option<Arc<dyn OutboundHandler>>,
+    /// The cordon the run executes in: runs of different cordons never
+    /// share a worker process. `None` (the default): cordon `codemode`.
+    pub cordon: Option<Arc<str>>,
 }
 
 impl fmt::Debug for ExecuteOptions {
@@ -218,6 +221,7 @@ impl fmt::Debug for ExecuteOptions {
             .field("log_bytes", &self.log_bytes)
             .field("output_bytes", &self.output_bytes)
             .field("outbound", &self.outbound.as_ref().map(|_| ".."))
+            .field("cordon", &self.cordon)
             .finish()
     }
 }
@@ -232,6 +236,7 @@ impl Default for ExecuteOptions {
             log_bytes: 64 << 10,
             output_bytes: 4 << 20,
             outbound: None,
+            cordon: None,
         }
     }
 }
@@ -358,6 +363,17 @@ impl Executor {
         Ok(Self { loader })
     }
 
+    /// Ends the worker processes of `cordon` (one [`ExecuteOptions::cordon`]
+    /// named) once its runs are over; see [`Loader::retire_cordon`].
+    pub fn retire_cordon(&self, cordon: &str) {
+        self.loader.retire_cordon(cordon);
+    }
+
+    /// The cordons' worker processes (empty when runs are not jailed).
+    pub fn cordons(&self) -> Vec<isola::CordonStatus> {
+        self.loader.cordons()
+    }
+
     /// An executor sharing `loader`'s threads. The loader's limits are a
     /// ceiling: a run gets the lower of them and its [`ExecuteOptions`]
     /// (`Config::default()` caps CPU at 1 s and memory at 128 MiB).
@@ -406,7 +422,7 @@ impl Executor {
                 None => Outbound::Blocked,
             })
             .limits(limits)
-            .cordon(CORDON);
+            .cordon(options.cordon.as_deref().unwrap_or(CORDON));
         for provider in providers.iter() {
             let binding: Arc<dyn Binding> = Arc::new(Namespace {
                 provider: provider.clone(),

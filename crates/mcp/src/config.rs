@@ -27,6 +27,49 @@ pub struct McpConfig {
     /// `[limits]` of every `execute`.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// `[sandbox]`: which runs share worker processes.
+    #[serde(default)]
+    pub sandbox: SandboxConfig,
+}
+
+/// `[sandbox]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// `"shared"` (the default): every session's runs share the cordon
+    /// `codemode`. `"per-session"`: each client session's runs get a
+    /// cordon of their own, so a run that escapes its isolate still never
+    /// shares a process with another session's.
+    #[serde(default)]
+    pub cordon: CordonMode,
+    /// With `"per-session"`: how many sessions may hold a cordon (and so
+    /// worker processes) at once. Default 32.
+    #[serde(default = "default_max_sessions")]
+    pub max_sessions: usize,
+}
+
+/// How runs are grouped into cordons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CordonMode {
+    /// One cordon for every session.
+    #[default]
+    Shared,
+    /// A cordon per client session, retired when the session ends.
+    PerSession,
+}
+
+fn default_max_sessions() -> usize {
+    32
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            cordon: CordonMode::default(),
+            max_sessions: default_max_sessions(),
+        }
+    }
 }
 
 /// One `[[upstream]]`.
@@ -339,6 +382,9 @@ impl McpConfig {
         if limits.memory_mb > 4096 {
             return Err(invalid("[limits]: memory_mb is at most 4096".into()));
         }
+        if config.sandbox.max_sessions == 0 {
+            return Err(invalid("[sandbox]: max_sessions must be at least 1".into()));
+        }
         Ok(config)
     }
 }
@@ -410,6 +456,8 @@ mod tests {
             [limits]
             cpu_ms = 2000
             wall_ms = 30000
+            [sandbox]
+            cordon = "per-session"
             "#,
         )
         .expect("valid");
@@ -433,6 +481,9 @@ mod tests {
         assert_eq!(config.upstream[1].approval("list_issues"), Approval::Never);
         assert_eq!(config.limits.cpu_ms, 2000);
         assert_eq!(config.limits.memory_mb, 64);
+        assert_eq!(config.sandbox.cordon, CordonMode::PerSession);
+        assert_eq!(config.sandbox.max_sessions, 32);
+        assert_eq!(parse("").expect("empty").sandbox.cordon, CordonMode::Shared);
     }
 
     #[test]
@@ -476,6 +527,14 @@ mod tests {
             ),
             ("[limits]\ncpu_ms = 0\n", "must be at least 1"),
             ("[limits]\nwall = 5\n", "unknown field `wall`"),
+            (
+                "[sandbox]\ncordon = \"per-run\"\n",
+                "unknown variant `per-run`",
+            ),
+            (
+                "[sandbox]\nmax_sessions = 0\n",
+                "max_sessions must be at least 1",
+            ),
         ];
         for (text, expected) in cases {
             let message = parse(text).expect_err(text);

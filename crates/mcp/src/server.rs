@@ -1,7 +1,7 @@
 //! The MCP server an agent connects to: two tools, `search` and `execute`.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use isola_codemode::{ExecuteOptions, ExecuteResult, Executor, Provider, Providers};
@@ -15,7 +15,7 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::json;
 use tokio::sync::watch;
 
-use crate::config::{Approval, McpConfig};
+use crate::config::{Approval, CordonMode, McpConfig, SandboxConfig};
 use crate::search::{self, Listing};
 use crate::upstream::{Catalog, Upstream};
 
@@ -40,6 +40,11 @@ pub struct CodeMode {
     executor: Executor,
     options: ExecuteOptions,
     changed: watch::Receiver<u64>,
+    sandbox: SandboxConfig,
+    /// Sessions holding a cordon of their own now, and the number the
+    /// next one's cordon gets.
+    session_cordons: AtomicUsize,
+    next_session: AtomicU64,
 }
 
 impl std::fmt::Debug for CodeMode {
@@ -73,6 +78,9 @@ impl CodeMode {
             executor,
             options,
             changed,
+            sandbox: config.sandbox,
+            session_cordons: AtomicUsize::new(0),
+            next_session: AtomicU64::new(1),
         })
     }
 
@@ -169,8 +177,19 @@ impl CodeMode {
         search::search(query, &listings, limit.unwrap_or(search::DEFAULT_LIMIT))
     }
 
-    /// Runs `execute`: one fresh isolate, each upstream a namespace.
-    pub async fn execute(&self, code: &str, session: Option<Session>) -> ExecuteResult {
+    /// The cordons' worker processes (empty when runs are not jailed).
+    pub fn cordons(&self) -> Vec<isola::CordonStatus> {
+        self.executor.cordons()
+    }
+
+    /// Runs `execute`: one fresh isolate, each upstream a namespace, in
+    /// `cordon` (`None`: the shared `codemode` cordon).
+    pub async fn execute(
+        &self,
+        code: &str,
+        session: Option<Session>,
+        cordon: Option<Arc<str>>,
+    ) -> ExecuteResult {
         self.revive().await;
         let session = session.map(Arc::new);
         let mut providers = Vec::new();
@@ -221,7 +240,11 @@ impl CodeMode {
                 };
             }
         };
-        let run = self.executor.execute(code, &providers, &self.options);
+        let options = ExecuteOptions {
+            cordon,
+            ..self.options.clone()
+        };
+        let run = self.executor.execute(code, &providers, &options);
         let Some(session) = session.filter(|s| s.progress.is_some()) else {
             return run.await;
         };
@@ -320,12 +343,73 @@ async fn approve(
 #[derive(Clone, Debug)]
 pub struct Handler {
     state: Arc<CodeMode>,
+    cordon: Arc<SessionCordon>,
 }
 
 impl Handler {
-    /// A handler over the shared state.
+    /// A handler over the shared state, for one client session.
     pub fn new(state: Arc<CodeMode>) -> Self {
-        Self { state }
+        let cordon = Arc::new(SessionCordon {
+            state: state.clone(),
+            name: Mutex::new(None),
+        });
+        Self { state, cordon }
+    }
+
+    /// The cordon this session's runs execute in: `None` for the shared
+    /// one, or (`[sandbox] cordon = "per-session"`) one of the session's
+    /// own, taken at its first run (a session refused one for want of
+    /// room tries again at its next run).
+    pub fn cordon(&self) -> Result<Option<Arc<str>>, String> {
+        self.cordon.get()
+    }
+}
+
+/// A session's own cordon, retired (its processes ended) when the session
+/// ends, that is when the last clone of its [`Handler`] is dropped.
+#[derive(Debug)]
+struct SessionCordon {
+    state: Arc<CodeMode>,
+    name: Mutex<Option<Arc<str>>>,
+}
+
+impl SessionCordon {
+    fn get(&self) -> Result<Option<Arc<str>>, String> {
+        let sandbox = self.state.sandbox;
+        if sandbox.cordon == CordonMode::Shared {
+            return Ok(None);
+        }
+        let mut name = self.name.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(name) = &*name {
+            return Ok(Some(name.clone()));
+        }
+        let taken =
+            self.state
+                .session_cordons
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |live| {
+                    (live < sandbox.max_sessions).then_some(live + 1)
+                });
+        if taken.is_err() {
+            return Err(format!(
+                "isola mcp: every sandbox `[sandbox] max_sessions` allows ({}) belongs to another \
+                 session; this session can run code once one of them ends",
+                sandbox.max_sessions
+            ));
+        }
+        let n = self.state.next_session.fetch_add(1, Ordering::Relaxed);
+        let taken: Arc<str> = Arc::from(format!("codemode-session-{n}"));
+        *name = Some(taken.clone());
+        Ok(Some(taken))
+    }
+}
+
+impl Drop for SessionCordon {
+    fn drop(&mut self) {
+        let name = self.name.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if let Some(name) = name.take() {
+            self.state.executor.retire_cordon(&name);
+            self.state.session_cordons.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }
 
@@ -406,7 +490,15 @@ impl ServerHandler for Handler {
                     progress: context.meta.get_progress_token(),
                     steps: AtomicU64::new(0),
                 };
-                let outcome = self.state.execute(code, Some(session)).await;
+                let cordon = match self.cordon() {
+                    Ok(cordon) => cordon,
+                    Err(message) => {
+                        let body = json!({ "error": message, "logs": [] });
+                        let text = serde_json::to_string_pretty(&body).unwrap_or_default();
+                        return Ok(answer(text, true).into());
+                    }
+                };
+                let outcome = self.state.execute(code, Some(session), cordon).await;
                 let failed = outcome.error.is_some();
                 let body = if failed {
                     json!({ "error": outcome.error.as_ref().map(|e| e.message.clone()), "logs": outcome.logs })

@@ -169,6 +169,16 @@ impl Loader {
         self.inner.pool.as_ref().map_or(0, |p| p.peak_rss_bytes())
     }
 
+    /// Forgets `cordon`: its worker processes end as soon as no isolate uses
+    /// them, and a later worker of that cordon starts new ones. For cordons
+    /// made for something that ended (a client session), so that they do
+    /// not pile up.
+    pub fn retire_cordon(&self, cordon: &str) {
+        if let Some(pool) = &self.inner.pool {
+            pool.retire(cordon);
+        }
+    }
+
     /// The cordons' worker processes (empty when not jailed).
     pub fn cordons(&self) -> Vec<crate::jailed::CordonStatus> {
         self.inner

@@ -531,3 +531,70 @@ fn a_sandbox_not_yet_in_a_lost_process_starts_in_the_next_one() {
     assert_eq!(returned(waited), "made in the next process");
     assert_eq!(restarts(&loader, "shared"), 1);
 }
+
+/// `isola mcp` with `[sandbox] cordon = "per-session"`: each client
+/// session's runs get worker processes of their own, never shared with
+/// another session's, and they end with the session; past `max_sessions`
+/// a session is told why it cannot run code.
+#[test]
+fn mcp_sessions_with_cordons_of_their_own_share_no_process() {
+    let config = isola_mcp::McpConfig::parse(
+        "[sandbox]\ncordon = \"per-session\"\nmax_sessions = 2\n",
+        std::path::Path::new("codemode.toml"),
+        &|_| None,
+    )
+    .expect("valid config");
+    let executor = isola_codemode::Executor::jailed(Some(jail())).expect("jail starts");
+    let state = isola_mcp::CodeMode::new(&config, executor);
+    let rt = runtime();
+    let run = |handler: &isola_mcp::Handler| {
+        let cordon = handler.cordon().expect("a cordon");
+        let outcome = rt.block_on(state.execute("async () => 6 * 7", None, cordon.clone()));
+        assert_eq!(outcome.result, Some(serde_json::json!(42)), "{outcome:?}");
+        cordon.expect("a session cordon").to_string()
+    };
+    let pids_of = |cordon: &str| {
+        state
+            .cordons()
+            .into_iter()
+            .find(|c| c.name == cordon)
+            .map(|c| c.pids)
+            .unwrap_or_default()
+    };
+    let first = isola_mcp::Handler::new(state.clone());
+    let second = isola_mcp::Handler::new(state.clone());
+    let (a, b) = (run(&first), run(&second));
+    assert_ne!(a, b);
+    assert_eq!(run(&first), a, "a session keeps its cordon");
+    let (pids_a, pids_b) = (pids_of(&a), pids_of(&b));
+    assert!(
+        !pids_a.is_empty() && !pids_b.is_empty(),
+        "{:?}",
+        state.cordons()
+    );
+    assert!(
+        pids_a.iter().all(|pid| !pids_b.contains(pid)),
+        "{pids_a:?} {pids_b:?}"
+    );
+
+    // At the limit, a third session is refused with the reason.
+    let third = isola_mcp::Handler::new(state.clone());
+    let refused = third.cordon().expect_err("over max_sessions");
+    assert!(refused.contains("max_sessions"), "{refused}");
+
+    // The first session ends: its cordon and processes go, and its place
+    // is free for a new session.
+    drop(first);
+    assert!(pids_of(&a).is_empty(), "{:?}", state.cordons());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pids_a
+        .iter()
+        .any(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+    {
+        assert!(Instant::now() < deadline, "{pids_a:?} still run");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(pids_of(&b), pids_b, "the other session keeps its process");
+    // The refused session gets a cordon of its own at its next run.
+    assert_ne!(run(&third), a);
+}

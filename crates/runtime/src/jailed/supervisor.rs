@@ -197,6 +197,22 @@ impl Pool {
         slot
     }
 
+    /// Drops the slots of `cordon`: a slot's process ends with the last
+    /// isolate that holds the slot (at once when none does).
+    pub(crate) fn retire(&self, cordon: &str) {
+        let retired: Vec<Arc<Slot>> = {
+            let mut slots = self.lock();
+            let keys: Vec<_> = slots
+                .keys()
+                .filter(|(c, _)| &**c == cordon)
+                .cloned()
+                .collect();
+            keys.iter().filter_map(|key| slots.remove(key)).collect()
+        };
+        // Dropped outside the pool's lock: ending a process waits for it.
+        drop(retired);
+    }
+
     /// Starts the process of `cordon` on `executor` now, so the first
     /// request does not pay for it.
     pub(crate) fn warm(&self, cordon: &str, executor: usize) -> Result<(), String> {
