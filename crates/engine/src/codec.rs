@@ -132,8 +132,11 @@ impl<'a, 'js> Reader<'a, 'js> {
         let export: Function = crate::glue::stubs(self.ctx)
             .and_then(|stubs| stubs.get("exportStub"))
             .map_err(|_| CloneError::Threw)?;
+        // Calls back into it run as the call passing it out now.
+        #[allow(clippy::cast_precision_loss)]
+        let exporter = crate::io_context::current(self.ctx).map(|call| call as f64);
         let id: f64 = export
-            .call((value.clone(),))
+            .call((value.clone(), exporter))
             .map_err(|_| CloneError::Threw)?;
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let id = id as u64;

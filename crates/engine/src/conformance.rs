@@ -247,7 +247,7 @@ impl Realm {
                         timers.push((now + delay_ms, sequence, id));
                     }
                     Effect::CancelTimer { id } => timers.retain(|t| t.2 != id),
-                    Effect::Log(entry) => logs.push(entry.message),
+                    Effect::Log { entry, .. } => logs.push(entry.message),
                     Effect::CallSettled { .. }
                     | Effect::CallFinished { .. }
                     | Effect::LoadWorker { .. }

@@ -409,13 +409,23 @@ fn invoke_stub<'js>(
             "RPC stub used after being disposed.",
         )));
     }
-    // A stub this isolate received and passed on is called as the call
-    // that received it: the host, not this call's code, routed it here.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let owner = glue::stubs(ctx)?
+    // A call back into what a call passed out runs as that call (as in
+    // workerd): its I/O and the stubs it received stay usable there. A
+    // stub this isolate received and passed on runs as the call that
+    // received it. The host, not this call's code, routed the call here.
+    let stubs = glue::stubs(ctx)?;
+    let owner = match stubs
         .get::<_, Function>("stubOwner")?
         .call::<_, Option<f64>>((target.clone(),))?
-        .map(|call| call as CallId);
+    {
+        Some(owner) => Some(owner),
+        #[allow(clippy::cast_precision_loss)]
+        None => stubs
+            .get::<_, Function>("stubExporter")?
+            .call::<_, Option<f64>>((stub as f64,))?,
+    };
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let owner = owner.map(|call| call as CallId);
     let invoke = || {
         let argv = write_args(ctx, args)?;
         match method {

@@ -487,7 +487,11 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
             "error" => LogLevel::Error,
             _ => LogLevel::Log,
         };
-        s.log(level, string_arg(&ctx, &args, 1)?);
+        s.log(
+            level,
+            string_arg(&ctx, &args, 1)?,
+            crate::io_context::current(&ctx),
+        );
         Ok(JsValue::new_undefined(ctx))
     });
 

@@ -16,7 +16,9 @@ use crate::glue::{self, Glue, GlueState};
 use crate::host;
 use crate::limits::{Budget, MemoryMeter, Termination, Watchdog, thread_cpu_time};
 use crate::modules::{MemoryLoader, MemoryResolver};
-use crate::ops::{CallResult, CallSpec, Effect, LogEntry, LogLevel, OpId, OpResult, TimerId};
+use crate::ops::{
+    CallId, CallResult, CallSpec, Effect, LogEntry, LogLevel, OpId, OpResult, TimerId,
+};
 use crate::source::WorkerSource;
 use crate::value::{ErrorValue, Value};
 
@@ -131,7 +133,7 @@ pub(crate) struct Shared {
     /// data (a [`Effect::LoadWorker`]'s code), released when taken.
     pub(crate) effect_holds: Cell<usize>,
     /// Calls started and not finished (`CallFinished` not emitted yet).
-    pub(crate) calls_in_flight: RefCell<std::collections::HashSet<crate::ops::CallId>>,
+    pub(crate) calls_in_flight: RefCell<std::collections::HashSet<CallId>>,
 }
 
 impl Shared {
@@ -152,7 +154,8 @@ impl Shared {
         self.effects.borrow_mut().push(effect);
     }
 
-    pub(crate) fn log(&self, level: LogLevel, mut message: String) {
+    /// Writes a console line for `call` (see [`Effect::Log`]).
+    pub(crate) fn log(&self, level: LogLevel, mut message: String, call: Option<CallId>) {
         if self.log_dropped.get() {
             return;
         }
@@ -164,11 +167,14 @@ impl Shared {
                 self.log_dropped.set(true);
                 message =
                     format!("[isola] console output exceeded {max} bytes; further output dropped");
-                self.emit(Effect::Log(LogEntry {
-                    level: LogLevel::Warn,
-                    timestamp_ms: now_ms(),
-                    message,
-                }));
+                self.emit(Effect::Log {
+                    entry: LogEntry {
+                        level: LogLevel::Warn,
+                        timestamp_ms: now_ms(),
+                        message,
+                    },
+                    call,
+                });
                 return;
             }
             let mut cut = room - 32;
@@ -179,11 +185,14 @@ impl Shared {
             message.push_str(" [isola: truncated]");
         }
         self.log_bytes.set(used + message.len());
-        self.emit(Effect::Log(LogEntry {
-            level,
-            timestamp_ms: now_ms(),
-            message,
-        }));
+        self.emit(Effect::Log {
+            entry: LogEntry {
+                level,
+                timestamp_ms: now_ms(),
+                message,
+            },
+            call,
+        });
     }
 
     pub(crate) fn next_random(&self) -> u64 {
@@ -670,7 +679,11 @@ fn report_unhandled_rejections(ctx: &Ctx<'_>, shared: &Shared) {
             .stack
             .as_deref()
             .map_or_else(|| e.to_string(), |s| format!("{e}\n{s}"));
-        shared.log(LogLevel::Error, format!("Uncaught (in promise) {text}"));
+        shared.log(
+            LogLevel::Error,
+            format!("Uncaught (in promise) {text}"),
+            None,
+        );
     }
 }
 
@@ -696,7 +709,7 @@ fn report_uncaught(ctx: &Ctx<'_>, shared: &Shared, watchdog: &Watchdog, error: &
         }
         other => format!("isola internal error: {other}"),
     };
-    shared.log(LogLevel::Error, message);
+    shared.log(LogLevel::Error, message, crate::io_context::current(ctx));
 }
 
 pub(crate) fn clone_error_to_js<'js>(ctx: &Ctx<'js>, error: &CloneError) -> rquickjs::Error {

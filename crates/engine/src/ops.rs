@@ -381,8 +381,14 @@ pub enum Effect {
         /// Its id.
         id: TimerId,
     },
-    /// A console line.
-    Log(LogEntry),
+    /// A console line, and the call whose code wrote it (`None`: code that
+    /// acts for no call, such as module scope; it concerns every call).
+    Log {
+        /// The line.
+        entry: LogEntry,
+        /// The call it belongs to.
+        call: Option<CallId>,
+    },
     /// A call's returned promise settled.
     CallSettled {
         /// The call.

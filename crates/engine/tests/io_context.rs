@@ -96,7 +96,7 @@ impl Host {
                     }
                     Effect::Timer { id, .. } => self.timers.push(id),
                     Effect::CancelTimer { id } => self.timers.retain(|t| *t != id),
-                    Effect::Log(_)
+                    Effect::Log { .. }
                     | Effect::CallFinished { .. }
                     | Effect::LoadWorker { .. }
                     | Effect::ReleaseWorker { .. } => {}

@@ -62,7 +62,7 @@ fn run(
         let mut progressed = false;
         for e in effects {
             match e {
-                Effect::Log(l) => logs.push(l),
+                Effect::Log { entry, .. } => logs.push(entry),
                 Effect::CallSettled { result: r, .. } => result = Some(r),
                 Effect::Op { id, request } => {
                     let answer = match request {

@@ -22,6 +22,14 @@ use crate::worker::{Worker, WorkerInner};
 /// child's code so that handles of tiny or cached workers are counted too.
 const HANDLE_BYTES: usize = 1024;
 
+/// Failed `load(code)`s whose errors are kept for their calls; past it, a
+/// call through a failed one gets [`TOO_MANY_FAILED`].
+const MAX_FAILED: usize = 4096;
+
+const TOO_MANY_FAILED: &str = "isola: this dynamic worker could not be created, and the worker \
+     that loaded it holds so many that failed (4096) that its error was not kept. Let go of \
+     the stubs of workers that failed to load.";
+
 /// The children of one worker, by handle. Handles are the parent isolate's
 /// to choose (so a fresh worker's first call needs no round trip for its
 /// handle); each must be greater than the last, which keeps an engine that
@@ -167,19 +175,14 @@ impl Children {
         true
     }
 
-    /// A `load(code)` that failed: calls through `handle` answer `error`.
-    /// Returns false past the code budget (an honest engine keeps within
-    /// it, since each failed handle also costs its heap a stub).
-    pub(crate) fn fail(&mut self, handle: u64, error: OpResult) -> bool {
-        let OpResult::Error(error) = error else {
-            return true;
-        };
-        if self.code_bytes.saturating_add(HANDLE_BYTES) > self.code_budget {
-            return false;
+    /// A `load(code)` that failed: calls through `handle` answer `error`
+    /// (kept for at most [`MAX_FAILED`] handles at once).
+    pub(crate) fn fail(&mut self, handle: u64, error: OpResult) {
+        if let OpResult::Error(error) = error
+            && self.failed.len() < MAX_FAILED
+        {
+            self.failed.insert(handle, error);
         }
-        self.code_bytes += HANDLE_BYTES;
-        self.failed.insert(handle, error);
-        true
     }
 
     /// Forgets every child: the isolate that held their handles is gone.
@@ -289,9 +292,7 @@ impl Children {
         if let Some(child) = self.workers.remove(&handle) {
             self.code_bytes -= child.code_bytes;
         }
-        if self.failed.remove(&handle).is_some() {
-            self.code_bytes -= HANDLE_BYTES;
-        }
+        self.failed.remove(&handle);
     }
 
     /// A call through an entrypoint stub, as a future that outlives the
@@ -307,6 +308,9 @@ impl Children {
         let Some(child) = self.workers.get(&handle) else {
             return Err(match self.failed.get(&handle) {
                 Some(error) => OpResult::Error(error.clone()),
+                // Claimed, and neither alive nor released (a stub cannot
+                // call a released worker): a failure past MAX_FAILED.
+                None if handle <= self.last => error("RangeError", TOO_MANY_FAILED),
                 None => error("TypeError", "isola: no such dynamic worker"),
             });
         };

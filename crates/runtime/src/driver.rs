@@ -410,8 +410,8 @@ impl Driver {
                         call.cpu += cpu;
                     }
                     for effect in isolate.take_effects() {
-                        if let Effect::Log(entry) = effect {
-                            self.deliver_log(&entry);
+                        if let Effect::Log { entry, call } = effect {
+                            self.deliver_log(&entry, call);
                         }
                     }
                 }
@@ -432,7 +432,7 @@ impl Driver {
                 return;
             }
             match effect {
-                Effect::Log(entry) => self.deliver_log(&entry),
+                Effect::Log { entry, call } => self.deliver_log(&entry, call),
                 Effect::CallSettled { call, result } => {
                     let outcome = match result {
                         CallResult::Value(v) => Outcome::Returned(v),
@@ -471,10 +471,7 @@ impl Driver {
                     let loaded = self
                         .children
                         .load(handle, &self.code, &loader, None, Some(code));
-                    if !self.children.fail(handle, loaded) {
-                        self.terminate_with(Outcome::Internal(BROKE_LIMITS.into()));
-                        return;
-                    }
+                    self.children.fail(handle, loaded);
                 }
                 Effect::ReleaseWorker { handle } => self.children.release(handle),
                 Effect::Op { id, request } => {
@@ -518,9 +515,15 @@ impl Driver {
         }
     }
 
-    fn deliver_log(&mut self, entry: &LogEntry) {
+    /// Hands a console line to the call whose code wrote it (none, if that
+    /// call has ended: another caller must not read it), or to every call
+    /// in flight when it belongs to no call (module scope).
+    fn deliver_log(&mut self, entry: &LogEntry, from: Option<u64>) {
         tracing::debug!(level = entry.level.as_str(), message = %entry.message, "guest console");
-        for call in self.calls.values_mut() {
+        for (id, call) in &mut self.calls {
+            if from.is_some_and(|from| from != *id) {
+                continue;
+            }
             // A jailed engine cannot be trusted to keep its console budget:
             // past it (plus the engine's own notice line), lines are dropped.
             call.log_bytes = call.log_bytes.saturating_add(entry.message.len());

@@ -128,18 +128,26 @@
   // A function or RpcTarget passed as an RPC argument stays here, under an
   // id, until the call that carried it ends (`releaseStubs`); the receiver
   // gets a stub (`makeStub`) whose calls come back through `stubTarget`.
+  // `exporters`: the call that passed each one out (calls back into it
+  // run as that call, as in workerd).
   const exported = new MapCtor();
+  const exporters = new MapCtor();
   let nextExport = 1;
   const MapPrototypeDelete = Map.prototype.delete;
-  function exportStub(value) {
+  function exportStub(value, exporter) {
     const id = nextExport++;
     ReflectApply(MapPrototypeSet, exported, [id, value]);
+    ReflectApply(MapPrototypeSet, exporters, [id, exporter]);
     return id;
   }
   function releaseStubs(ids) {
-    for (let i = 0; i < ids.length; i++) ReflectApply(MapPrototypeDelete, exported, [ids[i]]);
+    for (let i = 0; i < ids.length; i++) {
+      ReflectApply(MapPrototypeDelete, exported, [ids[i]]);
+      ReflectApply(MapPrototypeDelete, exporters, [ids[i]]);
+    }
   }
   const stubTarget = (id) => ReflectApply(MapPrototypeGet, exported, [id]);
+  const stubExporter = (id) => ReflectApply(MapPrototypeGet, exporters, [id]);
   const receivedStubs = new WeakSetCtor();
   const isStub = (value) => ReflectApply(WeakSetHas, receivedStubs, [value]);
   // The call each received stub belongs to; a call the host routes to one
@@ -327,5 +335,5 @@
     return ObjectFreeze(loader);
   }
 
-  return { __proto__: null, bindingStub, serviceStub, workerLoader, loopbackExports, exportStub, releaseStubs, stubTarget, stubOwner, makeStub, isStub };
+  return { __proto__: null, bindingStub, serviceStub, workerLoader, loopbackExports, exportStub, releaseStubs, stubTarget, stubExporter, stubOwner, makeStub, isStub };
 });

@@ -111,3 +111,41 @@ fn unhandled_rejections_are_logged_once_the_queue_drains() {
     );
     assert_eq!(returned(run), serde_json::json!("done"));
 }
+
+/// Calls in flight in one isolate each get their own console lines: one
+/// caller never reads what another call's code wrote (lines from module
+/// scope, which acts for no call, go to every call in flight).
+#[test]
+fn each_call_gets_only_its_own_console_lines() {
+    let worker = loader()
+        .load(esm(r#"
+            let release;
+            const gate = new Promise((r) => { release = r; });
+            export default {
+              async first() {
+                console.log("first: before");
+                await gate;
+                await new Promise((r) => setTimeout(r, 1));
+                console.log("first: after");
+                return 1;
+              },
+              second() { console.log("second"); release(); return 2; },
+            };"#))
+        .expect("valid code");
+    let rt = runtime();
+    let (first, second) = rt.block_on(async {
+        let entrypoint = worker.entrypoint(None);
+        let first = entrypoint.call("first", Value::Null);
+        let second = async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            worker.entrypoint(None).call("second", Value::Null).await
+        };
+        tokio::join!(first, second)
+    });
+    let lines =
+        |run: &isola::Run| -> Vec<String> { run.logs.iter().map(|l| l.message.clone()).collect() };
+    assert_eq!(returned(first.clone()), serde_json::json!(1));
+    assert_eq!(returned(second.clone()), serde_json::json!(2));
+    assert_eq!(lines(&first), ["first: before", "first: after"]);
+    assert_eq!(lines(&second), ["second"]);
+}

@@ -268,3 +268,18 @@ fn a_stub_is_usable_only_by_the_call_that_received_it() {
         "{used}"
     );
 }
+
+/// A function passed out and called back runs as the call that passed it
+/// out (as in workerd): the stubs that call received stay usable in it.
+#[test]
+fn a_callback_runs_as_the_call_that_passed_it_out() {
+    let out = go(parent(
+        r#"export class Relay extends WorkerEntrypoint { async relay(f, x) { return await f(x) * 10; } }"#,
+        r#"
+        const src = `export default { async run(f, env) {
+            return await env.RELAY.relay(async (x) => { console.log("in the callback"); return await f(x); }, 4);
+          } }`;
+        return await env.LOADER.load(child(src, { RELAY: ctx.exports.Relay() })).getEntrypoint().run((x) => x + 1);"#,
+    ));
+    assert_eq!(out, json!(50));
+}

@@ -110,11 +110,14 @@ mod tests {
         Reply::Activated(Activation {
             result: Ok(Duration::from_micros(12)),
             effects: vec![
-                Effect::Log(LogEntry {
-                    level: LogLevel::Info,
-                    timestamp_ms: 1,
-                    message: "hi".into(),
-                }),
+                Effect::Log {
+                    entry: LogEntry {
+                        level: LogLevel::Info,
+                        timestamp_ms: 1,
+                        message: "hi".into(),
+                    },
+                    call: Some(2),
+                },
                 Effect::Op {
                     id: 3,
                     request: OpRequest::Binding {
