@@ -125,7 +125,8 @@ while True:
         timers = [varint(1) + varint(i) + varint(60_000) for i in range(1, 10_002)]
         send(activated(timers))
     elif MODE == "log-flood":
-        line = varint(3) + varint(2) + varint(0) + string("x" * 1024)
+        # Effect::Log { entry: LogEntry { level, timestamp_ms, message }, call: Some(call) }
+        line = varint(3) + varint(2) + varint(0) + string("x" * 1024) + b"\x01" + varint(call)
         result = varint(5) + string("done")  # Value::String
         send(activated([line] * 10_000 + [settled(call, result), finished(call)]))
     elif MODE == "forged-ids":
