@@ -8,9 +8,11 @@ process of the agents' cordon with SIGKILL every few seconds, picked from
 `/__isola/status`. It checks, at the end:
 
 - no request hung (each has a 10 s client timeout);
-- every failure is explained: a `/limit` request (a 500 by design), or a
+- every failure is explained: a `/limit` request (a 500 by design), a
   request in flight in a process the soak killed (at most as many as were
-  in flight at each kill); nothing else fails;
+  in flight at each kill), or one refused while the agents' cordon backs
+  off after its third crash within 10 s (the server logs each such
+  refusal: "keep crashing"); nothing else fails;
 - the server never went away (`/__isola/healthz` answers throughout);
 - the supervisor's RSS is flat: after warm-up it grows by less than 10%
   plus 8 MiB over the run;
@@ -107,7 +109,7 @@ def main():
                 time.sleep(0.05)
         else:
             sys.exit("the server did not start: " + (work / "server.log").read_text())
-        return soak(port, server, args)
+        return soak(port, server, args, work / "server.log")
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -116,7 +118,7 @@ def main():
             server.kill()
 
 
-def soak(port, server, args):
+def soak(port, server, args, log_path):
     lock = threading.Lock()
     counts = {"ok": 0, "limit": 0, "failed": 0, "hung": 0}
     unexplained = []
@@ -182,17 +184,23 @@ def soak(port, server, args):
     restarts = sum(c["restarts"] for c in status["cordons"] if c["name"] == "agents")
     health = get(port, "/__isola/healthz")[0]
     grew = (rss[-1] - rss[0]) if len(rss) > 1 else 0
+    # Calls that arrive while a cordon backs off from repeated crashes are
+    # refused at once, by design (the server says why in its log).
+    backoff = sum(1 for line in open(log_path, errors="replace")
+                  if "/fresh" in line and "keep crashing" in line)
     print(json.dumps({"seconds": args.seconds, "clients": args.clients, **counts,
-                      "kills": kills, "restarts": restarts,
+                      "refused_in_backoff": backoff, "kills": kills, "restarts": restarts,
                       "supervisor_rss_kib": {"after_warm_up": rss[0] if rss else None,
                                              "end": rss[-1] if rss else None},
                       "unexplained_sample": unexplained[:5]}, indent=1))
     problems = []
     if counts["hung"]:
         problems.append(f"{counts['hung']} requests hung")
-    # A kill costs at most the requests in flight in the killed process.
-    if counts["failed"] > killed_in_flight:
-        problems.append(f"{counts['failed']} failures, more than the {killed_in_flight} in flight at kills")
+    # A kill costs at most the requests in flight in the killed process, and
+    # those refused during the back-off it may start.
+    if counts["failed"] > killed_in_flight + backoff:
+        problems.append(f"{counts['failed']} failures, more than the {killed_in_flight} in flight at kills "
+                        f"and the {backoff} refused in back-off")
     if kills and restarts < kills:
         problems.append(f"{kills} kills but {restarts} restarts")
     if health != 200:
@@ -204,7 +212,8 @@ def soak(port, server, args):
     if problems:
         print("SOAK FAILED: " + "; ".join(problems))
         return 1
-    print(f"soak ok: {counts['ok']} ok, {counts['limit']} limit hits, {counts['failed']} lost to {kills} kills")
+    print(f"soak ok: {counts['ok']} ok, {counts['limit']} limit hits, {counts['failed']} lost to {kills} kills "
+          f"({backoff} of them refused in back-off)")
     return 0
 
 
