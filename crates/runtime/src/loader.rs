@@ -195,21 +195,31 @@ impl Loader {
         self.load_near(code, None)
     }
 
-    /// Which executor a new worker goes to: `near` (its creator's) when
-    /// that thread has at most its creator's own call in flight — no
-    /// thread hop at low load — otherwise the least busy one (round robin
-    /// among equals).
-    fn place(&self, near: Option<usize>) -> usize {
+    /// Which executor a new worker of `cordon` goes to: `near` (its
+    /// creator's) when that thread has at most its creator's own call in
+    /// flight — no thread hop at low load — otherwise the least busy one
+    /// (round robin among equals). An executor whose process of the
+    /// cordon is in its crash back-off is passed over while another is
+    /// not: a process crashing in a loop loses its own isolates, not the
+    /// loads that come after.
+    fn place(&self, near: Option<usize>, cordon: &str) -> usize {
         let executors = &self.inner.executors;
+        let backing_off = |executor: usize| {
+            self.inner
+                .pool
+                .as_ref()
+                .is_some_and(|pool| pool.backing_off(cordon, executor))
+        };
         if let Some(near) = near.filter(|&n| n < executors.len())
             && executors[near].busy.load(Ordering::Relaxed) <= 1
+            && !backing_off(near)
         {
             return near;
         }
         let start = self.inner.next.fetch_add(1, Ordering::Relaxed);
         (0..executors.len())
             .map(|i| (start + i) % executors.len())
-            .min_by_key(|&i| executors[i].busy.load(Ordering::Relaxed))
+            .min_by_key(|&i| (backing_off(i), executors[i].busy.load(Ordering::Relaxed)))
             .unwrap_or(0)
     }
 
@@ -225,7 +235,7 @@ impl Loader {
         });
         let (calls, receiver) = mpsc::unbounded_channel();
         let memory = Arc::new(AtomicUsize::new(0));
-        let index = self.place(near);
+        let index = self.place(near, &prepared.cordon);
         let inner = Arc::new(WorkerInner {
             calls,
             memory: memory.clone(),

@@ -219,6 +219,7 @@ impl App {
                     "pids": c.pids,
                     "live_workers": c.live_workers,
                     "restarts": c.restarts,
+                    "backing_off": c.backing_off,
                 })
             })
             .collect();

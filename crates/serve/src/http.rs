@@ -32,7 +32,7 @@ pub const HEALTH_PATH: &str = "/__isola/healthz";
 
 /// The topology path: JSON of whether guests are jailed and each cordon's
 /// worker processes (`{"jail": true, "cordons": [{"name", "pids",
-/// "live_workers", "restarts"}]}`). Answered to loopback clients only;
+/// "live_workers", "restarts", "backing_off"}]}`). Answered to loopback clients only;
 /// others get `404`, as if it did not exist.
 pub const STATUS_PATH: &str = "/__isola/status";
 

@@ -283,6 +283,80 @@ fn a_cordon_that_keeps_crashing_backs_off() {
     );
 }
 
+/// Whether the jailed process under the supervisor's child `pid` has a
+/// thread running (not waiting): the one with a spinning guest in it.
+fn spinning(pid: u32) -> bool {
+    let pid = jailed_pid(pid);
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|task| {
+        std::fs::read_to_string(task.path().join("stat"))
+            .ok()
+            .and_then(|stat| stat.rsplit_once(')')?.1.trim_start().chars().next())
+            == Some('R')
+    })
+}
+
+#[test]
+fn a_process_backing_off_leaves_its_cordon_to_the_others() {
+    // Two executors, so two processes per cordon. A long call of another
+    // cordon keeps the first executor busy, so that new isolates go to the
+    // second, whose process the test kills in a loop until it backs off.
+    let loader = Loader::new(Config::default().threads(2).jail(Some(jail()))).expect("loader");
+    let rt = runtime();
+    loader.prepare_cordon("crashy").expect("jail");
+    let spinner = || {
+        esm("export default { run() { const end = Date.now() + 400; while (Date.now() < end) {} return 'spun' } }")
+            .cordon("crashy")
+    };
+    let backing_off = |loader: &Loader| {
+        loader
+            .cordons()
+            .into_iter()
+            .find(|c| c.name == "crashy")
+            .map_or(0, |c| c.backing_off)
+    };
+    rt.block_on(async {
+        let calm = loader.load(sleeper("calm", 20_000)).expect("valid");
+        let calm = calm.entrypoint(None);
+        let hold = calm.call("run", 0);
+        let crash_loop = async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let mut ended = Vec::new();
+            while backing_off(&loader) == 0 {
+                assert!(
+                    ended.len() < 12,
+                    "no process backed off; calls ended: {ended:#?}"
+                );
+                let worker = loader.load(spinner()).expect("valid");
+                let entrypoint = worker.entrypoint(None);
+                let call = entrypoint.call("run", 0);
+                let kill = async {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    for pid in pids(&loader, "crashy") {
+                        if spinning(pid) {
+                            signal(pid, "KILL");
+                        }
+                    }
+                };
+                let (run, ()) = tokio::join!(call, kill);
+                ended.push(format!("{:?}", run.outcome));
+            }
+            // One process is in its back-off (50 ms at first): a fresh
+            // worker of the cordon right now runs in the other one.
+            assert_eq!(backing_off(&loader), 1, "{:?}", loader.cordons());
+            let worker = loader.load(spinner()).expect("valid");
+            let run = worker.entrypoint(None).call("run", 0).await;
+            assert_eq!(returned(run), "spun", "calls before: {ended:#?}");
+        };
+        tokio::select! {
+            run = hold => panic!("the calm call ended first: {:?}", run.outcome),
+            () = crash_loop => {}
+        }
+    });
+}
+
 #[test]
 fn running_out_of_address_space_is_a_typed_outcome() {
     // The process may map 1 GiB; the guest may use 4 GiB of heap, so the

@@ -387,6 +387,7 @@ fn the_status_path_shows_the_jail_and_its_cordons() {
         for cordon in cordons {
             assert_eq!(cordon["pids"].as_array().map(Vec::len), Some(1), "{cordon}");
             assert_eq!(cordon["restarts"], 0);
+            assert_eq!(cordon["backing_off"], 0);
         }
         assert!(cordons[1]["live_workers"].as_u64() >= Some(1), "{status}");
     });

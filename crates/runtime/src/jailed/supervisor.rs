@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
@@ -62,6 +62,11 @@ pub(crate) struct Pool {
     jail: Jail,
     memory_budget: u64,
     slots: Mutex<Slots>,
+    /// What the back-off deadlines below count from.
+    epoch: Instant,
+    /// The latest end of any slot's crash back-off, in ms since `epoch`:
+    /// placement asks a slot only while one may be backing off.
+    backoffs_end: Arc<AtomicU64>,
 }
 
 /// One cordon's process on one executor thread.
@@ -77,6 +82,11 @@ pub(crate) struct Slot {
     /// The running process's pid (0: none), readable while an executor
     /// holds the state for an activation.
     pid: AtomicU32,
+    /// The end of this slot's crash back-off in ms since the pool's epoch
+    /// (0: none), readable without the state.
+    backoff_ends: AtomicU64,
+    epoch: Instant,
+    pool_backoffs_end: Arc<AtomicU64>,
 }
 
 struct SlotState {
@@ -112,6 +122,11 @@ pub struct CordonStatus {
     pub live_workers: usize,
     /// Processes that died or were killed and were replaced.
     pub restarts: u32,
+    /// Of its processes (one per executor thread), those lost and not
+    /// restarted yet because they crashed too often lately: new isolates
+    /// of the cordon go to the others meanwhile, and are refused only
+    /// while all of them back off.
+    pub backing_off: usize,
 }
 
 impl Pool {
@@ -121,6 +136,8 @@ impl Pool {
             jail,
             memory_budget: memory_budget as u64,
             slots: Mutex::default(),
+            epoch: Instant::now(),
+            backoffs_end: Arc::new(AtomicU64::new(0)),
         });
         let weak = Arc::downgrade(&pool);
         let started = std::thread::Builder::new()
@@ -192,9 +209,26 @@ impl Pool {
             restarts: AtomicU32::new(0),
             live_isolates: AtomicUsize::new(0),
             pid: AtomicU32::new(0),
+            backoff_ends: AtomicU64::new(0),
+            epoch: self.epoch,
+            pool_backoffs_end: self.backoffs_end.clone(),
         });
         slots.insert((cordon, executor), slot.clone());
         slot
+    }
+
+    /// Whether the process of `cordon` on `executor` is in its crash
+    /// back-off (lost, and not to be restarted yet). New isolates are
+    /// placed on another executor then, so that one process crashing in a
+    /// loop costs only the isolates it holds.
+    pub(crate) fn backing_off(&self, cordon: &str, executor: usize) -> bool {
+        let now = millis_since(self.epoch);
+        if self.backoffs_end.load(Ordering::Relaxed) <= now {
+            return false;
+        }
+        self.lock()
+            .get(&(Arc::from(cordon), executor))
+            .is_some_and(|slot| slot.backoff_ends.load(Ordering::Relaxed) > now)
     }
 
     /// Drops the slots of `cordon`: a slot's process ends with the last
@@ -255,6 +289,7 @@ impl Pool {
                         pids: Vec::new(),
                         live_workers: 0,
                         restarts: 0,
+                        backing_off: 0,
                     });
                     by_name.last_mut().expect("just pushed")
                 }
@@ -262,6 +297,9 @@ impl Pool {
             entry.pids.extend(pid);
             entry.live_workers += slot.live_isolates.load(Ordering::Relaxed);
             entry.restarts += slot.restarts.load(Ordering::Relaxed);
+            if slot.backoff_ends.load(Ordering::Relaxed) > millis_since(self.epoch) {
+                entry.backing_off += 1;
+            }
         }
         by_name.sort_by(|a, b| a.name.cmp(&b.name));
         by_name
@@ -368,6 +406,15 @@ impl Slot {
                 .saturating_mul(1 << extra.min(16))
                 .min(MAX_BACKOFF)
         });
+        if let Some(not_before) = state.not_before {
+            let ends = millis_since(self.epoch).saturating_add(
+                u64::try_from(not_before.saturating_duration_since(now).as_millis())
+                    .unwrap_or(u64::MAX)
+                    .saturating_add(1),
+            );
+            self.backoff_ends.store(ends, Ordering::Relaxed);
+            self.pool_backoffs_end.fetch_max(ends, Ordering::Relaxed);
+        }
         tracing::warn!(cordon = &*self.cordon, %why, %ended, "sandbox process lost");
         state.last_loss = format!("{why} ({ended})");
         format!("the sandbox process {why} ({ended}); the calls in flight in it were lost")
@@ -705,4 +752,9 @@ fn broken(error: FrameError) -> Failure {
         FrameError::Closed => Failure::Broken("crashed".into()),
         other => Failure::Broken(other.to_string()),
     }
+}
+
+/// Whole milliseconds from `epoch` to now.
+fn millis_since(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
