@@ -48,10 +48,18 @@ pub(crate) struct GlueState<'js> {
     /// `ctx.waitUntil` promises by call (kept apart from `calls`, which
     /// dispatch takes out of the state while it polls them).
     pub(crate) waits: HashMap<crate::ops::CallId, Vec<Promise<'js>>>,
-    /// Promises rejected with no handler yet, with their reasons; reported
-    /// as `Uncaught (in promise)` if still unhandled once the job queue is
-    /// drained.
-    pub(crate) unhandled: Vec<(rquickjs::Value<'js>, rquickjs::Value<'js>)>,
+    /// Promises rejected with no handler yet; reported as `Uncaught (in
+    /// promise)` if still unhandled once the job queue is drained.
+    pub(crate) unhandled: Vec<Rejection<'js>>,
+}
+
+/// A promise rejected with no handler (yet).
+pub(crate) struct Rejection<'js> {
+    pub(crate) promise: rquickjs::Value<'js>,
+    pub(crate) reason: rquickjs::Value<'js>,
+    /// The call whose code rejected it: the report is that call's console
+    /// line, not every caller's.
+    pub(crate) call: Option<crate::ops::CallId>,
 }
 
 /// An op in flight: how to settle its promise, and the call that issued it

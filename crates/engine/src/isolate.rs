@@ -304,9 +304,17 @@ impl BlankIsolate {
                 let _ = glue::with(&ctx, |g| {
                     let mut state = g.state.borrow_mut();
                     if handled {
-                        state.unhandled.retain(|(p, _)| *p != promise);
+                        state
+                            .unhandled
+                            .retain(|rejection| rejection.promise != promise);
                     } else {
-                        state.unhandled.push((promise, reason));
+                        // Reported to the call whose code rejected it.
+                        let call = crate::io_context::current(&ctx);
+                        state.unhandled.push(glue::Rejection {
+                            promise,
+                            reason,
+                            call,
+                        });
                     }
                 });
             },
@@ -661,20 +669,25 @@ fn report_unhandled_rejections(ctx: &Ctx<'_>, shared: &Shared) {
         let mut state = g.state.borrow_mut();
         let unhandled: Vec<_> = std::mem::take(&mut state.unhandled)
             .into_iter()
-            .filter(|(promise, _)| !state.calls.iter().any(|call| call.follows(promise)))
+            .filter(|rejection| {
+                !state
+                    .calls
+                    .iter()
+                    .any(|call| call.follows(&rejection.promise))
+            })
             .collect();
         (unhandled, state.main.clone())
     }) else {
         return;
     };
-    for (promise, reason) in unhandled {
+    for rejection in unhandled {
         if main
             .as_ref()
-            .is_some_and(|main| promise == *main.as_value())
+            .is_some_and(|main| rejection.promise == *main.as_value())
         {
             continue;
         }
-        let e = host::error_value(ctx, shared, &reason);
+        let e = host::error_value(ctx, shared, &rejection.reason);
         let text = e
             .stack
             .as_deref()
@@ -682,7 +695,7 @@ fn report_unhandled_rejections(ctx: &Ctx<'_>, shared: &Shared) {
         shared.log(
             LogLevel::Error,
             format!("Uncaught (in promise) {text}"),
-            None,
+            rejection.call,
         );
     }
 }

@@ -149,3 +149,48 @@ fn each_call_gets_only_its_own_console_lines() {
     assert_eq!(lines(&first), ["first: before", "first: after"]);
     assert_eq!(lines(&second), ["second"]);
 }
+
+/// An unhandled rejection is a console line of the call whose code
+/// rejected the promise, even when another call's activation resumed it.
+#[test]
+fn an_unhandled_rejection_is_reported_to_its_own_call_only() {
+    let worker = loader()
+        .load(esm(r#"
+            let release;
+            const gate = new Promise((r) => { release = r; });
+            export default {
+              async first() {
+                await gate;
+                Promise.reject(new Error("the first call's secret"));
+                await new Promise((r) => setTimeout(r, 20));
+                return 1;
+              },
+              async second() {
+                release();
+                await new Promise((r) => setTimeout(r, 40));
+                return 2;
+              },
+            };"#))
+        .expect("valid code");
+    let rt = runtime();
+    let (first, second) = rt.block_on(async {
+        let entrypoint = worker.entrypoint(None);
+        let first = entrypoint.call("first", Value::Null);
+        let second = async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            worker.entrypoint(None).call("second", Value::Null).await
+        };
+        tokio::join!(first, second)
+    });
+    let lines =
+        |run: &isola::Run| -> Vec<String> { run.logs.iter().map(|l| l.message.clone()).collect() };
+    assert_eq!(returned(first.clone()), serde_json::json!(1));
+    assert_eq!(returned(second.clone()), serde_json::json!(2));
+    let first_lines = lines(&first);
+    assert_eq!(first_lines.len(), 1, "{first_lines:?}");
+    assert!(
+        first_lines[0].starts_with("Uncaught (in promise) Error: the first call's secret"),
+        "{first_lines:?}"
+    );
+    assert!(lines(&second).is_empty(), "{:?}", lines(&second));
+}
