@@ -14,7 +14,7 @@ use crate::dispatch::Call;
 use crate::ops::OpId;
 
 pub(crate) struct Glue<'js> {
-    /// The host dispatcher (see `host.rs`).
+    /// The host dispatcher (see `host/mod.rs`).
     pub(crate) host_call: Function<'js>,
     /// `env` as guests see it.
     pub(crate) env: Object<'js>,

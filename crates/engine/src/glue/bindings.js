@@ -9,7 +9,7 @@
 //   through host ops, so the parent never holds a child's isolate.
 (function (hostCall) {
   "use strict";
-  const OP = 0; // engine/src/host.rs, HOST_TABLE
+  const OP = 0; // engine/src/host/mod.rs, HOST_TABLE
   const ObjectCreate = Object.create;
   const ObjectFreeze = Object.freeze;
   const ProxyCtor = Proxy;

@@ -6,7 +6,7 @@
 // loads this file.
 (function (hostCall, env) {
   "use strict";
-  // Names of the Rust host table (engine/src/host.rs, HOST_TABLE), in order.
+  // Names of the Rust host table (engine/src/host/mod.rs, HOST_TABLE), in order.
   const HOST_NAMES = [
     "op", "timer", "cancelTimer", "log", "clone", "btoa", "atob", "getRandomValues", "randomUUID",
     "utf8Encode", "utf8Decode", "urlParse", "urlSet", "formParse", "formSerialize", "loadWeb", "require",
