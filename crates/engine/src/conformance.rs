@@ -287,7 +287,7 @@ impl Realm {
 /// A thrown value as a failure.
 fn failure<'js>(
     ctx: &Ctx<'js>,
-    shared: &crate::isolate::Shared,
+    shared: &crate::shared::Shared,
     thrown: &JsValue<'js>,
     phase: Phase,
 ) -> Failure {

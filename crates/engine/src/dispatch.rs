@@ -10,47 +10,13 @@
 use rquickjs::function::{Args, This};
 use rquickjs::{Ctx, Function, Object, Promise, Value as JsValue, qjs};
 
+use crate::call_state::{Call, Stage};
 use crate::codec::{self, CloneError};
 use crate::glue;
 use crate::host;
-use crate::isolate::{Shared, read_value};
 use crate::ops::{CallId, CallKind, CallResult, CallSpec, Effect, HttpResponse};
+use crate::shared::{Shared, read_value};
 use crate::value::ErrorValue;
-
-/// A call in flight.
-pub(crate) struct Call<'js> {
-    id: CallId,
-    /// A fetch whose Response is streamed through ops.
-    stream: bool,
-    stage: Stage<'js>,
-}
-
-impl<'js> Call<'js> {
-    /// Whether this call's settlement is `promise`: its rejection is the
-    /// call's outcome, delivered to the caller, not an unhandled rejection.
-    pub(crate) fn follows(&self, promise: &JsValue<'js>) -> bool {
-        match &self.stage {
-            Stage::Running { result, .. } => result.as_value() == promise,
-            Stage::Responding(p, _) | Stage::Streaming(p) => p.as_value() == promise,
-            Stage::Starting(_) | Stage::Draining => false,
-        }
-    }
-}
-
-enum Stage<'js> {
-    /// The main module has not finished evaluating.
-    Starting(CallSpec),
-    /// The method was called; following its result.
-    Running { result: Promise<'js>, fetch: bool },
-    /// A fetch handler's Response body is being read; for a streamed call
-    /// (true), its body is small bytes taken whole, not held to the output
-    /// limit (as the streamed body would not be).
-    Responding(Promise<'js>, bool),
-    /// A fetch handler's Response is being streamed to the host.
-    Streaming(Promise<'js>),
-    /// Settled; waiting for `ctx.waitUntil` work.
-    Draining,
-}
 
 const RESERVED: [&str; 8] = [
     "fetch",

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use rquickjs::{Ctx, Function, JsLifetime, Object, Promise};
 
-use crate::dispatch::Call;
+use crate::call_state::Call;
 use crate::ops::OpId;
 
 pub(crate) struct Glue<'js> {

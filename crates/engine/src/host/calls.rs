@@ -8,11 +8,11 @@ use rquickjs::{Array, Ctx, Exception, Function, TypedArray, Value as JsValue};
 
 use super::{arg, bytes_arg, check_size, id_arg, number_arg, optional_string_arg, string_arg};
 use crate::codec::{self, CloneError};
-use crate::isolate::{HostArgs, Shared, clone_error_to_js, read_value};
 use crate::modules;
 use crate::ops::{
     CallId, CallKind, Effect, HttpRequest, HttpResponse, LogLevel, OpRequest, RedirectMode,
 };
+use crate::shared::{HostArgs, Shared, clone_error_to_js, read_value};
 use crate::value::Value;
 
 /// A body length the glue declares for chunks to follow: a whole number

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use rquickjs::{Ctx, Exception, Function, Object, TypedArray, Value as JsValue, qjs};
 
 use crate::codec::{self, CloneError};
-use crate::isolate::{HostArgs, Shared, clone_error_to_js};
+use crate::shared::{HostArgs, Shared, clone_error_to_js, interrupted};
 use crate::value::{ErrorValue, Value};
 
 mod calls;
@@ -166,21 +166,6 @@ fn host_work_tripped(shared: &Shared, spent: Duration) -> bool {
     }
     shared.host_work.set(Duration::ZERO);
     shared.watchdog.poll()
-}
-
-/// Stops the guest as the engine's interrupt does: an error no guest
-/// `catch` or `finally` sees (the watchdog holds the limit that fired).
-pub(crate) fn interrupted(ctx: &Ctx<'_>) -> rquickjs::Error {
-    let Ok(error) = Exception::from_message(ctx.clone(), "interrupted") else {
-        return rquickjs::Error::Exception;
-    };
-    // SAFETY: `error` is a live object of this context; the call sets a flag
-    // on it and takes no ownership of the value.
-    #[allow(unsafe_code)]
-    unsafe {
-        qjs::JS_SetUncatchableError(ctx.as_raw().as_ptr(), error.as_raw());
-    }
-    ctx.throw(error.into_value())
 }
 
 /// Refuses `size` bytes of values leaving the isolate when over the

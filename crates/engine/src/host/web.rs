@@ -10,7 +10,7 @@ use rquickjs::{Array, Ctx, Exception, TypedArray, Value as JsValue, qjs};
 use super::{arg, bytes_arg, charge, string_arg};
 use crate::codec;
 use crate::handles::HostState;
-use crate::isolate::{HostArgs, Shared, clone_error_to_js, read_value};
+use crate::shared::{HostArgs, Shared, clone_error_to_js, read_value};
 use crate::value::ErrorValue;
 
 /// The largest buffer `crypto.getRandomValues` fills, per the Web Crypto spec.
