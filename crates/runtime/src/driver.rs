@@ -21,8 +21,9 @@ use tokio::task::AbortHandle;
 use crate::children::Children;
 use crate::code::{BLOCKED_MESSAGE, Outbound, Prepared};
 use crate::config::Limits;
+use crate::outcome::Stopped;
 use crate::outcome::{Outcome, Run, Stats};
-use crate::sandbox::{Sandbox, Stopped};
+use crate::sandbox::Sandbox;
 use crate::stubs::{Grant, StubRegistry, stub_ids};
 
 /// Streams a call's console lines as they are written.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use isola_engine::{ErrorValue, HttpResponse, LogEntry, Value};
+use isola_engine::{ErrorValue, HttpResponse, LogEntry, Termination, Value};
 use serde::Serialize;
 
 /// How a call ended. Closed: every way a guest run can end is one variant,
@@ -166,4 +166,14 @@ impl Run {
     pub fn json(self) -> Result<serde_json::Value, Outcome> {
         self.into_result().map(|v| v.to_json())
     }
+}
+
+/// Why an activation ended without a result.
+#[derive(Debug)]
+pub(crate) enum Stopped {
+    /// A limit stopped the guest.
+    Limit(Termination),
+    /// The process holding the isolate crashed, was killed, or broke the
+    /// protocol: the isolate is gone.
+    Lost(String),
 }

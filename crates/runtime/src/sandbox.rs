@@ -3,19 +3,10 @@
 
 use std::time::Duration;
 
-use isola_engine::{Budget, CallSpec, Effect, Isolate, OpId, OpResult, Termination, TimerId};
+use isola_engine::{Budget, CallSpec, Effect, Isolate, OpId, OpResult, TimerId};
 
 use crate::jailed::supervisor::RemoteIsolate;
-
-/// Why an activation ended without a result.
-#[derive(Debug)]
-pub(crate) enum Stopped {
-    /// A limit stopped the guest.
-    Limit(Termination),
-    /// The process holding the isolate crashed, was killed, or broke the
-    /// protocol: the isolate is gone.
-    Lost(String),
-}
+use crate::outcome::Stopped;
 
 pub(crate) enum Sandbox {
     Local(Isolate),

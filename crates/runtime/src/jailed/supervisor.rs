@@ -27,7 +27,7 @@ use isola_jail::{FrameError, Jail, Process};
 use tokio::io::unix::AsyncFd;
 
 use super::protocol::{Entry, MAX_REPLY_BYTES, Reply, Request, VERSION, decode, encode};
-use crate::sandbox::Stopped;
+use crate::outcome::Stopped;
 
 /// How long past an activation's wall deadline a process may take to
 /// answer before it is killed. The engine stops guest code at the
