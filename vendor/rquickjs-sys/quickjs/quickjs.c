@@ -9106,6 +9106,43 @@ static JSAutoInitFunc *const js_autoinit_func_table[] = {
     js_bytecode_autoinit, /* JS_AUTOINIT_ID_BYTECODE */
 };
 
+/* isola: the getter and setter of a function list's accessor entry, made
+   in `realm`; 0, or -1 with an exception and nothing to free. */
+static int js_instantiate_getset(JSContext *realm, const JSCFunctionListEntry *e,
+                                 JSValue *getter, JSValue *setter)
+{
+    char buf[64];
+    size_t len = strlen(e->name);
+
+    if (len > sizeof(buf) - 5)
+        len = sizeof(buf) - 5;
+    memcpy(buf + 4, e->name, len);
+    buf[len + 4] = '\0';
+    *getter = JS_UNDEFINED;
+    *setter = JS_UNDEFINED;
+    if (e->u.getset.get.generic) {
+        memcpy(buf, "get ", 4);
+        *getter = JS_NewCFunction2(realm, e->u.getset.get.generic, buf, 0,
+                                   e->def_type == JS_DEF_CGETSET_MAGIC ?
+                                   JS_CFUNC_getter_magic : JS_CFUNC_getter,
+                                   e->magic);
+        if (JS_IsException(*getter))
+            return -1;
+    }
+    if (e->u.getset.set.generic) {
+        memcpy(buf, "set ", 4);
+        *setter = JS_NewCFunction2(realm, e->u.getset.set.generic, buf, 1,
+                                   e->def_type == JS_DEF_CGETSET_MAGIC ?
+                                   JS_CFUNC_setter_magic : JS_CFUNC_setter,
+                                   e->magic);
+        if (JS_IsException(*setter)) {
+            JS_FreeValue(realm, *getter);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* warning: 'prs' is reallocated after it */
 static int JS_AutoInitProperty(JSContext *ctx, JSObject *p, JSAtom prop,
                                JSProperty *pr, JSShapeProperty *prs)
@@ -9118,6 +9155,27 @@ static int JS_AutoInitProperty(JSContext *ctx, JSObject *p, JSAtom prop,
         return -1;
 
     realm = js_autoinit_get_realm(pr);
+    /* isola: a function list's accessor, made lazy like its functions
+       (see JS_InstantiateFunctionListItem), becomes an accessor property
+       on first use. */
+    if (js_autoinit_get_id(pr) == JS_AUTOINIT_ID_PROP) {
+        const JSCFunctionListEntry *e = pr->u.init.opaque;
+        if (e->def_type == JS_DEF_CGETSET || e->def_type == JS_DEF_CGETSET_MAGIC) {
+            JSValue getter, setter;
+            int ret = js_instantiate_getset(realm, e, &getter, &setter);
+            js_autoinit_free(ctx->rt, pr);
+            if (ret < 0) {
+                prs->flags &= ~JS_PROP_TMASK;
+                pr->u.value = JS_UNDEFINED;
+                return -1;
+            }
+            prs->flags = (prs->flags & (JS_PROP_CONFIGURABLE | JS_PROP_ENUMERABLE)) |
+                JS_PROP_GETSET;
+            pr->u.getset.getter = JS_IsUndefined(getter) ? NULL : JS_VALUE_GET_OBJ(getter);
+            pr->u.getset.setter = JS_IsUndefined(setter) ? NULL : JS_VALUE_GET_OBJ(setter);
+            return 0;
+        }
+    }
     func = js_autoinit_func_table[js_autoinit_get_id(pr)];
     /* 'func' shall not modify the object properties 'pr' */
     val = func(realm, p, prop, pr->u.init.opaque);
@@ -40797,30 +40855,15 @@ static int JS_InstantiateFunctionListItem(JSContext *ctx, JSValueConst obj,
         JS_DefineAutoInitProperty(ctx, obj, atom, JS_AUTOINIT_ID_PROP,
                                   (void *)e, prop_flags);
         return 0;
-    case JS_DEF_CGETSET: /* XXX: use autoinit again ? */
+    case JS_DEF_CGETSET:
     case JS_DEF_CGETSET_MAGIC:
-        {
-            JSValue getter, setter;
-            char buf[64];
-
-            getter = JS_UNDEFINED;
-            if (e->u.getset.get.generic) {
-                snprintf(buf, sizeof(buf), "get %s", e->name);
-                getter = JS_NewCFunction2(ctx, e->u.getset.get.generic,
-                                          buf, 0, e->def_type == JS_DEF_CGETSET_MAGIC ? JS_CFUNC_getter_magic : JS_CFUNC_getter,
-                                          e->magic);
-            }
-            setter = JS_UNDEFINED;
-            if (e->u.getset.set.generic) {
-                snprintf(buf, sizeof(buf), "set %s", e->name);
-                setter = JS_NewCFunction2(ctx, e->u.getset.set.generic,
-                                          buf, 1, e->def_type == JS_DEF_CGETSET_MAGIC ? JS_CFUNC_setter_magic : JS_CFUNC_setter,
-                                          e->magic);
-            }
-            JS_DefinePropertyGetSet(ctx, obj, atom, getter, setter, prop_flags);
-            return 0;
-        }
-        break;
+        /* isola: made on first use, as functions are: a getter and a
+           setter function object per accessor was most of what a context
+           cost beyond its functions (see JS_AutoInitProperty). */
+        JS_DefineAutoInitProperty(ctx, obj, atom, JS_AUTOINIT_ID_PROP,
+                                  (void *)e, prop_flags &
+                                  (JS_PROP_CONFIGURABLE | JS_PROP_ENUMERABLE));
+        return 0;
     case JS_DEF_PROP_INT32:
         val = js_int32(e->u.i32);
         break;

@@ -19,8 +19,12 @@ fn jail() -> Jail {
 
 /// The pids of `cordon`'s worker processes as the supervisor started them.
 fn pids(loader: &Loader, cordon: &str) -> Vec<u32> {
-    loader
-        .cordons()
+    pids_in(loader.cordons(), cordon)
+}
+
+/// The pids of `cordon` in a status list.
+fn pids_in(cordons: Vec<isola::CordonStatus>, cordon: &str) -> Vec<u32> {
+    cordons
         .into_iter()
         .find(|c| c.name == cordon)
         .map(|c| c.pids)
@@ -627,14 +631,7 @@ fn mcp_sessions_with_cordons_of_their_own_share_no_process() {
         assert_eq!(outcome.result, Some(serde_json::json!(42)), "{outcome:?}");
         cordon.expect("a session cordon").to_string()
     };
-    let pids_of = |cordon: &str| {
-        state
-            .cordons()
-            .into_iter()
-            .find(|c| c.name == cordon)
-            .map(|c| c.pids)
-            .unwrap_or_default()
-    };
+    let pids_of = |cordon: &str| pids_in(state.cordons(), cordon);
     let first = isola_mcp::Handler::new(state.clone());
     let second = isola_mcp::Handler::new(state.clone());
     let (a, b) = (run(&first), run(&second));
