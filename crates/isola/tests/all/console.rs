@@ -132,18 +132,7 @@ fn each_call_gets_only_its_own_console_lines() {
               second() { console.log("second"); release(); return 2; },
             };"#))
         .expect("valid code");
-    let rt = runtime();
-    let (first, second) = rt.block_on(async {
-        let entrypoint = worker.entrypoint(None);
-        let first = entrypoint.call("first", Value::Null);
-        let second = async {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            worker.entrypoint(None).call("second", Value::Null).await
-        };
-        tokio::join!(first, second)
-    });
-    let lines =
-        |run: &isola::Run| -> Vec<String> { run.logs.iter().map(|l| l.message.clone()).collect() };
+    let (first, second) = overlapping_calls(&worker);
     assert_eq!(returned(first.clone()), serde_json::json!(1));
     assert_eq!(returned(second.clone()), serde_json::json!(2));
     assert_eq!(lines(&first), ["first: before", "first: after"]);
@@ -172,18 +161,7 @@ fn an_unhandled_rejection_is_reported_to_its_own_call_only() {
               },
             };"#))
         .expect("valid code");
-    let rt = runtime();
-    let (first, second) = rt.block_on(async {
-        let entrypoint = worker.entrypoint(None);
-        let first = entrypoint.call("first", Value::Null);
-        let second = async {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            worker.entrypoint(None).call("second", Value::Null).await
-        };
-        tokio::join!(first, second)
-    });
-    let lines =
-        |run: &isola::Run| -> Vec<String> { run.logs.iter().map(|l| l.message.clone()).collect() };
+    let (first, second) = overlapping_calls(&worker);
     assert_eq!(returned(first.clone()), serde_json::json!(1));
     assert_eq!(returned(second.clone()), serde_json::json!(2));
     let first_lines = lines(&first);
@@ -193,4 +171,23 @@ fn an_unhandled_rejection_is_reported_to_its_own_call_only() {
         "{first_lines:?}"
     );
     assert!(lines(&second).is_empty(), "{:?}", lines(&second));
+}
+
+/// Calls `first` of `worker`, and `second` 50 ms later while `first` is
+/// still in flight in the same isolate.
+fn overlapping_calls(worker: &isola::Worker) -> (isola::Run, isola::Run) {
+    runtime().block_on(async {
+        let entrypoint = worker.entrypoint(None);
+        let first = entrypoint.call("first", Value::Null);
+        let second = async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            worker.entrypoint(None).call("second", Value::Null).await
+        };
+        tokio::join!(first, second)
+    })
+}
+
+/// A run's console lines.
+fn lines(run: &isola::Run) -> Vec<String> {
+    run.logs.iter().map(|l| l.message.clone()).collect()
 }
