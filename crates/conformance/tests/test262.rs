@@ -196,7 +196,8 @@ fn run_case(harness_dir: &Path, file: &Path, mode: Mode) -> Result<(), String> {
                 add_module(dir, &name, &mut modules);
                 fixtures(dir, dir, &mut modules);
             }
-            let mut realm = Realm::new(modules).map_err(|e| format!("setup: {e}"))?;
+            let mut realm = Realm::new(isola_conformance::platform(), modules)
+                .map_err(|e| format!("setup: {e}"))?;
             if let Err(e) = realm.eval_script(&harness, "harness.js", false) {
                 return Err(format!("harness failed: {e:?}"));
             }
@@ -213,7 +214,8 @@ fn run_case(harness_dir: &Path, file: &Path, mode: Mode) -> Result<(), String> {
                     fixtures(dir, dir, &mut modules);
                 }
             }
-            let mut realm = Realm::new(modules).map_err(|e| format!("setup: {e}"))?;
+            let mut realm = Realm::new(isola_conformance::platform(), modules)
+                .map_err(|e| format!("setup: {e}"))?;
             let code = format!("{harness}{source}");
             let result = realm.eval_script(&code, &name, matches!(mode, Mode::Strict));
             (result, realm.prints())

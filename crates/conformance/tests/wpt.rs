@@ -187,7 +187,7 @@ fn resolve(root: &Path, rel: &str, src: &str) -> PathBuf {
 
 fn run_file(root: &Path, rel: &str, harness: &str) -> Result<Vec<Subtest>, String> {
     let (scripts, source) = load_test(root, rel)?;
-    let mut realm = Realm::new(Vec::new())?;
+    let mut realm = Realm::new(isola_conformance::platform(), Vec::new())?;
     let url = format!("{ORIGIN}/{rel}");
     let setup = format!(
         "globalThis.self = globalThis; globalThis.location = {{ href: {url:?}, search: '', pathname: {path:?} }};",

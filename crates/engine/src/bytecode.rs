@@ -1,4 +1,4 @@
-//! The guest-side glue (binding stubs, extras, Web APIs), compiled once per process.
+//! The extensions' JS glue chunks, compiled once per process.
 //!
 //! Parsing ~30 KB of JavaScript for every isolate would cost more than the
 //! rest of a sandbox. Each glue file is compiled once, in a scratch runtime,
@@ -7,24 +7,11 @@
 //! ever loaded: isola never accepts bytecode from callers.
 #![allow(unsafe_code)]
 
-use std::sync::OnceLock;
-
 use std::ffi::CString;
 
 use rquickjs::{Context, Ctx, Function, Runtime, Value as JsValue, qjs};
 
-const BINDINGS: &str = include_str!("glue/bindings.js");
-const EXTRAS: &str = include_str!("glue/extras.js");
-const WEB: &str = include_str!("glue/web.js");
-const CRYPTO: &str = include_str!("glue/crypto.js");
-const STREAMS: &str = include_str!("glue/streams.js");
-
-/// File names of the glue scripts, as stack traces would show them.
-const BINDINGS_NAME: &str = "isola:bindings";
-const EXTRAS_NAME: &str = "isola:extras";
-const WEB_NAME: &str = "isola:web";
-const CRYPTO_NAME: &str = "isola:crypto";
-const STREAMS_NAME: &str = "isola:streams";
+use crate::extension::ChunkSlot;
 
 fn compile(name: &str, factory_source: &str) -> Result<Vec<u8>, String> {
     let runtime = Runtime::new().map_err(|e| e.to_string())?;
@@ -73,19 +60,9 @@ fn compile(name: &str, factory_source: &str) -> Result<Vec<u8>, String> {
     })
 }
 
-fn cached(
-    cell: &'static OnceLock<Result<Vec<u8>, String>>,
-    name: &str,
-    source: &str,
-) -> rquickjs::Result<&'static [u8]> {
-    cell.get_or_init(|| compile(name, source))
-        .as_deref()
-        .map_err(|e| rquickjs::Error::new_loading_message(name, e.clone()))
-}
-
 /// Runs a glue script from its cached bytecode and returns its value (the
 /// factory function).
-fn load<'js>(ctx: &Ctx<'js>, bytes: &'static [u8]) -> rquickjs::Result<Function<'js>> {
+fn run<'js>(ctx: &Ctx<'js>, bytes: &'static [u8]) -> rquickjs::Result<Function<'js>> {
     let raw = ctx.as_raw().as_ptr();
     // SAFETY: `bytes` is bytecode this process compiled itself (see
     // `compile`) from glue sources embedded in the binary, with the same
@@ -112,27 +89,17 @@ fn load<'js>(ctx: &Ctx<'js>, bytes: &'static [u8]) -> rquickjs::Result<Function<
         .ok_or_else(|| rquickjs::Error::new_loading_message("isola glue", "not a function"))
 }
 
-pub(crate) fn bindings<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
-    static CELL: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
-    load(ctx, cached(&CELL, BINDINGS_NAME, BINDINGS)?)
-}
-
-pub(crate) fn extras<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
-    static CELL: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
-    load(ctx, cached(&CELL, EXTRAS_NAME, EXTRAS)?)
-}
-
-pub(crate) fn web<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
-    static CELL: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
-    load(ctx, cached(&CELL, WEB_NAME, WEB)?)
-}
-
-pub(crate) fn crypto<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
-    static CELL: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
-    load(ctx, cached(&CELL, CRYPTO_NAME, CRYPTO)?)
-}
-
-pub(crate) fn streams<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
-    static CELL: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
-    load(ctx, cached(&CELL, STREAMS_NAME, STREAMS)?)
+/// The factory of a glue chunk, from its bytecode (compiled the first
+/// time any isolate of the process needs it).
+pub(crate) fn load<'js>(
+    ctx: &Ctx<'js>,
+    slot: &'static ChunkSlot,
+) -> rquickjs::Result<Function<'js>> {
+    let name = slot.chunk.name;
+    let bytes = slot
+        .bytecode
+        .get_or_init(|| compile(name, slot.chunk.source))
+        .as_deref()
+        .map_err(|e| rquickjs::Error::new_loading_message(name, e.clone()))?;
+    run(ctx, bytes)
 }

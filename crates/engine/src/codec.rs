@@ -3,7 +3,7 @@
 //! Guest values are read once, into owned data, under a depth and a size
 //! limit. Type checks use the engine's class ids (not `instanceof` or
 //! `Symbol.toStringTag`, which a guest can forge), and the few built-in
-//! accessors used are the ones the extras chunk captured when it loaded.
+//! accessors used are the ones the core chunk (`glue/core.js`) captured when it loaded.
 #![allow(unsafe_code)]
 
 use std::collections::HashSet;
@@ -163,7 +163,8 @@ impl<'a, 'js> Reader<'a, 'js> {
     }
 
     fn is_received_stub(&self, value: &JsValue<'js>) -> Result<bool, CloneError> {
-        if crate::glue::with(self.ctx, |g| g.state.borrow().stubs.is_none()).unwrap_or(true) {
+        if !crate::glue::loaded(self.ctx, crate::workers::BINDINGS_CHUNK).is_ok_and(|b| b.is_some())
+        {
             return Ok(false);
         }
         let check: Function = crate::glue::stubs(self.ctx)
@@ -195,7 +196,7 @@ impl<'a, 'js> Reader<'a, 'js> {
         name: &str,
         arg: &JsValue<'js>,
     ) -> Result<R, CloneError> {
-        let f = crate::glue::extras_fn(self.ctx, name).map_err(|_| CloneError::Threw)?;
+        let f = crate::glue::core_fn(self.ctx, name).map_err(|_| CloneError::Threw)?;
         f.call((arg.clone(),)).map_err(|_| CloneError::Threw)
     }
 
@@ -213,7 +214,7 @@ impl<'a, 'js> Reader<'a, 'js> {
             Type::Float => Value::Number(value.as_float().unwrap_or(f64::NAN)),
             Type::String => {
                 let s = match value.as_string() {
-                    Some(s) => crate::web::js_string(s).map_err(|_| CloneError::Threw)?,
+                    Some(s) => crate::strings::js_string(s).map_err(|_| CloneError::Threw)?,
                     None => String::new(),
                 };
                 self.charge(s.len())?;
@@ -383,7 +384,7 @@ impl<'a, 'js> Reader<'a, 'js> {
         for key in obj.keys::<rquickjs::String>() {
             let key = key.map_err(|_| CloneError::Threw)?;
             let v: JsValue<'js> = obj.get(key.clone()).map_err(|_| CloneError::Threw)?;
-            let key = crate::web::js_string(&key).map_err(|_| CloneError::Threw)?;
+            let key = crate::strings::js_string(&key).map_err(|_| CloneError::Threw)?;
             self.charge(key.len())?;
             let v = self.read_at(&v, depth + 1)?;
             entries.push((key, v));
@@ -395,7 +396,7 @@ impl<'a, 'js> Reader<'a, 'js> {
 /// Host → guest.
 pub(crate) fn write<'js>(ctx: &Ctx<'js>, value: &Value) -> rquickjs::Result<JsValue<'js>> {
     let call1 = |name: &str, args: (JsValue<'js>,)| -> rquickjs::Result<JsValue<'js>> {
-        crate::glue::extras_fn(ctx, name)?.call(args)
+        crate::glue::core_fn(ctx, name)?.call(args)
     };
     Ok(match value {
         Value::Undefined => JsValue::new_undefined(ctx.clone()),
@@ -427,7 +428,7 @@ pub(crate) fn write<'js>(ctx: &Ctx<'js>, value: &Value) -> rquickjs::Result<JsVa
         }
         Value::Date(ms) => call1("makeDate", (JsValue::new_number(ctx.clone(), *ms),))?,
         Value::RegExp { source, flags } => {
-            let f = crate::glue::extras_fn(ctx, "makeRegExp")?;
+            let f = crate::glue::core_fn(ctx, "makeRegExp")?;
             f.call((source.as_str(), flags.as_str()))?
         }
         Value::Map(entries) => {
@@ -448,7 +449,7 @@ pub(crate) fn write<'js>(ctx: &Ctx<'js>, value: &Value) -> rquickjs::Result<JsVa
         Value::ArrayBuffer(bytes) => ArrayBuffer::new_copy(ctx.clone(), bytes)?.into_value(),
         Value::TypedArray { kind, bytes } => {
             let view = TypedArray::<u8>::new_copy(ctx.clone(), bytes)?;
-            let f = crate::glue::extras_fn(ctx, "makeView")?;
+            let f = crate::glue::core_fn(ctx, "makeView")?;
             f.call((kind.name(), view))?
         }
         Value::Error(e) => error_to_js(ctx, e)?,
@@ -464,7 +465,7 @@ pub(crate) fn write<'js>(ctx: &Ctx<'js>, value: &Value) -> rquickjs::Result<JsVa
 }
 
 pub(crate) fn error_to_js<'js>(ctx: &Ctx<'js>, e: &ErrorValue) -> rquickjs::Result<JsValue<'js>> {
-    let f = crate::glue::extras_fn(ctx, "makeError")?;
+    let f = crate::glue::core_fn(ctx, "makeError")?;
     let stack = match &e.stack {
         Some(s) => rquickjs::String::from_str(ctx.clone(), s)?.into_value(),
         None => JsValue::new_undefined(ctx.clone()),

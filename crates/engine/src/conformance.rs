@@ -55,9 +55,12 @@ fn budget() -> Budget {
 }
 
 impl Realm {
-    /// A realm whose module map is `modules` (the first is the main
-    /// module), or a placeholder map for script tests.
-    pub fn new(modules: Vec<(String, String)>) -> Result<Self, String> {
+    /// A realm of `platform` whose module map is `modules` (the first is
+    /// the main module), or a placeholder map for script tests.
+    pub fn new(
+        platform: &'static crate::Platform,
+        modules: Vec<(String, String)>,
+    ) -> Result<Self, String> {
         let modules = if modules.is_empty() {
             vec![("placeholder.js".to_owned(), String::new())]
         } else {
@@ -81,7 +84,8 @@ impl Realm {
             memory_limit: 256 << 20,
             ..IsolateConfig::default()
         };
-        let isolate = Isolate::new(Arc::new(source), &config).map_err(|e| e.to_string())?;
+        let isolate =
+            Isolate::new(platform, Arc::new(source), &config).map_err(|e| e.to_string())?;
         let mut realm = Self {
             isolate,
             prints: Rc::new(RefCell::new(Vec::new())),

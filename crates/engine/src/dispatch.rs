@@ -271,11 +271,11 @@ fn invoke<'js>(
         CallKind::Fetch(request) => {
             let (url, method, headers, body) = host::request_parts(ctx, &request)?;
             let request: JsValue = if spec.stream_request && method != "GET" && method != "HEAD" {
-                let make: Function = glue::extras_fn(ctx, "makeStreamingRequest")?;
+                let make: Function = glue::fetch_fn(ctx, "makeStreamingRequest")?;
                 #[allow(clippy::cast_precision_loss)]
                 make.call((url, method, headers, spec.id as f64))?
             } else {
-                let make: Function = glue::extras_fn(ctx, "makeRequest")?;
+                let make: Function = glue::fetch_fn(ctx, "makeRequest")?;
                 make.call((url, method, headers, body))?
             };
             (true, Some(request), String::new(), Vec::new())
@@ -633,11 +633,11 @@ fn read_response<'js>(
     if stream {
         // A Response whose whole body is at hand settles as a whole (the
         // host streams it): its head costs no op and no activation.
-        let whole: Function = glue::extras_fn(ctx, "wholeResponse")?;
+        let whole: Function = glue::fetch_fn(ctx, "wholeResponse")?;
         match whole.call::<_, Option<Promise>>((value.clone(),)) {
             Ok(Some(parts)) => Ok(Stage::Responding(parts, true)),
             Ok(None) => {
-                let pump: Function = glue::extras_fn(ctx, "streamResponse")?;
+                let pump: Function = glue::fetch_fn(ctx, "streamResponse")?;
                 #[allow(clippy::cast_precision_loss)]
                 pump.call::<_, Promise>((id as f64, value))
                     .map(Stage::Streaming)
@@ -645,7 +645,7 @@ fn read_response<'js>(
             Err(error) => Err(error),
         }
     } else {
-        let parts: Function = glue::extras_fn(ctx, "responseParts")?;
+        let parts: Function = glue::fetch_fn(ctx, "responseParts")?;
         parts
             .call::<_, Promise>((value,))
             .map(|parts| Stage::Responding(parts, false))

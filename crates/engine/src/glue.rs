@@ -1,21 +1,27 @@
-//! The per-isolate glue state Rust keeps inside the engine: built-ins
-//! captured before guest code runs, the env object, the main module,
-//! pending ops and calls, and the lazily loaded JavaScript chunks.
+//! The per-isolate glue state Rust keeps inside the engine: the platform
+//! and the isolate's shared state, built-ins captured before guest code
+//! runs, the env object, the main module, pending ops and calls, and the
+//! glue chunks loaded so far.
 //!
 //! It lives in the context's userdata, which rquickjs drops before the
 //! runtime is freed, so it may hold JS values without leaking them.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use rquickjs::{Ctx, Function, JsLifetime, Object, Promise};
 
 use crate::call_state::Call;
+use crate::extension::Platform;
 use crate::ops::OpId;
+use crate::shared::Shared;
 
 pub(crate) struct Glue<'js> {
-    /// The host dispatcher (see `host/mod.rs`).
-    pub(crate) host_call: Function<'js>,
+    /// The extensions this isolate was made with.
+    pub(crate) platform: &'static Platform,
+    /// The state host functions share.
+    pub(crate) shared: Rc<Shared>,
     /// `env` as guests see it.
     pub(crate) env: Object<'js>,
     /// `Object.prototype`, `Promise` and `Promise.resolve`, captured at setup.
@@ -30,9 +36,12 @@ pub(crate) struct GlueState<'js> {
     /// The main module's evaluation (resolves to its namespace).
     pub(crate) main: Option<Promise<'js>>,
     pub(crate) namespace: Option<Object<'js>>,
-    pub(crate) extras: Option<Object<'js>>,
-    /// The capability-stub chunk (`glue/bindings.js`), once loaded.
-    pub(crate) stubs: Option<Object<'js>>,
+    /// Each chunk's exports once it has run, by the platform's numbering.
+    pub(crate) chunks: Vec<Option<Object<'js>>>,
+    /// Each extension's `host` object, once one of its chunks has run.
+    pub(crate) hosts: Vec<Option<Object<'js>>>,
+    /// The `load` function chunks get.
+    pub(crate) load: Option<Function<'js>>,
     /// `ctx.exports`, built once the main module has evaluated.
     pub(crate) exports: Option<Object<'js>>,
     /// The prototype of every call's `ctx` (holds the `exports` getter).
@@ -70,8 +79,9 @@ pub(crate) struct PendingOp<'js> {
     pub(crate) call: Option<crate::ops::CallId>,
 }
 
-// SAFETY: every field holds values of the one context `'js`, and `Changed`
-// only re-labels that lifetime, which is what `JsLifetime` requires.
+// SAFETY: every field holds values of the one context `'js` (or none),
+// and `Changed` only re-labels that lifetime, which is what `JsLifetime`
+// requires.
 #[allow(unsafe_code)]
 unsafe impl<'js> JsLifetime<'js> for Glue<'js> {
     type Changed<'to> = Glue<'to>;
@@ -85,47 +95,118 @@ pub(crate) fn with<'js, R>(ctx: &Ctx<'js>, f: impl FnOnce(&Glue<'js>) -> R) -> r
     Ok(f(&glue))
 }
 
-/// The extras chunk, evaluated the first time anything needs it.
-pub(crate) fn extras<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
-    if let Some(extras) = with(ctx, |g| g.state.borrow().extras.clone())? {
-        return Ok(extras);
+/// The isolate's platform.
+pub(crate) fn platform(ctx: &Ctx<'_>) -> rquickjs::Result<&'static Platform> {
+    with(ctx, |g| g.platform)
+}
+
+/// The exports of chunk `index`, running it the first time.
+pub(crate) fn chunk<'js>(ctx: &Ctx<'js>, index: usize) -> rquickjs::Result<Object<'js>> {
+    let (platform, loaded) = with(ctx, |g| {
+        (
+            g.platform,
+            g.state.borrow().chunks.get(index).cloned().flatten(),
+        )
+    })?;
+    if let Some(exports) = loaded {
+        return Ok(exports);
     }
-    let (host_call, env) = with(ctx, |g| (g.host_call.clone(), g.env.clone()))?;
-    let factory = crate::bytecode::extras(ctx)?;
-    let extras: Object = factory.call((host_call, env))?;
-    with(ctx, |g| g.state.borrow_mut().extras = Some(extras.clone()))?;
-    Ok(extras)
+    let slot = platform
+        .chunks
+        .get(index)
+        .ok_or_else(|| rquickjs::Exception::throw_internal(ctx, "isola: no such glue chunk"))?;
+    let host = host_object(ctx, platform, slot.extension)?;
+    let load = load_function(ctx)?;
+    let factory = crate::bytecode::load(ctx, slot)?;
+    let exports: Object = factory.call((host, load))?;
+    with(ctx, |g| {
+        let mut state = g.state.borrow_mut();
+        if state.chunks.len() <= index {
+            state.chunks.resize(index + 1, None);
+        }
+        state.chunks[index] = Some(exports.clone());
+    })?;
+    Ok(exports)
 }
 
-/// The Web API chunk (loaded and cached by extras).
-pub(crate) fn web<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
-    let load: Function = extras(ctx)?.get("loadWeb")?;
-    load.call(())
+/// The exports of chunk `index` if it has run, without running it.
+pub(crate) fn loaded<'js>(ctx: &Ctx<'js>, index: usize) -> rquickjs::Result<Option<Object<'js>>> {
+    with(ctx, |g| {
+        g.state.borrow().chunks.get(index).cloned().flatten()
+    })
 }
 
-/// The Web Crypto chunk (loaded and cached by extras).
-pub(crate) fn crypto<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
-    let load: Function = extras(ctx)?.get("loadCrypto")?;
-    load.call(())
+/// One export of chunk `index`.
+pub(crate) fn export<'js, T: rquickjs::FromJs<'js>>(
+    ctx: &Ctx<'js>,
+    index: usize,
+    name: &str,
+) -> rquickjs::Result<T> {
+    chunk(ctx, index)?.get(name)
 }
 
-/// The Streams chunk (loaded and cached by extras).
-pub(crate) fn streams<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
-    let load: Function = extras(ctx)?.get("loadStreams")?;
-    load.call(())
+/// The `host` object of extension `extension`: its host functions, each
+/// made by QuickJS the first time it is read.
+fn host_object<'js>(
+    ctx: &Ctx<'js>,
+    platform: &'static Platform,
+    extension: usize,
+) -> rquickjs::Result<Object<'js>> {
+    if let Some(host) = with(ctx, |g| {
+        g.state.borrow().hosts.get(extension).cloned().flatten()
+    })? {
+        return Ok(host);
+    }
+    let host = Object::new(ctx.clone())?;
+    host.set_prototype(None)?;
+    Platform::install_list(ctx, &host, platform.host_list(extension))?;
+    with(ctx, |g| {
+        let mut state = g.state.borrow_mut();
+        if state.hosts.len() <= extension {
+            state.hosts.resize(extension + 1, None);
+        }
+        state.hosts[extension] = Some(host.clone());
+    })?;
+    Ok(host)
+}
+
+/// `load(name)`: another chunk's exports, for chunks to build on.
+fn load_function<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
+    if let Some(load) = with(ctx, |g| g.state.borrow().load.clone())? {
+        return Ok(load);
+    }
+    let load = Function::new(ctx.clone(), |ctx: Ctx<'js>, name: String| {
+        let index = platform(&ctx)?.chunk_named(&name).ok_or_else(|| {
+            rquickjs::Exception::throw_reference(&ctx, &format!("isola: no glue chunk {name}"))
+        })?;
+        chunk(&ctx, index)
+    })?
+    .with_name("load")?;
+    with(ctx, |g| g.state.borrow_mut().load = Some(load.clone()))?;
+    Ok(load)
+}
+
+/// A function exported by the core chunk.
+pub(crate) fn core_fn<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Function<'js>> {
+    export(ctx, crate::core_ext::CORE_CHUNK, name)
+}
+
+/// A function of the platform's fetch adapter (see
+/// [`crate::Extension::fetch_adapter`]).
+pub(crate) fn fetch_fn<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Function<'js>> {
+    let Some(index) = platform(ctx)?.fetch_adapter else {
+        return Err(rquickjs::Exception::throw_internal(
+            ctx,
+            "isola: this platform has no fetch adapter (no web extension), so it cannot serve fetch",
+        ));
+    };
+    export(ctx, index, name)
 }
 
 /// The capability-stub chunk (`env` binding stubs, Worker Loaders,
 /// `ctx.exports` loopbacks), evaluated the first time anything needs it.
 pub(crate) fn stubs<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
-    if let Some(stubs) = with(ctx, |g| g.state.borrow().stubs.clone())? {
-        return Ok(stubs);
-    }
-    let host_call = with(ctx, |g| g.host_call.clone())?;
-    let factory = crate::bytecode::bindings(ctx)?;
-    let stubs: Object = factory.call((host_call,))?;
-    with(ctx, |g| g.state.borrow_mut().stubs = Some(stubs.clone()))?;
-    Ok(stubs)
+    chunk(ctx, crate::workers::BINDINGS_CHUNK)
 }
 
 /// `ctx.exports` of this isolate: one loopback factory per entrypoint of
@@ -145,35 +226,26 @@ pub(crate) fn exports<'js>(
     Ok(exports)
 }
 
-/// A function exported by the extras chunk.
-pub(crate) fn extras_fn<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Function<'js>> {
-    extras(ctx)?.get(name)
-}
-
-/// `WorkerEntrypoint`, if `cloudflare:workers` (or anything else in
-/// extras) was ever loaded; before that no class can extend it.
+/// `WorkerEntrypoint`, if `cloudflare:workers` was ever loaded; before
+/// that no class can extend it.
 pub(crate) fn worker_entrypoint<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Option<Function<'js>>> {
-    let extras = with(ctx, |g| g.state.borrow().extras.clone())?;
-    match extras {
-        Some(extras) => extras.get("WorkerEntrypoint").map(Some),
+    match loaded(ctx, crate::workers::WORKERS_CHUNK)? {
+        Some(workers) => workers.get("WorkerEntrypoint").map(Some),
         None => Ok(None),
     }
 }
 
-/// `RpcTarget.prototype`, if extras (which define `RpcTarget`) were ever
-/// loaded; before that no object can be an `RpcTarget`.
+/// `RpcTarget.prototype`, if `cloudflare:workers` was ever loaded; before
+/// that no object can be an `RpcTarget`.
 pub(crate) fn rpc_target_prototype<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Option<Object<'js>>> {
-    let (cached, extras) = with(ctx, |g| {
-        let state = g.state.borrow();
-        (state.rpc_target_prototype.clone(), state.extras.clone())
-    })?;
+    let cached = with(ctx, |g| g.state.borrow().rpc_target_prototype.clone())?;
     if cached.is_some() {
         return Ok(cached);
     }
-    let Some(extras) = extras else {
+    let Some(workers) = loaded(ctx, crate::workers::WORKERS_CHUNK)? else {
         return Ok(None);
     };
-    let class: Object = extras.get("RpcTarget")?;
+    let class: Object = workers.get("RpcTarget")?;
     let prototype: Object = class.get("prototype")?;
     with(ctx, |g| {
         g.state.borrow_mut().rpc_target_prototype = Some(prototype.clone())

@@ -6,36 +6,35 @@
 //! id, so garbage cannot exhaust a cap: each kind is capped by the states
 //! alive right now, and a full cap first collects garbage, then refuses.
 
-use std::cell::Cell;
+use std::any::{Any, TypeId};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use rquickjs::class::{JsClass, Trace, Tracer, Writable};
 use rquickjs::{Class, Constructor, Ctx, JsLifetime, Value as JsValue};
 
-use crate::compression::CodecState;
-use crate::web::TextDecoderState;
-
-/// The kinds of state a handle holds.
-pub(crate) enum HostState {
-    Decoder(TextDecoderState),
-    Codec(CodecState),
+/// Host state a guest object owns (a `TextDecoder`'s decoder, a
+/// compression stream's codec): one kind per type, each capped by how
+/// many an isolate holds alive at once. Opened with
+/// [`HostCall::open_state`](crate::HostCall::open_state).
+pub trait HostState: 'static {
+    /// The most states of this kind one isolate may hold alive.
+    const MAX_LIVE: usize;
 }
+
+/// The live counts of an isolate's states, by kind.
+#[derive(Default)]
+pub(crate) struct StateCounts(RefCell<HashMap<TypeId, LiveCount>>);
 
 /// How many states of one kind an isolate holds alive, and at most.
 #[derive(Debug)]
-pub(crate) struct LiveCount {
+struct LiveCount {
     live: Rc<Cell<usize>>,
     max: usize,
 }
 
 impl LiveCount {
-    pub(crate) fn new(max: usize) -> Self {
-        Self {
-            live: Rc::new(Cell::new(0)),
-            max,
-        }
-    }
-
     fn claim(&self) -> Option<Claim> {
         (self.live.get() < self.max).then(|| {
             self.live.set(self.live.get() + 1);
@@ -55,7 +54,7 @@ impl Drop for Claim {
 
 /// The JavaScript object that owns one [`HostState`].
 pub(crate) struct StateHandle {
-    state: Option<(HostState, Claim)>,
+    state: Option<(Box<dyn Any>, Claim)>,
 }
 
 // SAFETY: a `StateHandle` holds no JavaScript values, so it is the same
@@ -78,19 +77,33 @@ impl<'js> JsClass<'js> for StateHandle {
     }
 }
 
-/// A new handle owning `state`, counted under `count`; `None` if `count`
-/// is full even after a garbage collection.
-pub(crate) fn open<'js>(
+impl StateCounts {
+    /// A place for one more state of kind `T`, if there is room.
+    fn claim<T: HostState>(&self) -> Option<Claim> {
+        self.0
+            .borrow_mut()
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| LiveCount {
+                live: Rc::new(Cell::new(0)),
+                max: T::MAX_LIVE,
+            })
+            .claim()
+    }
+}
+
+/// A new handle owning `state`, counted among its kind's; `None` if that
+/// kind is full even after a garbage collection.
+pub(crate) fn open<'js, T: HostState>(
     ctx: &Ctx<'js>,
-    count: &LiveCount,
-    state: HostState,
+    counts: &StateCounts,
+    state: T,
 ) -> rquickjs::Result<Option<JsValue<'js>>> {
-    let claim = match count.claim() {
+    let claim = match counts.claim::<T>() {
         Some(claim) => claim,
         None => {
             // Dropped objects in cycles still hold their states.
             ctx.run_gc();
-            match count.claim() {
+            match counts.claim::<T>() {
                 Some(claim) => claim,
                 None => return Ok(None),
             }
@@ -99,22 +112,23 @@ pub(crate) fn open<'js>(
     let handle = Class::instance(
         ctx.clone(),
         StateHandle {
-            state: Some((state, claim)),
+            state: Some((Box::new(state), claim)),
         },
     )?;
     Ok(Some(handle.into_value()))
 }
 
-/// Runs `f` on the state `value` owns; `None` if `value` is not a handle,
-/// or its state was closed or is in use.
-pub(crate) fn with<T>(
+/// Runs `f` on the state of kind `T` that `value` owns; `None` if `value`
+/// is not a handle, holds another kind, or its state was closed or is in
+/// use.
+pub(crate) fn with<T: HostState, R>(
     value: Option<&JsValue<'_>>,
-    f: impl FnOnce(&mut HostState) -> T,
-) -> Option<T> {
+    f: impl FnOnce(&mut T) -> R,
+) -> Option<R> {
     let handle = Class::<StateHandle>::from_value(value?).ok()?;
     let mut handle = handle.try_borrow_mut().ok()?;
     let (state, _) = handle.state.as_mut()?;
-    Some(f(state))
+    Some(f(state.downcast_mut::<T>()?))
 }
 
 /// Frees the state `value` owns now, before its object is collected.

@@ -11,6 +11,7 @@ use rquickjs::{Context, Ctx, Function, Module, Object, Runtime, Value as JsValue
 use crate::alloc::MeteredAllocator;
 use crate::codec::{self, CodecLimits};
 use crate::dispatch;
+use crate::extension::Platform;
 use crate::glue::{self, Glue, GlueState};
 use crate::host;
 use crate::limits::{Budget, MemoryMeter, Termination, Watchdog, thread_cpu_time};
@@ -123,6 +124,7 @@ impl std::fmt::Debug for Isolate {
 /// into a worker's isolate with [`BlankIsolate::into_isolate`]. It has
 /// never run guest code.
 pub struct BlankIsolate {
+    platform: &'static Platform,
     context: Context,
     runtime: Runtime,
     shared: Rc<Shared>,
@@ -171,9 +173,9 @@ fn setup_budget() -> Budget {
 }
 
 impl BlankIsolate {
-    /// A blank isolate whose engine may use `stack_limit` bytes of native
-    /// stack (see [`IsolateConfig::stack_limit`]).
-    pub fn new(stack_limit: usize) -> Result<Self, IsolateError> {
+    /// A blank isolate of `platform` whose engine may use `stack_limit`
+    /// bytes of native stack (see [`IsolateConfig::stack_limit`]).
+    pub fn new(platform: &'static Platform, stack_limit: usize) -> Result<Self, IsolateError> {
         let defaults = IsolateConfig::default();
         let meter = Rc::new(MemoryMeter::new(defaults.memory_limit));
         let watchdog = Rc::new(Watchdog::new(meter));
@@ -231,17 +233,18 @@ impl BlankIsolate {
             global.remove("SharedArrayBuffer")?;
             global.remove("Atomics")?;
             crate::callsite::hide_functions(&ctx)?;
-            let host_call = host::install(&ctx, &shared)?;
+            host::install_random(&ctx, &shared)?;
             let env = Object::new(ctx.clone())?;
             let _ = ctx.store_userdata(Glue {
-                host_call: host_call.clone(),
+                platform,
+                shared: shared.clone(),
                 env: env.clone(),
                 object_prototype,
                 promise_ctor,
                 promise_resolve,
                 state: RefCell::new(GlueState::default()),
             });
-            crate::globals::install(&ctx)?;
+            crate::globals::install(&ctx, platform)?;
             #[cfg(feature = "attack-probe")]
             crate::attack_probe::install(&ctx)?;
             Ok(())
@@ -252,6 +255,7 @@ impl BlankIsolate {
         }
         result.map_err(|e| IsolateError::Setup(e.to_string()))?;
         Ok(Self {
+            platform,
             context,
             runtime,
             shared,
@@ -267,6 +271,7 @@ impl BlankIsolate {
         config: &IsolateConfig,
     ) -> Result<Isolate, IsolateError> {
         let Self {
+            platform,
             context,
             runtime,
             shared,
@@ -282,9 +287,10 @@ impl BlankIsolate {
         }
         runtime.set_loader(
             MemoryResolver {
+                platform,
                 source: source.clone(),
             },
-            MemoryLoader { source },
+            MemoryLoader { platform, source },
         );
         watchdog.arm(setup_budget());
         use_this_thread_stack(&context);
@@ -322,10 +328,14 @@ impl BlankIsolate {
 }
 
 impl Isolate {
-    /// Creates an isolate for `source`. Nothing of the guest runs until
-    /// [`Isolate::start`].
-    pub fn new(source: Arc<WorkerSource>, config: &IsolateConfig) -> Result<Self, IsolateError> {
-        BlankIsolate::new(config.stack_limit)?.into_isolate(source, config)
+    /// Creates an isolate of `platform` for `source`. Nothing of the guest
+    /// runs until [`Isolate::start`].
+    pub fn new(
+        platform: &'static Platform,
+        source: Arc<WorkerSource>,
+        config: &IsolateConfig,
+    ) -> Result<Self, IsolateError> {
+        BlankIsolate::new(platform, config.stack_limit)?.into_isolate(source, config)
     }
 
     /// Evaluates the main module (and what it imports). A startup error is
@@ -402,7 +412,7 @@ impl Isolate {
     pub fn fire_timer(&mut self, id: TimerId, budget: Budget) -> Result<Duration, Termination> {
         let call = self.shared.timers.borrow_mut().fired(id);
         self.enter(budget, move |ctx| {
-            let fire = glue::extras_fn(ctx, "fireTimer")?;
+            let fire = glue::core_fn(ctx, "fireTimer")?;
             crate::io_context::run_as(ctx, call, || fire.call::<_, ()>((id,)))
         })
     }

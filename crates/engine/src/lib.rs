@@ -7,6 +7,14 @@
 //! inside it: a metered heap, a CPU and wall watchdog polled by the engine's
 //! interrupt handler, and a native stack limit.
 //!
+//! What a guest sees beyond the language comes from [`Extension`]s composed
+//! into a [`Platform`] once per process (see `extension.rs` for the seam):
+//! a new Web API, built-in module or host function goes into an extension,
+//! not into the core. The core brings two of its own (console, timers and
+//! the codec's helpers; the Workers API and `env`'s capability stubs), and
+//! [`web::WEB_PLATFORM`] is the web platform. Host functions get a
+//! [`HostCall`] and reach the isolate only through it.
+//!
 //! This crate is the one place in isola with `unsafe` code: the allocator,
 //! the thread CPU clock and a few class-id checks through the QuickJS FFI.
 
@@ -18,12 +26,13 @@ mod bytecode;
 mod call_state;
 mod callsite;
 mod codec;
-mod compression;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod core_ext;
 pub mod deep;
 mod dispatch;
 mod dynamic;
+mod extension;
 mod globals;
 mod glue;
 mod handles;
@@ -33,15 +42,15 @@ mod io_context;
 mod isolate;
 mod limits;
 mod modules;
-mod multipart;
 mod ops;
 mod shared;
 mod source;
-mod subtle;
+mod strings;
 mod timers;
 mod typescript;
 mod value;
-mod web;
+pub mod web;
+mod workers;
 
 #[cfg(feature = "attack-probe")]
 pub use attack_probe::arm_attack_probe;
@@ -51,6 +60,11 @@ pub use dynamic::{
     DynamicCode, DynamicLimits, DynamicOutbound, LoopbackService, read_code, read_limits,
     read_links, read_services,
 };
+pub use extension::{
+    BuiltinModule, Chunk, Export, Extension, Global, HostFunction, Platform, PlatformError,
+};
+pub use handles::HostState;
+pub use host::{HostCall, HostFn};
 pub use isolate::{BlankIsolate, EnvEntry, Isolate, IsolateConfig, IsolateError};
 pub use limits::{Budget, Termination, release_freed_memory};
 pub use ops::{
@@ -63,3 +77,14 @@ pub use source::{
 };
 pub use timers::MAX_TIMERS;
 pub use value::{ErrorValue, MAX_DECODE_DEPTH, StubRef, TypedArrayKind, Value};
+
+/// The JS engine's Rust API (rquickjs), for extensions' host functions.
+pub use rquickjs;
+
+/// The platform of this crate's unit tests: the engine's own extensions and
+/// the web platform.
+#[cfg(test)]
+pub(crate) fn test_platform() -> &'static Platform {
+    static PLATFORM: std::sync::OnceLock<&'static Platform> = std::sync::OnceLock::new();
+    PLATFORM.get_or_init(|| Platform::new(&[&web::WEB_PLATFORM]).expect("the extensions compose"))
+}

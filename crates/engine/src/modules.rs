@@ -1,26 +1,27 @@
 //! Module resolution and loading, from memory only.
 //!
 //! A specifier resolves to a name in the worker's module map or to a
-//! built-in (`cloudflare:workers`); nothing else exists. No path, URL or
+//! built-in module of the platform's extensions (`cloudflare:workers`);
+//! nothing else exists. No path, URL or
 //! scheme ever reaches the file system or the network.
 
 use std::sync::Arc;
 
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
-use rquickjs::{ArrayBuffer, Ctx, Error, Exception, Function, Module, Object, Value as JsValue};
+use rquickjs::{ArrayBuffer, Ctx, Error, Exception, Function, Module, Value as JsValue};
 
+use crate::extension::Platform;
 use crate::glue;
 use crate::source::{Compiled, WorkerSource};
 
-pub(crate) const WORKERS_MODULE: &str = "cloudflare:workers";
-
 /// Resolves `specifier` as imported from `base`.
 pub(crate) fn resolve_name(
+    platform: &Platform,
     source: &WorkerSource,
     base: &str,
     specifier: &str,
 ) -> Result<String, String> {
-    if specifier == WORKERS_MODULE {
+    if platform.is_builtin(specifier) {
         return Ok(specifier.to_owned());
     }
     let candidate = if specifier.starts_with("./") || specifier.starts_with("../") {
@@ -59,6 +60,7 @@ fn join(dir: &str, relative: &str) -> Option<String> {
 }
 
 pub(crate) struct MemoryResolver {
+    pub(crate) platform: &'static Platform,
     pub(crate) source: Arc<WorkerSource>,
 }
 
@@ -70,7 +72,7 @@ impl Resolver for MemoryResolver {
         name: &str,
         attributes: Option<ImportAttributes<'js>>,
     ) -> rquickjs::Result<String> {
-        let resolved = resolve_name(&self.source, base, name)
+        let resolved = resolve_name(self.platform, &self.source, base, name)
             .map_err(|message| Exception::throw_message(ctx, &message))?;
         if let Some(attributes) = attributes {
             let kind = self.source.modules.get(&resolved);
@@ -112,6 +114,7 @@ fn check_attributes(
 }
 
 pub(crate) struct MemoryLoader {
+    pub(crate) platform: &'static Platform,
     pub(crate) source: Arc<WorkerSource>,
 }
 
@@ -122,13 +125,9 @@ impl Loader for MemoryLoader {
         name: &str,
         _attributes: Option<ImportAttributes<'js>>,
     ) -> rquickjs::Result<Module<'js>> {
-        if name == WORKERS_MODULE {
-            let module = Module::declare(
-                ctx.clone(),
-                name,
-                "const m = import.meta.isola;\nexport const { WorkerEntrypoint, DurableObject, WorkflowEntrypoint, RpcTarget } = m;\nexport default m;\n",
-            )?;
-            let exports: JsValue<'js> = glue::extras(ctx)?.get("workersModule")?;
+        if let Some(builtin) = self.platform.module(name) {
+            let module = Module::declare(ctx.clone(), name, builtin.declaration.as_str())?;
+            let exports: JsValue<'js> = glue::export(ctx, builtin.chunk, builtin.export)?;
             module.meta()?.set("isola", exports)?;
             return Ok(module);
         }
@@ -158,7 +157,7 @@ fn throw_startup_error(ctx: &Ctx<'_>, error: &crate::source::StartupError) -> Er
         .map(|(m, l, c)| format!("\n    at {m}:{l}:{c}"))
         .unwrap_or_default();
     let thrown = (|| -> rquickjs::Result<Error> {
-        let make = glue::extras_fn(ctx, "makeError")?;
+        let make = glue::core_fn(ctx, "makeError")?;
         let e: JsValue = make.call((error.name.as_str(), error.message.as_str(), location))?;
         Ok(ctx.throw(e))
     })();
@@ -176,7 +175,7 @@ pub(crate) fn non_esm_value<'js>(
         Compiled::Data(bytes) => ArrayBuffer::new_copy(ctx.clone(), bytes)?.into_value(),
         Compiled::Json(json) => ctx.json_parse(json.as_str())?,
         Compiled::CommonJs(code) => {
-            let evaluate = glue::extras_fn(ctx, "cjsEvaluate")?;
+            let evaluate = glue::core_fn(ctx, "cjsEvaluate")?;
             // One line of prefix keeps the guest's line numbers in stack traces.
             let wrapped = format!(
                 "(function (exports, require, module, __filename, __dirname) {{{code}\n}})"
@@ -205,13 +204,12 @@ pub(crate) fn require<'js>(
     from: &str,
     specifier: &str,
 ) -> rquickjs::Result<JsValue<'js>> {
-    if specifier == WORKERS_MODULE {
-        return glue::extras(ctx)?
-            .get::<_, Object>("workersModule")
-            .map(Object::into_value);
+    let platform = glue::platform(ctx)?;
+    if let Some(builtin) = platform.module(specifier) {
+        return glue::export(ctx, builtin.chunk, builtin.export);
     }
-    let name =
-        resolve_name(source, from, specifier).map_err(|m| Exception::throw_message(ctx, &m))?;
+    let name = resolve_name(platform, source, from, specifier)
+        .map_err(|m| Exception::throw_message(ctx, &m))?;
     let compiled = source
         .modules
         .get(&name)
@@ -223,6 +221,10 @@ pub(crate) fn require<'js>(
 mod tests {
     use super::*;
     use crate::source::ModuleSpec;
+
+    fn platform() -> &'static Platform {
+        crate::test_platform()
+    }
 
     fn source(names: &[&str]) -> WorkerSource {
         WorkerSource::new(
@@ -241,19 +243,19 @@ mod tests {
     fn relative_imports_resolve_against_the_importer() {
         let s = source(&["src/index.js", "src/lib/util.js", "common.js"]);
         assert_eq!(
-            resolve_name(&s, "src/index.js", "./lib/util.js").as_deref(),
+            resolve_name(platform(), &s, "src/index.js", "./lib/util.js").as_deref(),
             Ok("src/lib/util.js")
         );
         assert_eq!(
-            resolve_name(&s, "src/lib/util.js", "../../common.js").as_deref(),
+            resolve_name(platform(), &s, "src/lib/util.js", "../../common.js").as_deref(),
             Ok("common.js")
         );
         assert_eq!(
-            resolve_name(&s, "src/index.js", "common.js").as_deref(),
+            resolve_name(platform(), &s, "src/index.js", "common.js").as_deref(),
             Ok("common.js")
         );
         assert_eq!(
-            resolve_name(&s, "src/index.js", "/common.js").as_deref(),
+            resolve_name(platform(), &s, "src/index.js", "/common.js").as_deref(),
             Ok("common.js")
         );
     }
@@ -273,7 +275,7 @@ mod tests {
             "node:fs",
         ] {
             assert_eq!(
-                resolve_name(&s, "a.js", spec),
+                resolve_name(platform(), &s, "a.js", spec),
                 Err(format!("No such module: {spec}")),
                 "{spec}"
             );

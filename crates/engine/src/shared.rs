@@ -11,7 +11,6 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rquickjs::function::Rest;
 use rquickjs::{Ctx, Exception, Value as JsValue, qjs};
 
 use crate::codec::{self, CloneError, CodecLimits, Reader};
@@ -37,15 +36,13 @@ pub(crate) struct Shared {
     codec: Cell<CodecLimits>,
     pub(crate) rng: Cell<(u64, u64)>,
     pub(crate) startup_error: RefCell<Option<ErrorValue>>,
-    /// `TextDecoder` states alive (each owned by its decoder's handle).
-    pub(crate) decoders: crate::handles::LiveCount,
+    /// Host states guest objects own, counted by kind (see `handles.rs`).
+    pub(crate) states: crate::handles::StateCounts,
     /// The heap meter (its limit bounds decompression output).
     pub(crate) memory: Rc<MemoryMeter>,
     /// Bytes of host-side copies charged to `memory` during the host call
     /// in progress, released when it returns (see `host::charge`).
     pub(crate) transient: Cell<usize>,
-    /// `CompressionStream` / `DecompressionStream` states alive.
-    pub(crate) codecs: crate::handles::LiveCount,
     /// The limits, checked by the host dispatcher after host work too.
     pub(crate) watchdog: Rc<Watchdog>,
     /// Wall time spent in host functions since the watchdog last looked.
@@ -82,10 +79,9 @@ impl Shared {
             codec: Cell::new(codec),
             rng: Cell::new(rng),
             startup_error: RefCell::new(None),
-            decoders: crate::handles::LiveCount::new(crate::web::MAX_DECODERS),
+            states: crate::handles::StateCounts::default(),
             memory: watchdog.memory.clone(),
             transient: Cell::new(0),
-            codecs: crate::handles::LiveCount::new(crate::compression::MAX_STREAMS),
             watchdog,
             host_work: Cell::new(Duration::ZERO),
             op_holds: RefCell::new(std::collections::HashMap::new()),
@@ -204,8 +200,6 @@ pub(crate) fn read_value<'js>(
         .watched(shared.watchdog.clone())
         .read(value)
 }
-
-pub(crate) type HostArgs<'js> = Rest<JsValue<'js>>;
 
 /// Stops the guest as the engine's interrupt does: an error no guest
 /// `catch` or `finally` sees (the watchdog holds the limit that fired).

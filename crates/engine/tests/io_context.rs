@@ -31,7 +31,7 @@ fn isolate(code: &str) -> Isolate {
         env: vec![("HOST".into(), EnvEntry::Binding)],
         ..Default::default()
     };
-    Isolate::new(Arc::new(source), &config).expect("isolate")
+    Isolate::new(platform(), Arc::new(source), &config).expect("isolate")
 }
 
 /// A fetch whose body arrives through `RequestChunk` ops.
@@ -278,4 +278,14 @@ export default {
         host.body(2)
     );
     assert!(host.chunks.is_empty());
+}
+
+/// The engine's own extensions and the web platform, composed once.
+fn platform() -> &'static isola_engine::Platform {
+    static PLATFORM: std::sync::OnceLock<&'static isola_engine::Platform> =
+        std::sync::OnceLock::new();
+    PLATFORM.get_or_init(|| {
+        isola_engine::Platform::new(&[&isola_engine::web::WEB_PLATFORM])
+            .expect("extensions compose")
+    })
 }

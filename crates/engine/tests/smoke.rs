@@ -39,7 +39,7 @@ fn run(
         env: vec![("HOST".into(), EnvEntry::Binding)],
         ..Default::default()
     };
-    let mut iso = Isolate::new(src, &config).expect("isolate");
+    let mut iso = Isolate::new(platform(), src, &config).expect("isolate");
     let spec = CallSpec {
         id: 1,
         entrypoint: None,
@@ -176,4 +176,14 @@ fn infinite_loop_hits_cpu_limit() {
     )]);
     let (result, _) = run(src, "spin", vec![Value::Null]);
     assert_eq!(result, Err(Termination::CpuLimit));
+}
+
+/// The engine's own extensions and the web platform, composed once.
+fn platform() -> &'static isola_engine::Platform {
+    static PLATFORM: std::sync::OnceLock<&'static isola_engine::Platform> =
+        std::sync::OnceLock::new();
+    PLATFORM.get_or_init(|| {
+        isola_engine::Platform::new(&[&isola_engine::web::WEB_PLATFORM])
+            .expect("extensions compose")
+    })
 }

@@ -88,7 +88,7 @@ fn called_isolate() -> Isolate {
         )
         .unwrap(),
     );
-    let mut isolate = Isolate::new(source, &IsolateConfig::default()).unwrap();
+    let mut isolate = Isolate::new(isola::platform(), source, &IsolateConfig::default()).unwrap();
     let arg = EValue::Object(vec![("x".into(), EValue::Number(1.0))]);
     let spec = CallSpec {
         id: 1,

@@ -85,7 +85,7 @@ impl Blanks {
         self.inner.wake.notify_one();
         match kept {
             Some(blank) => Ok(blank),
-            None => BlankIsolate::new(stack_limit),
+            None => BlankIsolate::new(crate::platform::platform(), stack_limit),
         }
     }
 
@@ -154,7 +154,7 @@ impl Inner {
                 continue;
             };
             drop(state);
-            let made = BlankIsolate::new(stack_limit);
+            let made = BlankIsolate::new(crate::platform::platform(), stack_limit);
             state = self.lock();
             match made {
                 Ok(blank) => state.ready.push((stack_limit, blank)),

@@ -16,6 +16,7 @@ mod executor;
 mod jailed;
 mod loader;
 mod outcome;
+mod platform;
 mod sandbox;
 mod service;
 mod stubs;
@@ -29,6 +30,7 @@ pub use isola_jail::{Jail, WorkerInvocation, worker_invocation};
 pub use jailed::{CordonStatus, worker_main};
 pub use loader::{LoadError, Loader};
 pub use outcome::{Outcome, OutcomeKind, Run, Stats};
+pub use platform::platform;
 pub use service::ServiceSlot;
 pub use worker::{Entrypoint, RequestBody, ResponseStream, Worker};
 

@@ -2,17 +2,15 @@
 //! out (bindings, `fetch`, dynamic workers, streamed bodies), timers,
 //! console lines, `structuredClone` and CommonJS `require`.
 
-use std::rc::Rc;
-
 use rquickjs::{Array, Ctx, Exception, Function, TypedArray, Value as JsValue};
 
-use super::{arg, bytes_arg, check_size, id_arg, number_arg, optional_string_arg, string_arg};
+use super::HostCall;
 use crate::codec::{self, CloneError};
 use crate::modules;
 use crate::ops::{
     CallId, CallKind, Effect, HttpRequest, HttpResponse, LogLevel, OpRequest, RedirectMode,
 };
-use crate::shared::{HostArgs, Shared, clone_error_to_js, read_value};
+use crate::shared::{Shared, clone_error_to_js, read_value};
 use crate::value::Value;
 
 /// A body length the glue declares for chunks to follow: a whole number
@@ -62,16 +60,14 @@ fn next_id(cell: &std::cell::Cell<u64>) -> u64 {
 }
 
 /// `host.op(kind, …)`: an op the host carries out (a binding call, `fetch`, a dynamic worker's load or call, a streamed body's chunk, …), answered later by `Isolate::complete_op`.
-pub(super) fn op<'js>(
-    ctx: Ctx<'js>,
-    s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let kind = string_arg(&ctx, &args, 0)?;
+pub(crate) fn op<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let s = host.shared;
+    let kind = host.string(0)?;
     // Stubs exported while reading RPC arguments, released with the op.
     let mut exported = Vec::new();
     let mut read_rpc = |i: usize| -> rquickjs::Result<Value> {
-        let Some(v) = arg(&args, i) else {
+        let Some(v) = host.arg(i) else {
             return Ok(Value::Undefined);
         };
         let mut reader = crate::codec::Reader::for_rpc(&ctx, s.codec()).watched(s.watchdog.clone());
@@ -81,16 +77,17 @@ pub(super) fn op<'js>(
     };
     let request = match kind.as_str() {
         "binding" => {
-            let binding = string_arg(&ctx, &args, 1)?;
-            let method = string_arg(&ctx, &args, 2)?;
-            let list = arg(&args, 3)
+            let binding = host.string(1)?;
+            let method = host.string(2)?;
+            let list = host
+                .arg(3)
                 .and_then(|v| v.clone().into_array())
                 .ok_or_else(|| Exception::throw_type(&ctx, "isola: expected an argument list"))?;
             let mut values = Vec::with_capacity(list.len());
             for item in list.iter::<JsValue>() {
                 values.push(read_value(&ctx, s, &item?).map_err(|e| clone_error_to_js(&ctx, &e))?);
             }
-            check_size(&ctx, s, values.iter().map(Value::approx_size).sum())?;
+            host.check_size(values.iter().map(Value::approx_size).sum())?;
             OpRequest::Binding {
                 binding,
                 method,
@@ -98,11 +95,12 @@ pub(super) fn op<'js>(
             }
         }
         "fetch" => {
-            let method = string_arg(&ctx, &args, 1)?;
-            let url = string_arg(&ctx, &args, 2)?;
-            let headers = header_list(&ctx, arg(&args, 3))?;
-            let body = bytes_arg(&args, 4);
-            let redirect = arg(&args, 5)
+            let method = host.string(1)?;
+            let url = host.string(2)?;
+            let headers = header_list(&ctx, host.arg(3))?;
+            let body = host.bytes(4);
+            let redirect = host
+                .arg(5)
                 .and_then(|v| v.as_string())
                 .and_then(|s| s.to_string().ok())
                 .and_then(|s| RedirectMode::from_name(&s))
@@ -122,14 +120,14 @@ pub(super) fn op<'js>(
             })
         }
         "loadWorker" => {
-            let loader = string_arg(&ctx, &args, 1)?;
-            let name = optional_string_arg(&args, 2)?;
-            let code = match arg(&args, 3) {
+            let loader = host.string(1)?;
+            let name = host.optional_string(2)?;
+            let code = match host.arg(3) {
                 Some(v) if !v.is_undefined() => {
                     let value = read_value(&ctx, s, v).map_err(|e| clone_error_to_js(&ctx, &e))?;
                     let mut code = crate::dynamic::read_code(&value)
                         .map_err(|e| Exception::throw_type(&ctx, e.message()))?;
-                    if let Some(services) = arg(&args, 4) {
+                    if let Some(services) = host.arg(4) {
                         let services = read_value(&ctx, s, services)
                             .map_err(|e| clone_error_to_js(&ctx, &e))?;
                         code.services =
@@ -137,7 +135,7 @@ pub(super) fn op<'js>(
                                 Exception::throw_type(&ctx, "isola: malformed services")
                             })?;
                     }
-                    if let Some(links) = arg(&args, 5) {
+                    if let Some(links) = host.arg(5) {
                         let links =
                             read_value(&ctx, s, links).map_err(|e| clone_error_to_js(&ctx, &e))?;
                         crate::dynamic::read_links(&links, &mut code).ok_or_else(|| {
@@ -182,20 +180,18 @@ pub(super) fn op<'js>(
             }
         }
         "releaseWorker" => {
-            s.emit(Effect::ReleaseWorker {
-                handle: id_arg(&args, 1),
-            });
+            s.emit(Effect::ReleaseWorker { handle: host.id(1) });
             return resolved(&ctx, JsValue::new_undefined(ctx.clone()));
         }
         "callWorker" => {
-            let worker = id_arg(&args, 1);
-            let entrypoint = optional_string_arg(&args, 2)?;
-            let props = read_data(&ctx, s, arg(&args, 3))?;
-            let limits = crate::dynamic::read_limits(Some(&read_data(&ctx, s, arg(&args, 4))?))
+            let worker = host.id(1);
+            let entrypoint = host.optional_string(2)?;
+            let props = read_data(&ctx, s, host.arg(3))?;
+            let limits = crate::dynamic::read_limits(Some(&read_data(&ctx, s, host.arg(4))?))
                 .map_err(|e| Exception::throw_type(&ctx, e.message()))?;
             let call = worker_call(&read_rpc(5)?)
                 .ok_or_else(|| Exception::throw_type(&ctx, "isola: malformed worker call"))?;
-            check_call_size(&ctx, s, props.approx_size(), &call)?;
+            check_call_size(host, props.approx_size(), &call)?;
             OpRequest::CallWorker {
                 worker,
                 entrypoint,
@@ -205,20 +201,20 @@ pub(super) fn op<'js>(
             }
         }
         "callService" => {
-            let binding = string_arg(&ctx, &args, 1)?;
+            let binding = host.string(1)?;
             let call = worker_call(&read_rpc(2)?)
                 .ok_or_else(|| Exception::throw_type(&ctx, "isola: malformed service call"))?;
-            check_call_size(&ctx, s, 0, &call)?;
+            check_call_size(host, 0, &call)?;
             OpRequest::CallService { binding, call }
         }
         "responseHead" => {
-            let call = own_call(&ctx, id_arg(&args, 1), "Response body")?;
-            let status = crate::http_head::status(number_arg(&args, 2))
+            let call = own_call(&ctx, host.id(1), "Response body")?;
+            let status = crate::http_head::status(host.number(2))
                 .map_err(|m| Exception::throw_range(&ctx, &m))?;
-            let status_text = string_arg(&ctx, &args, 3)?;
+            let status_text = host.string(3)?;
             crate::http_head::reason_phrase(&status_text)
                 .map_err(|m| Exception::throw_type(&ctx, &m))?;
-            let headers = header_list(&ctx, arg(&args, 4))?;
+            let headers = header_list(&ctx, host.arg(4))?;
             let mut head = HttpResponse {
                 status,
                 status_text,
@@ -228,27 +224,27 @@ pub(super) fn op<'js>(
             // The whole body, when the Response was made from small
             // bytes; or (a number) the length of big bytes that follow
             // as chunks.
-            let body = bytes_arg(&args, 5);
+            let body = host.bytes(5);
             let length = match &body {
                 Some(b) => Some(b.len() as u64),
-                None => declared_length(arg(&args, 5)),
+                None => declared_length(host.arg(5)),
             };
             head.body = body.unwrap_or_default();
             OpRequest::ResponseHead { call, head, length }
         }
         "requestChunk" => OpRequest::RequestChunk {
-            call: own_call(&ctx, id_arg(&args, 1), "request body")?,
+            call: own_call(&ctx, host.id(1), "request body")?,
         },
         "responseChunk" => OpRequest::ResponseChunk {
-            call: own_call(&ctx, id_arg(&args, 1), "Response body")?,
-            bytes: bytes_arg(&args, 2).unwrap_or_default(),
+            call: own_call(&ctx, host.id(1), "Response body")?,
+            bytes: host.bytes(2).unwrap_or_default(),
         },
         "callLoopback" => {
-            let entrypoint = optional_string_arg(&args, 1)?;
-            let props = read_data(&ctx, s, arg(&args, 2))?;
+            let entrypoint = host.optional_string(1)?;
+            let props = read_data(&ctx, s, host.arg(2))?;
             let call = worker_call(&read_rpc(3)?)
                 .ok_or_else(|| Exception::throw_type(&ctx, "isola: malformed loopback call"))?;
-            check_call_size(&ctx, s, props.approx_size(), &call)?;
+            check_call_size(host, props.approx_size(), &call)?;
             OpRequest::CallLoopback {
                 entrypoint,
                 props,
@@ -257,7 +253,8 @@ pub(super) fn op<'js>(
         }
         "callStub" => {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let owner = arg(&args, 4)
+            let owner = host
+                .arg(4)
                 .and_then(JsValue::as_number)
                 .map(|n| n as CallId);
             // A stub whose call has ended is disposed: the host says so.
@@ -266,15 +263,15 @@ pub(super) fn op<'js>(
             if owner_in_flight && crate::io_context::current(&ctx) != owner {
                 return Err(different_request(&ctx, "RPC stub"));
             }
-            let stub = id_arg(&args, 1);
-            let method = optional_string_arg(&args, 2)?;
+            let stub = host.id(1);
+            let method = host.optional_string(2)?;
             let Value::Array(args) = read_rpc(3)? else {
                 return Err(Exception::throw_type(
                     &ctx,
                     "isola: expected an argument list",
                 ));
             };
-            check_size(&ctx, s, args.iter().map(Value::approx_size).sum())?;
+            host.check_size(args.iter().map(Value::approx_size).sum())?;
             OpRequest::CallStub { stub, method, args }
         }
         _ => return Err(Exception::throw_type(&ctx, "isola: unknown op")),
@@ -313,19 +310,17 @@ pub(super) fn op<'js>(
 
 /// `host.timer(ms, id)`: arms a timer (a fresh id when `id` is 0; an
 /// interval re-arms its own) for the call acting now.
-pub(super) fn timer<'js>(
-    ctx: Ctx<'js>,
-    s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let delay = number_arg(&args, 0);
+pub(crate) fn timer<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let s = host.shared;
+    let delay = host.number(0);
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let delay_ms = if delay.is_finite() && delay > 0.0 {
         delay.min(2_147_483_647.0) as u64
     } else {
         0
     };
-    let existing = id_arg(&args, 1);
+    let existing = host.id(1);
     let id = if existing == 0 {
         next_id(&s.next_timer)
     } else {
@@ -346,43 +341,34 @@ pub(super) fn timer<'js>(
 }
 
 /// `host.cancelTimer(id)`.
-pub(super) fn cancel_timer<'js>(
-    ctx: Ctx<'js>,
-    s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    s.timers.borrow_mut().cancel(id_arg(&args, 0));
+pub(crate) fn cancel_timer<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let s = host.shared;
+    s.timers.borrow_mut().cancel(host.id(0));
     Ok(JsValue::new_undefined(ctx))
 }
 
 /// `host.log(level, message)`: a console line of the call acting now.
-pub(super) fn log<'js>(
-    ctx: Ctx<'js>,
-    s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let level = match string_arg(&ctx, &args, 0)?.as_str() {
+pub(crate) fn log<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let s = host.shared;
+    let level = match host.string(0)?.as_str() {
         "debug" => LogLevel::Debug,
         "info" => LogLevel::Info,
         "warn" => LogLevel::Warn,
         "error" => LogLevel::Error,
         _ => LogLevel::Log,
     };
-    s.log(
-        level,
-        string_arg(&ctx, &args, 1)?,
-        crate::io_context::current(&ctx),
-    );
+    s.log(level, host.string(1)?, crate::io_context::current(&ctx));
     Ok(JsValue::new_undefined(ctx))
 }
 
 /// `host.clone(value)`: `structuredClone`, through the codec.
-pub(super) fn clone<'js>(
-    ctx: Ctx<'js>,
-    s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let value = arg(&args, 0)
+pub(crate) fn clone<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let s = host.shared;
+    let value = host
+        .arg(0)
         .cloned()
         .unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
     let data = read_value(&ctx, s, &value).map_err(|e| clone_error_to_js(&ctx, &e))?;
@@ -390,13 +376,11 @@ pub(super) fn clone<'js>(
 }
 
 /// `host.require(referrer, specifier)`: a CommonJS `require`.
-pub(super) fn require<'js>(
-    ctx: Ctx<'js>,
-    s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let from = string_arg(&ctx, &args, 0)?;
-    let specifier = string_arg(&ctx, &args, 1)?;
+pub(crate) fn require<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let s = host.shared;
+    let from = host.string(0)?;
+    let specifier = host.string(1)?;
     let source = s
         .source()
         .ok_or_else(|| Exception::throw_internal(&ctx, "isola: the isolate has no worker"))?;
@@ -448,8 +432,7 @@ pub(crate) fn response_to_js<'js>(
     ctx: &Ctx<'js>,
     response: &HttpResponse,
 ) -> rquickjs::Result<JsValue<'js>> {
-    let web = crate::glue::web(ctx)?;
-    let make: Function = web.get("makeResponse")?;
+    let make: Function = crate::glue::fetch_fn(ctx, "makeResponse")?;
     let headers = Array::new(ctx.clone())?;
     for (i, (k, v)) in response.headers.iter().enumerate() {
         let pair = Array::new(ctx.clone())?;
@@ -480,12 +463,7 @@ fn read_data<'js>(
 }
 
 /// Refuses a call whose arguments or body exceed the codec's size limit.
-fn check_call_size(
-    ctx: &Ctx<'_>,
-    shared: &Shared,
-    extra: usize,
-    call: &CallKind,
-) -> rquickjs::Result<()> {
+fn check_call_size(host: &HostCall<'_, '_>, extra: usize, call: &CallKind) -> rquickjs::Result<()> {
     let size = extra
         + match call {
             CallKind::Rpc { args, .. } | CallKind::Stub { args, .. } => {
@@ -493,7 +471,7 @@ fn check_call_size(
             }
             CallKind::Fetch(r) => r.body.as_ref().map_or(0, Vec::len),
         };
-    check_size(ctx, shared, size)
+    host.check_size(size)
 }
 
 /// A call descriptor from the loader glue: `["rpc", method, args]` or

@@ -3,11 +3,11 @@
 //! Each one treats its arguments as hostile: types are checked, values are
 //! read once into owned data, and nothing here panics or blocks.
 //!
-//! This module holds the table the glue calls through, the argument
-//! readers every host function shares, and the accounting around each
-//! call (host copies released, host time against the limits). The
-//! functions themselves live by what they serve: `calls` (the Workers
-//! runtime: ops, timers, console) and `web` (the web platform).
+//! This module holds [`HostCall`], the argument readers and limits every
+//! host function gets, and the trampoline around each call (host copies
+//! released, host time against the limits). The functions live with the
+//! extension they serve: `calls` here (the core runtime: ops, timers,
+//! console, `structuredClone`, `require`), the web platform's in `web/`.
 
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -15,74 +15,250 @@ use std::time::{Duration, Instant};
 use rquickjs::{Ctx, Exception, Function, Object, TypedArray, Value as JsValue, qjs};
 
 use crate::codec::{self, CloneError};
-use crate::shared::{HostArgs, Shared, clone_error_to_js, interrupted};
+use crate::handles::HostState;
+use crate::shared::{Shared, clone_error_to_js, interrupted};
 use crate::value::{ErrorValue, Value};
 
-mod calls;
-mod web;
+pub(crate) mod calls;
 
 pub(crate) use calls::{request_parts, response_to_js};
 
-fn arg<'a, 'js>(args: &'a HostArgs<'js>, i: usize) -> Option<&'a JsValue<'js>> {
-    args.0.get(i)
+/// A host function: its call's arguments and limits in, a value (or a
+/// thrown exception) out. See [`HostCall`].
+pub type HostFn = for<'a, 'js> fn(&HostCall<'a, 'js>) -> rquickjs::Result<JsValue<'js>>;
+
+/// One call of a host function: the only door from glue into Rust.
+///
+/// Arguments are hostile input: the readers check types and copy values
+/// out at once, and nothing a host function does may panic or block.
+/// Host-side copies are charged to the isolate's memory limit with
+/// [`HostCall::charge`] (released when the call returns), values leaving
+/// the isolate are held to the codec's size limit with
+/// [`HostCall::check_size`], and host time counts against the CPU and wall
+/// limits (the watchdog looks after every call, and long work asks
+/// [`HostCall::interrupted`] as it goes).
+pub struct HostCall<'a, 'js> {
+    ctx: Ctx<'js>,
+    args: &'a [JsValue<'js>],
+    pub(crate) shared: &'a Rc<Shared>,
 }
 
-fn string_arg(ctx: &Ctx<'_>, args: &HostArgs<'_>, i: usize) -> rquickjs::Result<String> {
-    optional_string_arg(args, i)?
-        .ok_or_else(|| Exception::throw_type(ctx, "isola: expected a string"))
-}
-
-/// A string argument, or `None` when it is not a string (`null`, absent).
-fn optional_string_arg(args: &HostArgs<'_>, i: usize) -> rquickjs::Result<Option<String>> {
-    arg(args, i)
-        .and_then(|v| v.as_string())
-        .map(crate::web::js_string)
-        .transpose()
-}
-
-fn number_arg(args: &HostArgs<'_>, i: usize) -> f64 {
-    arg(args, i).and_then(JsValue::as_number).unwrap_or(0.0)
-}
-
-fn id_arg(args: &HostArgs<'_>, i: usize) -> u64 {
-    let n = number_arg(args, i);
-    if n.is_finite() && n >= 0.0 {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        return n as u64;
+impl std::fmt::Debug for HostCall<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostCall")
+            .field("args", &self.args.len())
+            .finish_non_exhaustive()
     }
-    0
 }
 
-/// Charges `bytes` of host-side copies (made or about to be made by the
-/// host call in progress) to the isolate's memory limit until the call
-/// returns. Past the limit (or the process budget) the guest is stopped as
-/// by any allocation that does not fit.
-fn charge(ctx: &Ctx<'_>, shared: &Shared, bytes: usize) -> rquickjs::Result<()> {
-    if !shared.memory.admits(bytes) {
-        return Err(Exception::throw_range(ctx, "Out of memory"));
+impl<'a, 'js> HostCall<'a, 'js> {
+    /// The isolate's context.
+    pub fn ctx(&self) -> &Ctx<'js> {
+        &self.ctx
     }
-    shared.memory.add(bytes);
-    shared
-        .transient
-        .set(shared.transient.get().saturating_add(bytes));
-    Ok(())
+
+    /// Argument `i`, if given.
+    pub fn arg(&self, i: usize) -> Option<&'a JsValue<'js>> {
+        self.args.get(i)
+    }
+
+    /// Argument `i` as a string (lone surrogates become U+FFFD); a
+    /// `TypeError` if it is not one.
+    pub fn string(&self, i: usize) -> rquickjs::Result<String> {
+        self.optional_string(i)?
+            .ok_or_else(|| Exception::throw_type(&self.ctx, "isola: expected a string"))
+    }
+
+    /// Argument `i` as a string, or `None` when it is not a string
+    /// (`null`, absent).
+    pub fn optional_string(&self, i: usize) -> rquickjs::Result<Option<String>> {
+        self.arg(i)
+            .and_then(|v| v.as_string())
+            .map(crate::strings::js_string)
+            .transpose()
+    }
+
+    /// Argument `i` as a number (0 when it is not one).
+    pub fn number(&self, i: usize) -> f64 {
+        self.arg(i).and_then(JsValue::as_number).unwrap_or(0.0)
+    }
+
+    /// Argument `i` as a whole non-negative number (0 when it is not one).
+    pub fn id(&self, i: usize) -> u64 {
+        let n = self.number(i);
+        if n.is_finite() && n >= 0.0 {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            return n as u64;
+        }
+        0
+    }
+
+    /// A copy of argument `i`'s bytes, if it is a `Uint8Array`.
+    pub fn bytes(&self, i: usize) -> Option<Vec<u8>> {
+        let view = TypedArray::<u8>::from_value(self.arg(i)?.clone()).ok()?;
+        // SAFETY: copied out at once; no guest code runs in between.
+        #[allow(unsafe_code)]
+        let bytes = unsafe { view.as_bytes() }?.to_vec();
+        Some(bytes)
+    }
+
+    /// Charges `bytes` of host-side copies (made or about to be made by
+    /// this call) to the isolate's memory limit until the call returns.
+    /// Past the limit (or the process budget) the guest is stopped as by
+    /// any allocation that does not fit.
+    pub fn charge(&self, bytes: usize) -> rquickjs::Result<()> {
+        let shared = self.shared;
+        if !shared.memory.admits(bytes) {
+            return Err(Exception::throw_range(&self.ctx, "Out of memory"));
+        }
+        shared.memory.add(bytes);
+        shared
+            .transient
+            .set(shared.transient.get().saturating_add(bytes));
+        Ok(())
+    }
+
+    /// Refuses `size` bytes of values leaving the isolate when over the
+    /// codec's limit.
+    pub fn check_size(&self, size: usize) -> rquickjs::Result<()> {
+        let limit = self.shared.codec().max_bytes;
+        if size > limit {
+            return Err(clone_error_to_js(&self.ctx, &CloneError::TooLarge(limit)));
+        }
+        Ok(())
+    }
+
+    /// The isolate's memory limit in bytes (bounds what a host function
+    /// may produce, e.g. decompressed output).
+    pub fn memory_limit(&self) -> usize {
+        self.shared.memory.limit()
+    }
+
+    /// Whether a limit has fired: long host work asks as it goes and
+    /// stops (the call's error is then [`HostCall::interrupt`]'s).
+    pub fn interrupted(&self) -> bool {
+        self.shared.watchdog.poll()
+    }
+
+    /// Stops the guest as the engine's interrupt does: an error no guest
+    /// `catch` or `finally` sees (the watchdog holds the limit that fired).
+    pub fn interrupt(&self) -> rquickjs::Error {
+        interrupted(&self.ctx)
+    }
+
+    /// The isolate's seeded generator (not for keys: those come from the
+    /// OS).
+    pub fn random_u64(&self) -> u64 {
+        self.shared.next_random()
+    }
+
+    /// The export `name` of the glue chunk `chunk`, running the chunk the
+    /// first time.
+    pub fn export<T: rquickjs::FromJs<'js>>(&self, chunk: &str, name: &str) -> rquickjs::Result<T> {
+        let index = crate::glue::platform(&self.ctx)?
+            .chunk_named(chunk)
+            .ok_or_else(|| {
+                Exception::throw_internal(&self.ctx, &format!("isola: no glue chunk {chunk}"))
+            })?;
+        crate::glue::export(&self.ctx, index, name)
+    }
+
+    /// Argument `i` read as plain data by the structured-clone codec
+    /// (under the isolate's codec limits; a `DataCloneError` or
+    /// `RangeError` thrown when it does not clone). `undefined` when absent.
+    pub fn read(&self, i: usize) -> rquickjs::Result<Value> {
+        match self.arg(i) {
+            Some(value) => crate::shared::read_value(&self.ctx, self.shared, value)
+                .map_err(|e| clone_error_to_js(&self.ctx, &e)),
+            None => Ok(Value::Undefined),
+        }
+    }
+
+    /// `value` as a new JS value of this isolate.
+    pub fn write(&self, value: &Value) -> rquickjs::Result<JsValue<'js>> {
+        codec::write(&self.ctx, value)
+    }
+
+    /// A new guest object owning `state` (freed with the object, or by
+    /// [`HostCall::close_state`]); `None` when the isolate already holds
+    /// [`HostState::MAX_LIVE`] states of its kind alive, even after a
+    /// garbage collection.
+    pub fn open_state<T: HostState>(&self, state: T) -> rquickjs::Result<Option<JsValue<'js>>> {
+        crate::handles::open(&self.ctx, &self.shared.states, state)
+    }
+
+    /// Runs `f` on the state of kind `T` that argument `i` owns; `None`
+    /// when it is not such an object or its state was closed.
+    pub fn with_state<T: HostState, R>(&self, i: usize, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        crate::handles::with(self.arg(i), f)
+    }
+
+    /// Frees the state argument `i` owns now, before its object is
+    /// collected.
+    pub fn close_state(&self, i: usize) {
+        crate::handles::close(self.arg(i));
+    }
+
+    /// An exception of `name` (an `Error` subclass or a `DOMException`
+    /// name) with `message`, thrown.
+    pub fn throw_error(&self, name: &str, message: &str) -> rquickjs::Error {
+        let thrown = (|| -> rquickjs::Result<rquickjs::Error> {
+            let e = codec::error_to_js(&self.ctx, &ErrorValue::new(name, message))?;
+            Ok(self.ctx.throw(e))
+        })();
+        thrown.unwrap_or_else(|e| e)
+    }
 }
 
-fn bytes_arg(args: &HostArgs<'_>, i: usize) -> Option<Vec<u8>> {
-    let view = TypedArray::<u8>::from_value(arg(args, i)?.clone()).ok()?;
-    // SAFETY: copied out at once; no guest code runs in between.
-    #[allow(unsafe_code)]
-    let bytes = unsafe { view.as_bytes() }?.to_vec();
-    Some(bytes)
+/// The native trampoline of every host function: `magic` numbers it in
+/// the platform. Host copies made by the call (not by calls nested in it)
+/// are released when it returns, and the watchdog looks at host time.
+#[allow(unsafe_code)]
+pub(crate) unsafe extern "C" fn call_host(
+    ctx: *mut qjs::JSContext,
+    _this: qjs::JSValue,
+    argc: std::ffi::c_int,
+    argv: *mut qjs::JSValue,
+    magic: std::ffi::c_int,
+) -> qjs::JSValue {
+    // SAFETY: QuickJS calls with its live context and `argc` valid values at `argv`.
+    unsafe {
+        crate::globals::trampoline(ctx, |ctx| {
+            let (platform, shared) = crate::glue::with(ctx, |g| (g.platform, g.shared.clone()))?;
+            let Some(f) = usize::try_from(magic)
+                .ok()
+                .and_then(|i| platform.host.get(i))
+            else {
+                return Err(Exception::throw_type(ctx, "isola: unknown host function"));
+            };
+            let count = usize::try_from(argc).unwrap_or(0);
+            let mut args = Vec::with_capacity(count);
+            for i in 0..count {
+                // SAFETY: `i < argc`, so `argv.add(i)` is one of the
+                // arguments; the duplicate is the reference `args` owns.
+                args.push(JsValue::from_raw(
+                    ctx.clone(),
+                    qjs::JS_DupValue(ctx.as_raw().as_ptr(), *argv.add(i)),
+                ));
+            }
+            let outer = shared.transient.replace(0);
+            let started = Instant::now();
+            let result = f(&HostCall {
+                ctx: ctx.clone(),
+                args: &args,
+                shared: &shared,
+            });
+            shared.memory.sub(shared.transient.replace(outer));
+            if host_work_tripped(&shared, started.elapsed()) {
+                return Err(interrupted(ctx));
+            }
+            result
+        })
+    }
 }
 
-/// A host function: the glue's arguments and the isolate's state in, a
-/// value (or a thrown exception) out.
-type HostFn = for<'js> fn(Ctx<'js>, &Rc<Shared>, HostArgs<'js>) -> rquickjs::Result<JsValue<'js>>;
-
-/// Builds the host dispatcher handed to the glue, and replaces
-/// `Math.random` with a per-isolate CSPRNG-seeded generator.
-pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Result<Function<'js>> {
+/// Replaces `Math.random` with a per-isolate CSPRNG-seeded generator.
+pub(crate) fn install_random(ctx: &Ctx<'_>, shared: &Rc<Shared>) -> rquickjs::Result<()> {
     let s = shared.clone();
     let random = Function::new(ctx.clone(), move || {
         #[allow(clippy::cast_precision_loss)]
@@ -93,63 +269,8 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Res
     ctx.globals()
         .get::<_, Object>("Math")?
         .set("random", random)?;
-
-    let s = shared.clone();
-    let dispatch = Function::new(
-        ctx.clone(),
-        move |ctx: Ctx<'js>, index: u32, args: HostArgs<'js>| {
-            let Some((_, f)) = HOST_TABLE.get(index as usize) else {
-                return Err(Exception::throw_type(&ctx, "isola: unknown host function"));
-            };
-            // Host copies made by this call (not by calls nested in it) are
-            // released when it returns.
-            let outer = s.transient.replace(0);
-            let started = Instant::now();
-            let result = f(ctx.clone(), &s, args);
-            s.memory.sub(s.transient.replace(outer));
-            if host_work_tripped(&s, started.elapsed()) {
-                return Err(interrupted(&ctx));
-            }
-            result
-        },
-    )?;
-    Ok(dispatch)
+    Ok(())
 }
-
-/// The host table: each function by the name the glue knows it by, in
-/// index order. The glue calls by index: the `OP` constant of
-/// `glue/bindings.js` and `HOST_NAMES` in `glue/extras.js` must match (a
-/// unit test checks). Plain functions, not closures: nothing is allocated
-/// per isolate for them, and the isolate's state comes in as an argument.
-const HOST_TABLE: [(&str, HostFn); 27] = [
-    ("op", calls::op),
-    ("timer", calls::timer),
-    ("cancelTimer", calls::cancel_timer),
-    ("log", calls::log),
-    ("clone", calls::clone),
-    ("btoa", web::btoa),
-    ("atob", web::atob),
-    ("getRandomValues", web::get_random_values),
-    ("randomUUID", web::random_uuid),
-    ("utf8Encode", web::utf8_encode),
-    ("utf8Decode", web::utf8_decode),
-    ("urlParse", web::url_parse),
-    ("urlSet", web::url_set),
-    ("formParse", web::form_parse),
-    ("formSerialize", web::form_serialize),
-    ("loadWeb", web::load_web),
-    ("require", calls::require),
-    ("decoderOpen", web::decoder_open),
-    ("decoderDecode", web::decoder_decode),
-    ("loadCrypto", web::load_crypto),
-    ("subtle", web::subtle),
-    ("multipartParse", web::multipart_parse),
-    ("loadStreams", web::load_streams),
-    ("compressionOpen", web::compression_open),
-    ("compressionWrite", web::compression_write),
-    ("compressionFinish", web::compression_finish),
-    ("compressionClose", web::compression_close),
-];
 
 /// Host time between looks at the watchdog. The engine's own check runs
 /// every 10,000 bytecode instructions, which a loop of a few expensive host
@@ -166,16 +287,6 @@ fn host_work_tripped(shared: &Shared, spent: Duration) -> bool {
     }
     shared.host_work.set(Duration::ZERO);
     shared.watchdog.poll()
-}
-
-/// Refuses `size` bytes of values leaving the isolate when over the
-/// codec's limit.
-fn check_size(ctx: &Ctx<'_>, shared: &Shared, size: usize) -> rquickjs::Result<()> {
-    let limit = shared.codec().max_bytes;
-    if size > limit {
-        return Err(clone_error_to_js(ctx, &CloneError::TooLarge(limit)));
-    }
-    Ok(())
 }
 
 /// Reads a thrown value as an [`ErrorValue`] (non-errors become `Error`
@@ -220,7 +331,7 @@ pub(crate) fn error_value<'js>(
             e
         }
         Some(Value::String(s)) => ErrorValue::new("Error", s),
-        Some(other) => ErrorValue::new("Error", crate::web::describe(&other)),
+        Some(other) => ErrorValue::new("Error", crate::strings::describe(&other)),
         None => ErrorValue::new("Error", "<unreadable thrown value>"),
     }
 }
@@ -259,25 +370,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn glue_host_indices_match_the_host_table() {
-        let extras = include_str!("../glue/extras.js");
-        let start = extras
-            .find("const HOST_NAMES = [")
-            .expect("HOST_NAMES in extras.js");
-        let list = &extras[start..];
-        let list = &list[list.find('[').expect("[") + 1..list.find("];").expect("];")];
-        let names: Vec<&str> = list
-            .split(',')
-            .map(|n| n.trim().trim_matches('"'))
-            .filter(|n| !n.is_empty())
-            .collect();
-        let table: Vec<&str> = HOST_TABLE.iter().map(|(name, _)| *name).collect();
-        assert_eq!(names, table);
-        assert_eq!(HOST_TABLE[0].0, "op");
-        assert!(include_str!("../glue/bindings.js").contains("const OP = 0;"));
-    }
-
-    #[test]
     fn stack_locations_are_extracted() {
         assert_eq!(
             first_frame_location("    at agent.js:1:26\n").as_deref(),
@@ -288,7 +380,7 @@ mod tests {
             Some("lib/a.js:3:9")
         );
         assert_eq!(
-            first_frame_location("    at start (isola:extras:10:2)\n").as_deref(),
+            first_frame_location("    at start (isola:core:10:2)\n").as_deref(),
             None
         );
     }

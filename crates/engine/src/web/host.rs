@@ -2,39 +2,28 @@
 //! parsing, randomness, `multipart/form-data`, compression, Web Crypto, and
 //! the loading of the web platform's glue chunks.
 
-use std::rc::Rc;
-
 use base64::Engine as _;
 use rquickjs::{Array, Ctx, Exception, TypedArray, Value as JsValue, qjs};
 
-use super::{arg, bytes_arg, charge, string_arg};
-use crate::codec;
-use crate::handles::HostState;
-use crate::shared::{HostArgs, Shared, clone_error_to_js, read_value};
-use crate::value::ErrorValue;
+use super::compression::CodecState;
+use super::text::TextDecoderState;
+use crate::host::HostCall;
 
 /// The largest buffer `crypto.getRandomValues` fills, per the Web Crypto spec.
 const RANDOM_VALUES_QUOTA: usize = 65_536;
 
 /// `host.btoa(string)`.
-pub(super) fn btoa<'js>(
-    ctx: Ctx<'js>,
-    s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let input = string_arg(&ctx, &args, 0)?;
+pub(crate) fn btoa<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let input = host.string(0)?;
     // The input, its bytes and the encoding.
-    charge(&ctx, s, input.len().saturating_mul(4))?;
+    host.charge(input.len().saturating_mul(4))?;
     let mut bytes = Vec::with_capacity(input.len());
     for c in input.chars() {
         match u8::try_from(u32::from(c)) {
             Ok(b) => bytes.push(b),
             Err(_) => {
-                return Err(dom_exception(
-                    &ctx,
-                    "InvalidCharacterError",
-                    "Invalid character",
-                ));
+                return Err(host.throw_error("InvalidCharacterError", "Invalid character"));
             }
         }
     }
@@ -43,21 +32,17 @@ pub(super) fn btoa<'js>(
 }
 
 /// `host.atob(string)`: forgiving base64.
-pub(super) fn atob<'js>(
-    ctx: Ctx<'js>,
-    s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let input = string_arg(&ctx, &args, 0)?;
+pub(crate) fn atob<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let input = host.string(0)?;
     // The input, the decoded bytes and their Latin-1 text.
-    charge(&ctx, s, input.len().saturating_mul(3))?;
+    host.charge(input.len().saturating_mul(3))?;
     match forgiving_base64_decode(&input) {
         Some(bytes) => {
             let latin1: String = bytes.into_iter().map(char::from).collect();
             Ok(rquickjs::String::from_str(ctx, &latin1)?.into_value())
         }
-        None => Err(dom_exception(
-            &ctx,
+        None => Err(host.throw_error(
             "InvalidCharacterError",
             "The string to be decoded is not correctly encoded.",
         )),
@@ -65,12 +50,10 @@ pub(super) fn atob<'js>(
 }
 
 /// `host.getRandomValues(view)`: fills an integer view from the OS CSPRNG.
-pub(super) fn get_random_values<'js>(
-    ctx: Ctx<'js>,
-    s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let target = arg(&args, 0)
+pub(crate) fn get_random_values<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let target = host
+        .arg(0)
         .cloned()
         .unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
     // SAFETY: `target` is live for this call; the predicate reads its class id.
@@ -79,13 +62,12 @@ pub(super) fn get_random_values<'js>(
     // Integer arrays only: QuickJS numbers Uint8C..BigUint64 as 0..=8;
     // Float16/32/64 (9..=11) and non-views (-1) are refused.
     if !(0..=8).contains(&kind) {
-        return Err(dom_exception(
-            &ctx,
+        return Err(host.throw_error(
             "TypeMismatchError",
             "The data argument must be an integer-type TypedArray",
         ));
     }
-    let view_parts = crate::glue::extras_fn(&ctx, "viewParts")?;
+    let view_parts: rquickjs::Function = host.export("isola:core", "viewParts")?;
     let parts: Array = view_parts.call((target.clone(),))?;
     let view: JsValue = parts.get(1)?;
     let view = TypedArray::<u8>::from_value(view)?;
@@ -96,8 +78,7 @@ pub(super) fn get_random_values<'js>(
         ));
     };
     if raw.len() > RANDOM_VALUES_QUOTA {
-        return Err(dom_exception(
-            &ctx,
+        return Err(host.throw_error(
             "QuotaExceededError",
             &format!(
                 "The ArrayBufferView's byte length ({}) exceeds the number of bytes of entropy available via this API ({RANDOM_VALUES_QUOTA})",
@@ -108,7 +89,7 @@ pub(super) fn get_random_values<'js>(
     let mut fill = vec![0u8; raw.len()];
     getrandom::fill(&mut fill).map_err(|_| Exception::throw_internal(&ctx, "no OS randomness"))?;
     for chunk in fill.chunks_mut(8) {
-        let r = s.next_random().to_le_bytes();
+        let r = host.random_u64().to_le_bytes();
         for (b, x) in chunk.iter_mut().zip(r) {
             *b ^= x;
         }
@@ -124,11 +105,8 @@ pub(super) fn get_random_values<'js>(
 }
 
 /// `host.randomUUID()`: a version 4 UUID.
-pub(super) fn random_uuid<'js>(
-    ctx: Ctx<'js>,
-    _s: &Rc<Shared>,
-    _args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
+pub(crate) fn random_uuid<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).map_err(|_| Exception::throw_internal(&ctx, "no OS randomness"))?;
     b[6] = (b[6] & 0x0f) | 0x40;
@@ -146,31 +124,21 @@ pub(super) fn random_uuid<'js>(
 }
 
 /// `host.utf8Encode(string)`: `TextEncoder`.
-pub(super) fn utf8_encode<'js>(
-    ctx: Ctx<'js>,
-    s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let text = arg(&args, 0)
-        .and_then(|v| v.as_string())
-        .map(crate::web::js_string)
-        .transpose()?
-        .unwrap_or_default();
-    charge(&ctx, s, text.len())?;
+pub(crate) fn utf8_encode<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let text = host.optional_string(0)?.unwrap_or_default();
+    host.charge(text.len())?;
     Ok(TypedArray::<u8>::new(ctx, text.into_bytes())?.into_value())
 }
 
 /// `host.utf8Decode(bytes, fatal, ignoreBOM)`: one-shot `TextDecoder`.
-pub(super) fn utf8_decode<'js>(
-    ctx: Ctx<'js>,
-    s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let bytes = bytes_arg(&args, 0).unwrap_or_default();
+pub(crate) fn utf8_decode<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let bytes = host.bytes(0).unwrap_or_default();
     // The bytes and their text (an invalid byte becomes three).
-    charge(&ctx, s, bytes.len().saturating_mul(4))?;
-    let fatal = arg(&args, 1).and_then(JsValue::as_bool).unwrap_or(false);
-    let ignore_bom = arg(&args, 2).and_then(JsValue::as_bool).unwrap_or(false);
+    host.charge(bytes.len().saturating_mul(4))?;
+    let fatal = host.arg(1).and_then(JsValue::as_bool).unwrap_or(false);
+    let ignore_bom = host.arg(2).and_then(JsValue::as_bool).unwrap_or(false);
     let body = if !ignore_bom && bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
         &bytes[3..]
     } else {
@@ -189,44 +157,36 @@ pub(super) fn utf8_decode<'js>(
 }
 
 /// `host.urlParse(input, base)`: WHATWG URL parsing, the parts as a list.
-pub(super) fn url_parse<'js>(
-    ctx: Ctx<'js>,
-    _s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let input = string_arg(&ctx, &args, 0)?;
-    let base = arg(&args, 1)
+pub(crate) fn url_parse<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let input = host.string(0)?;
+    let base = host
+        .arg(1)
         .and_then(|v| v.as_string())
         .map(rquickjs::String::to_string)
         .transpose()?;
-    match crate::web::parse_url(&input, base.as_deref()) {
+    match super::text::parse_url(&input, base.as_deref()) {
         Some(parts) => string_array(&ctx, &parts),
         None => Ok(JsValue::new_null(ctx)),
     }
 }
 
 /// `host.urlSet(href, part, value)`: a URL setter, the new parts.
-pub(super) fn url_set<'js>(
-    ctx: Ctx<'js>,
-    _s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let href = string_arg(&ctx, &args, 0)?;
-    let part = string_arg(&ctx, &args, 1)?;
-    let value = string_arg(&ctx, &args, 2)?;
-    match crate::web::set_url_part(&href, &part, &value) {
+pub(crate) fn url_set<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let href = host.string(0)?;
+    let part = host.string(1)?;
+    let value = host.string(2)?;
+    match super::text::set_url_part(&href, &part, &value) {
         Some(parts) => string_array(&ctx, &parts),
         None => Ok(JsValue::new_null(ctx)),
     }
 }
 
 /// `host.formParse(string)`: `application/x-www-form-urlencoded` pairs.
-pub(super) fn form_parse<'js>(
-    ctx: Ctx<'js>,
-    _s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let input = string_arg(&ctx, &args, 0)?;
+pub(crate) fn form_parse<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let input = host.string(0)?;
     let list = Array::new(ctx.clone())?;
     for (i, (k, v)) in
         url::form_urlencoded::parse(input.strip_prefix('?').unwrap_or(&input).as_bytes())
@@ -241,12 +201,10 @@ pub(super) fn form_parse<'js>(
 }
 
 /// `host.formSerialize(pairs)`.
-pub(super) fn form_serialize<'js>(
-    ctx: Ctx<'js>,
-    _s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let list = arg(&args, 0)
+pub(crate) fn form_serialize<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let list = host
+        .arg(0)
         .and_then(|v| v.clone().into_array())
         .ok_or_else(|| Exception::throw_type(&ctx, "isola: expected a list"))?;
     let mut out = url::form_urlencoded::Serializer::new(String::new());
@@ -259,36 +217,19 @@ pub(super) fn form_serialize<'js>(
     Ok(rquickjs::String::from_str(ctx, &out.finish())?.into_value())
 }
 
-/// `host.loadWeb(host, extras)`: evaluates the Web API chunk (compiled
-/// once per process) for this isolate.
-pub(super) fn load_web<'js>(
-    ctx: Ctx<'js>,
-    _s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    // The caller (extras) caches the result and passes `host` back in: a
-    // closure holding it would be a cycle the collector cannot see.
-    let factory = crate::bytecode::web(&ctx)?;
-    factory.call((arg(&args, 0).cloned(), arg(&args, 1).cloned()))
-}
-
 /// `host.decoderOpen(label, fatal, ignoreBOM)`: a streaming `TextDecoder`, counted against the isolate's decoders.
-pub(super) fn decoder_open<'js>(
-    ctx: Ctx<'js>,
-    s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let label = string_arg(&ctx, &args, 0)?;
-    let fatal = arg(&args, 1).and_then(JsValue::as_bool).unwrap_or(false);
-    let ignore_bom = arg(&args, 2).and_then(JsValue::as_bool).unwrap_or(false);
-    let Some(state) = crate::web::TextDecoderState::open(&label, fatal, ignore_bom) else {
+pub(crate) fn decoder_open<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let label = host.string(0)?;
+    let fatal = host.arg(1).and_then(JsValue::as_bool).unwrap_or(false);
+    let ignore_bom = host.arg(2).and_then(JsValue::as_bool).unwrap_or(false);
+    let Some(state) = super::text::TextDecoderState::open(&label, fatal, ignore_bom) else {
         return Ok(JsValue::new_null(ctx));
     };
     let name = state.name();
-    let handle =
-        crate::handles::open(&ctx, &s.decoders, HostState::Decoder(state))?.ok_or_else(|| {
-            Exception::throw_range(&ctx, "Too many TextDecoders alive in this isolate.")
-        })?;
+    let handle = host.open_state(state)?.ok_or_else(|| {
+        Exception::throw_range(&ctx, "Too many TextDecoders alive in this isolate.")
+    })?;
     let pair = Array::new(ctx.clone())?;
     pair.set(0, handle)?;
     pair.set(1, name)?;
@@ -296,20 +237,16 @@ pub(super) fn decoder_open<'js>(
 }
 
 /// `host.decoderDecode(handle, bytes, stream)`.
-pub(super) fn decoder_decode<'js>(
-    ctx: Ctx<'js>,
-    s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let bytes = bytes_arg(&args, 1).unwrap_or_default();
-    charge(&ctx, s, bytes.len().saturating_mul(4))?;
-    let stream = arg(&args, 2).and_then(JsValue::as_bool).unwrap_or(false);
-    let decoded = crate::handles::with(arg(&args, 0), |state| match state {
-        HostState::Decoder(decoder) => Some(decoder.decode(&bytes, stream)),
-        HostState::Codec(_) => None,
-    })
-    .flatten()
-    .ok_or_else(|| Exception::throw_type(&ctx, "Illegal invocation"))?;
+pub(crate) fn decoder_decode<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let bytes = host.bytes(1).unwrap_or_default();
+    host.charge(bytes.len().saturating_mul(4))?;
+    let stream = host.arg(2).and_then(JsValue::as_bool).unwrap_or(false);
+    let decoded = host
+        .with_state(0, |decoder: &mut TextDecoderState| {
+            decoder.decode(&bytes, stream)
+        })
+        .ok_or_else(|| Exception::throw_type(&ctx, "Illegal invocation"))?;
     match decoded {
         Ok(text) => Ok(rquickjs::String::from_str(ctx, &text)?.into_value()),
         Err(()) => Err(Exception::throw_type(
@@ -319,49 +256,30 @@ pub(super) fn decoder_decode<'js>(
     }
 }
 
-/// `host.loadCrypto(host)`: evaluates the Web Crypto chunk.
-pub(super) fn load_crypto<'js>(
-    ctx: Ctx<'js>,
-    _s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let factory = crate::bytecode::crypto(&ctx)?;
-    factory.call((arg(&args, 0).cloned(),))
-}
-
 /// `host.subtle(operation, …)`: one `crypto.subtle` operation, run by `isola-webcrypto`.
-pub(super) fn subtle<'js>(
-    ctx: Ctx<'js>,
-    s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let op = string_arg(&ctx, &args, 0)?;
-    let params = arg(&args, 1)
-        .cloned()
-        .unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
-    let params = read_value(&ctx, s, &params).map_err(|e| clone_error_to_js(&ctx, &e))?;
+pub(crate) fn subtle<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let op = host.string(0)?;
+    let params = host.read(1)?;
     // Long operations look at the limits between units of work; when
     // one fired, the dispatcher turns the result into the stop.
-    let interrupt = || s.watchdog.poll();
-    match crate::subtle::run(&op, params, &interrupt) {
-        Ok(value) => codec::write(&ctx, &value),
+    let interrupt = || host.interrupted();
+    match super::subtle::run(&op, params, &interrupt) {
+        Ok(value) => host.write(&value),
         Err(e) if e.name == "TypeError" => Err(Exception::throw_type(&ctx, &e.message)),
-        Err(e) => Err(dom_exception(&ctx, e.name, &e.message)),
+        Err(e) => Err(host.throw_error(e.name, &e.message)),
     }
 }
 
 /// `host.multipartParse(bytes, contentType)`: a `multipart/form-data` body's parts.
-pub(super) fn multipart_parse<'js>(
-    ctx: Ctx<'js>,
-    s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let body = bytes_arg(&args, 0).unwrap_or_default();
+pub(crate) fn multipart_parse<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let body = host.bytes(0).unwrap_or_default();
     // The body and its parts.
-    charge(&ctx, s, body.len().saturating_mul(2))?;
-    let content_type = string_arg(&ctx, &args, 1)?;
-    let parts = crate::multipart::boundary(&content_type)
-        .and_then(|boundary| crate::multipart::parse(&body, &boundary));
+    host.charge(body.len().saturating_mul(2))?;
+    let content_type = host.string(1)?;
+    let parts = super::multipart::boundary(&content_type)
+        .and_then(|boundary| super::multipart::parse(&body, &boundary));
     let Some(parts) = parts else {
         return Ok(JsValue::new_null(ctx));
     };
@@ -382,34 +300,21 @@ pub(super) fn multipart_parse<'js>(
     Ok(list.into_value())
 }
 
-/// `host.loadStreams(host, extras)`: evaluates the Streams chunk.
-pub(super) fn load_streams<'js>(
-    ctx: Ctx<'js>,
-    _s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let factory = crate::bytecode::streams(&ctx)?;
-    factory.call((arg(&args, 0).cloned(), arg(&args, 1).cloned()))
-}
-
 /// `host.compressionOpen(format, compress)`: a `CompressionStream` or
 /// `DecompressionStream` codec, counted against the isolate's codecs.
-pub(super) fn compression_open<'js>(
-    ctx: Ctx<'js>,
-    s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let format = string_arg(&ctx, &args, 0)?;
-    let compress = arg(&args, 1).and_then(JsValue::as_bool).unwrap_or(false);
-    let Some(format) = crate::compression::Format::parse(&format) else {
+pub(crate) fn compression_open<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    let format = host.string(0)?;
+    let compress = host.arg(1).and_then(JsValue::as_bool).unwrap_or(false);
+    let Some(format) = super::compression::Format::parse(&format) else {
         return Err(Exception::throw_type(
             &ctx,
             &format!("Unsupported compression format: '{format}'"),
         ));
     };
-    let cap = crate::compression::decompressed_cap(s.memory.limit());
-    let state = crate::compression::CodecState::new(format, compress, cap);
-    crate::handles::open(&ctx, &s.codecs, HostState::Codec(state))?.ok_or_else(|| {
+    let cap = super::compression::decompressed_cap(host.memory_limit());
+    let state = super::compression::CodecState::new(format, compress, cap);
+    host.open_state(state)?.ok_or_else(|| {
         Exception::throw_range(
             &ctx,
             "Too many open CompressionStreams and DecompressionStreams in this isolate.",
@@ -418,32 +323,21 @@ pub(super) fn compression_open<'js>(
 }
 
 /// `host.compressionWrite(handle, bytes)`: the output so far.
-pub(super) fn compression_write<'js>(
-    ctx: Ctx<'js>,
-    _s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    let chunk = arg(&args, 1).is_some_and(|v| !v.is_undefined());
-    let bytes = if chunk { bytes_arg(&args, 1) } else { None };
-    codec_pull(&ctx, arg(&args, 0), bytes, false)
+pub(crate) fn compression_write<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let chunk = host.arg(1).is_some_and(|v| !v.is_undefined());
+    let bytes = if chunk { host.bytes(1) } else { None };
+    codec_pull(host, bytes, false)
 }
 
 /// `host.compressionFinish(handle)`: the last output.
-pub(super) fn compression_finish<'js>(
-    ctx: Ctx<'js>,
-    _s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    codec_pull(&ctx, arg(&args, 0), None, true)
+pub(crate) fn compression_finish<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    codec_pull(host, None, true)
 }
 
 /// `host.compressionClose(handle)`.
-pub(super) fn compression_close<'js>(
-    ctx: Ctx<'js>,
-    _s: &Rc<Shared>,
-    args: HostArgs<'js>,
-) -> rquickjs::Result<JsValue<'js>> {
-    crate::handles::close(arg(&args, 0));
+pub(crate) fn compression_close<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx().clone();
+    host.close_state(0);
     Ok(JsValue::new_undefined(ctx))
 }
 
@@ -451,24 +345,21 @@ pub(super) fn compression_close<'js>(
 /// output slice, or null when it has none; the state is freed when it
 /// fails or, with `finish`, has nothing more.
 fn codec_pull<'js>(
-    ctx: &Ctx<'js>,
-    handle: Option<&JsValue<'js>>,
+    host: &HostCall<'_, 'js>,
     bytes: Option<Vec<u8>>,
     finish: bool,
 ) -> rquickjs::Result<JsValue<'js>> {
-    let result = crate::handles::with(handle, |state| match state {
-        HostState::Codec(codec) => {
+    let ctx = host.ctx();
+    let result = host
+        .with_state(0, |codec: &mut CodecState| {
             if let Some(bytes) = bytes {
                 codec.push(&bytes);
             }
-            Some(codec.pull(finish))
-        }
-        HostState::Decoder(_) => None,
-    })
-    .flatten()
-    .ok_or_else(|| Exception::throw_type(ctx, "The stream is closed"))?;
+            codec.pull(finish)
+        })
+        .ok_or_else(|| Exception::throw_type(ctx, "The stream is closed"))?;
     if result.is_err() || (finish && matches!(result, Ok(None))) {
-        crate::handles::close(handle);
+        host.close_state(0);
     }
     match result {
         Ok(Some(out)) => Ok(TypedArray::<u8>::new(ctx.clone(), out)?.into_value()),
@@ -483,14 +374,6 @@ fn string_array<'js>(ctx: &Ctx<'js>, parts: &[String]) -> rquickjs::Result<JsVal
         array.set(i, p.as_str())?;
     }
     Ok(array.into_value())
-}
-
-fn dom_exception(ctx: &Ctx<'_>, name: &str, message: &str) -> rquickjs::Error {
-    let thrown = (|| -> rquickjs::Result<rquickjs::Error> {
-        let e = codec::error_to_js(ctx, &ErrorValue::new(name, message))?;
-        Ok(ctx.throw(e))
-    })();
-    thrown.unwrap_or_else(|e| e)
 }
 
 /// WHATWG "forgiving-base64 decode".

@@ -3,7 +3,7 @@
 // Rust by well-kept crates; this file holds the object model around them.
 // Full web-platform conformance (streams, FormData, Blob, AbortSignal...) is
 // the web-platform issue's work.
-(function (host, internals) {
+(function (host, load) {
   "use strict";
   const ObjectDefineProperty = Object.defineProperty;
   const ReflectApply = Reflect.apply;
@@ -22,7 +22,7 @@
   const SymbolIterator = Symbol.iterator;
   const ArrayPrototypeSort = Array.prototype.sort;
   const ArrayPrototypeSlice = Array.prototype.slice;
-  const { op, then, setTimeout, reportError } = internals;
+  const { op, then, setTimeout, reportError } = load("isola:core").internals;
   const push = (a, v) => (a[a.length] = v);
   const ObjectCreate = Object.create;
   const ObjectGetPrototypeOf = Object.getPrototypeOf;
@@ -469,7 +469,7 @@
     return host.utf8Encode(StringCtor(body));
   }
   // A body is null, bytes (a Uint8Array of our own) or a ReadableStream.
-  const streams = () => internals.loadStreams();
+  const streams = () => load("isola:streams");
   const isStream = (value) => value !== null && typeof value === "object" && !(value instanceof Uint8ArrayCtor) && streams().isReadableStream(value);
   const isBytes = (body) => body instanceof Uint8ArrayCtor;
   // Unpatchable views of a body's bytes: its length and a slice of it.

@@ -85,6 +85,10 @@ pub(crate) struct CodecState {
     cap: usize,
 }
 
+impl crate::HostState for CodecState {
+    const MAX_LIVE: usize = MAX_STREAMS;
+}
+
 impl CodecState {
     pub(crate) fn new(format: Format, compress: bool, cap: usize) -> Self {
         let zlib = format == Format::Deflate;

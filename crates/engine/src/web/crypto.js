@@ -2,13 +2,13 @@
 // `crypto.subtle`, `CryptoKey` or `SubtleCrypto`. This file is the Web
 // Crypto object model: algorithm normalization (WebIDL dictionaries),
 // key usages and types, key objects. Every operation goes to Rust
-// (engine/src/subtle.rs, then the isola-webcrypto crate) as one plain-data
+// (web/subtle.rs, then the isola-webcrypto crate) as one plain-data
 // request, synchronously: the returned promise is already settled.
 //
 // Key material stays in `CryptoKey` private fields, which no reflection,
 // prototype patching or Proxy can read; only `exportKey` (for extractable
 // keys) hands it out.
-(function (host) {
+(function (host, load) {
   "use strict";
   const ObjectDefineProperty = Object.defineProperty;
   const ObjectFreeze = Object.freeze;

@@ -1,4 +1,4 @@
-//! `crypto.subtle` on the host side: the glue (`glue/crypto.js`) normalizes
+//! `crypto.subtle` on the host side: the glue (`web/crypto.js`) normalizes
 //! algorithms, checks keys and usages, and hands each operation here as one
 //! plain-data request; `isola-webcrypto` does the cryptography.
 //!

@@ -1,6 +1,5 @@
-//! Rust halves of the Web APIs: URL parsing by the `url` crate, text helpers.
-
-use crate::value::Value;
+//! Rust halves of the Web APIs: URL parsing by the `url` crate, and
+//! `TextDecoder`'s streaming state (encodings by `encoding_rs`).
 
 /// `[href, origin, protocol, username, password, host, hostname, port,
 /// pathname, search, hash]`, or `None` if the input does not parse.
@@ -68,48 +67,6 @@ pub(crate) fn set_url_part(href: &str, part: &str, value: &str) -> Option<Vec<St
     Some(parts(&u))
 }
 
-/// A JS string as Rust UTF-8, lone surrogates replaced by U+FFFD (what
-/// `TextEncoder` does), embedded NULs kept.
-pub(crate) fn js_string(s: &rquickjs::String<'_>) -> rquickjs::Result<String> {
-    let ctx = s.ctx();
-    let mut len = 0;
-    // SAFETY: `s` is a live string of `ctx`; QuickJS returns a buffer of
-    // `len` bytes that is copied and then freed with `JS_FreeCString`.
-    #[allow(unsafe_code)]
-    let mut bytes = unsafe {
-        let ptr = rquickjs::qjs::JS_ToCStringLen(ctx.as_raw().as_ptr(), &raw mut len, s.as_raw());
-        if ptr.is_null() {
-            return Err(rquickjs::Error::Exception);
-        }
-        let bytes = std::slice::from_raw_parts(ptr.cast::<u8>(), len).to_vec();
-        rquickjs::qjs::JS_FreeCString(ctx.as_raw().as_ptr(), ptr);
-        bytes
-    };
-    Ok(wtf8_to_utf8(&mut bytes))
-}
-
-/// QuickJS encodes unpaired surrogates as three-byte sequences (WTF-8);
-/// each becomes U+FFFD, which is also three bytes long.
-fn wtf8_to_utf8(bytes: &mut [u8]) -> String {
-    let mut i = 0;
-    while i + 2 < bytes.len() {
-        if bytes[i] == 0xED
-            && (0xA0..=0xBF).contains(&bytes[i + 1])
-            && (0x80..=0xBF).contains(&bytes[i + 2])
-        {
-            bytes[i..i + 3].copy_from_slice("\u{FFFD}".as_bytes());
-            i += 3;
-        } else {
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// The most `TextDecoder`s an isolate may hold (their state lives on the
-/// host side).
-pub(crate) const MAX_DECODERS: usize = 10_000;
-
 /// One `TextDecoder`: its encoding, options, and the streaming decoder
 /// between `decode(..., {stream: true})` calls.
 pub(crate) struct TextDecoderState {
@@ -117,6 +74,12 @@ pub(crate) struct TextDecoderState {
     fatal: bool,
     ignore_bom: bool,
     decoder: Option<encoding_rs::Decoder>,
+}
+
+/// An isolate holds at most 10,000 `TextDecoder`s (their state lives on
+/// the host side).
+impl crate::HostState for TextDecoderState {
+    const MAX_LIVE: usize = 10_000;
 }
 
 impl TextDecoderState {
@@ -171,29 +134,5 @@ impl TextDecoderState {
             self.decoder = None;
         }
         result.map(|()| out)
-    }
-}
-
-/// A short description of a thrown non-error value.
-pub(crate) fn describe(value: &Value) -> String {
-    match value {
-        Value::Undefined => "undefined".into(),
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::BigInt(d) => format!("{d}n"),
-        Value::String(s) => s.clone(),
-        other => other.to_json().to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn unpaired_surrogates_become_replacement_characters() {
-        let mut wtf8 = vec![b'a', 0xED, 0xA0, 0x80, b'b'];
-        assert_eq!(super::wtf8_to_utf8(&mut wtf8), "a\u{FFFD}b");
-        let mut fine = "☃\0x".as_bytes().to_vec();
-        assert_eq!(super::wtf8_to_utf8(&mut fine), "☃\0x");
     }
 }

@@ -1,24 +1,11 @@
-// The rest of the guest-side runtime, loaded on first use: console,
-// timers, performance, navigator, crypto, base64, structuredClone, fetch,
-// `cloudflare:workers`, CommonJS, and the helpers the Rust value codec uses.
-// Rust reaches the globals through trampolines installed on the global
-// object (engine/src/globals.rs), so a sandbox that never touches them never
-// loads this file.
-(function (hostCall, env) {
+// The engine's own runtime, loaded on first use: console, timers,
+// microtasks, structuredClone, reportError, CommonJS, and the helpers the
+// Rust value codec uses. Its `internals` are what other extensions' glue
+// builds on (`load("isola:core").internals`): `op`, the one way out of the
+// isolate (engine/src/ops.rs), and capture-safe helpers.
+(function (host, load) {
   "use strict";
-  // Names of the Rust host table (engine/src/host/mod.rs, HOST_TABLE), in order.
-  const HOST_NAMES = [
-    "op", "timer", "cancelTimer", "log", "clone", "btoa", "atob", "getRandomValues", "randomUUID",
-    "utf8Encode", "utf8Decode", "urlParse", "urlSet", "formParse", "formSerialize", "loadWeb", "require",
-    "decoderOpen", "decoderDecode", "loadCrypto", "subtle", "multipartParse",
-    "loadStreams", "compressionOpen", "compressionWrite", "compressionFinish", "compressionClose",
-  ];
-  const host = { __proto__: null };
-  for (let i = 0; i < HOST_NAMES.length; i++) {
-    const index = i;
-    host[HOST_NAMES[i]] = (a, b, c, d, e) => hostCall(index, a, b, c, d, e);
-  }
-  const op = (kind, a, b, c, d, e) => hostCall(0, kind, a, b, c, d, e);
+  const op = host.op;
   const globals = { __proto__: null };
   const G = globalThis;
   const ObjectCreate = Object.create;
@@ -238,125 +225,12 @@
     });
   });
 
-  // ---- small globals
-  const timeOrigin = DateNow();
-  const performance = ObjectCreate(ObjectPrototype);
-  hidden(performance, "timeOrigin", timeOrigin);
-  hidden(performance, "now", function now() {
-    return DateNow() - timeOrigin;
-  });
-  const navigator = ObjectCreate(ObjectPrototype);
-  ObjectDefineProperty(navigator, "userAgent", { __proto__: null, value: "Cloudflare-Workers", enumerable: true });
   globals.structuredClone = (function structuredClone(value) {
     return host.clone(value);
   });
-  globals.btoa = (function btoa(data) {
-    if (arguments.length < 1) throw new TypeErrorCtor("Failed to execute 'btoa': 1 argument required, but only 0 present.");
-    return host.btoa(StringCtor(data));
-  });
-  globals.atob = (function atob(data) {
-    if (arguments.length < 1) throw new TypeErrorCtor("Failed to execute 'atob': 1 argument required, but only 0 present.");
-    return host.atob(StringCtor(data));
-  });
-  const crypto = ObjectCreate(ObjectPrototype);
-  hidden(crypto, "getRandomValues", function getRandomValues(array) {
-    return host.getRandomValues(array);
-  });
-  hidden(crypto, "randomUUID", function randomUUID() {
-    return host.randomUUID();
-  });
-  let cryptoChunk;
-  const loadCrypto = () => (cryptoChunk ??= host.loadCrypto(host));
-  ObjectDefineProperty(crypto, "subtle", {
-    __proto__: null,
-    get: function subtle() {
-      return loadCrypto().subtle;
-    },
-    enumerable: true,
-    configurable: true,
-  });
-
-  // ---- Web APIs (web.js) and fetch
-  let web;
-  const loadWeb = () => (web ??= host.loadWeb(host, { op, then, hidden, inspect, setTimeout: globals.setTimeout, reportError: reportErrorImpl, loadStreams: () => loadStreams() }));
-  let streamsChunk;
-  const loadStreams = () => (streamsChunk ??= host.loadStreams(host, { loadWeb }));
-  globals.fetch = function fetch(input, init) {
-    try {
-      const w = loadWeb();
-      const request = new w.Request(input, init);
-      return w.startFetch(request, (method, url, headers, body, redirect) => op("fetch", method, url, headers, body, redirect));
-    } catch (e) {
-      return PromiseCtor.reject(e);
-    }
-  };
   globals.reportError = function reportError(error) {
     reportErrorImpl(error);
   };
-  function makeRequest(url, method, headers, body) {
-    return new (loadWeb().Request)(url, { method, headers, body });
-  }
-  // A Request whose body is read from the host chunk by chunk, as call
-  // `id`'s client sends it (nothing is read before the guest asks).
-  function makeStreamingRequest(url, method, headers, id) {
-    const web = loadWeb();
-    const body = new (loadStreams().ReadableStream)(
-      {
-        pull: (controller) =>
-          then(op("requestChunk", id), (chunk) => {
-            if (chunk === null) controller.close();
-            else controller.enqueue(chunk);
-          }),
-      },
-      { highWaterMark: 0 },
-    );
-    return new web.Request(url, { method, headers, body });
-  }
-  function responseParts(value) {
-    return loadWeb().responseParts(value);
-  }
-  function wholeResponse(value) {
-    return loadWeb().wholeResponse(value);
-  }
-  // Streams call `id`'s Response to the host: a head op, then one op per
-  // chunk, each answered once the host has taken it.
-  function streamResponse(id, value) {
-    return loadWeb().streamResponse(
-      value,
-      (status, statusText, headers, bytesOrLength) => op("responseHead", id, status, statusText, headers, bytesOrLength),
-      (chunk) => op("responseChunk", id, chunk),
-    );
-  }
-  // ---- cloudflare:workers
-  class WorkerEntrypoint {
-    constructor(ctx, env) {
-      this.ctx = ctx;
-      this.env = env;
-    }
-  }
-  class DurableObject {
-    constructor(ctx, env) {
-      this.ctx = ctx;
-      this.env = env;
-    }
-  }
-  class WorkflowEntrypoint {
-    constructor(ctx, env) {
-      this.ctx = ctx;
-      this.env = env;
-    }
-  }
-  class RpcTarget {}
-  const workersModule = ObjectFreeze({
-    __proto__: null,
-    WorkerEntrypoint,
-    DurableObject,
-    WorkflowEntrypoint,
-    RpcTarget,
-    get env() {
-      return env;
-    },
-  });
 
   // ---- CommonJS
   const cjsCache = new MapCtor();
@@ -474,27 +348,14 @@
 
 
   globals.console = console;
-  globals.performance = performance;
-  globals.navigator = navigator;
-  globals.crypto = crypto;
   globals.QuotaExceededError = QuotaExceededError;
 
   return {
     __proto__: null,
-    globals,
-    loadWeb,
-    loadCrypto,
-    loadStreams,
-    makeRequest,
-    makeStreamingRequest,
-    responseParts,
-    wholeResponse,
-    streamResponse,
+    ...globals,
+    internals: ObjectFreeze({ __proto__: null, op, then, hidden, inspect, setTimeout: globals.setTimeout, reportError: reportErrorImpl }),
     fireTimer,
     cjsEvaluate,
-    workersModule,
-    WorkerEntrypoint,
-    RpcTarget,
     dateValue,
     regexpParts,
     viewParts,
@@ -507,6 +368,5 @@
     makeDate,
     makeView,
     makeError,
-    reportError: reportErrorImpl,
   };
 });

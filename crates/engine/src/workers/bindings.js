@@ -7,9 +7,8 @@
 // - `workerLoader(name)`: a Worker Loader with Cloudflare's API (`load`,
 //   `get`, `WorkerStub.getEntrypoint`); workers are created and called
 //   through host ops, so the parent never holds a child's isolate.
-(function (hostCall) {
+(function (host, load) {
   "use strict";
-  const OP = 0; // engine/src/host/mod.rs, HOST_TABLE
   const ObjectCreate = Object.create;
   const ObjectFreeze = Object.freeze;
   const ProxyCtor = Proxy;
@@ -31,7 +30,7 @@
   const WeakSetHas = WeakSet.prototype.has;
   const WeakSetAdd = WeakSet.prototype.add;
   const then = (p, onOk, onErr) => ReflectApply(PromisePrototypeThen, p, [onOk, onErr]);
-  const op = (kind, a, b, c, d, e) => hostCall(OP, kind, a, b, c, d, e);
+  const op = host.op;
 
   // A Proxy whose every string property is a function made by `method`
   // (cached), except `then` (stubs are not thenables) and the keys of

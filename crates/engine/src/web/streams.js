@@ -10,9 +10,9 @@
 // are captured when the chunk loads, and promises are only ever reacted to
 // through the captured `Promise.prototype.then`.
 //
-// (De)compression is done in Rust (engine/src/compression.rs) with a
+// (De)compression is done in Rust (web/compression.rs) with a
 // per-stream cap on decompressed bytes.
-(function (host, internals) {
+(function (host, load) {
   "use strict";
   const ObjectDefineProperty = Object.defineProperty;
   const ObjectGetPrototypeOf = Object.getPrototypeOf;
@@ -306,7 +306,7 @@
   let webParts;
   function web() {
     if (webParts === undefined) {
-      const w = internals.loadWeb();
+      const w = load("isola:web");
       const getter = (proto, name) => ObjectGetOwnPropertyDescriptor(proto, name).get;
       webParts = {
         __proto__: null,
