@@ -12,7 +12,7 @@
 //! a new Web API, built-in module or host function goes into an extension,
 //! not into the core. The core brings two of its own (console, timers and
 //! the codec's helpers; the Workers API and `env`'s capability stubs), and
-//! [`web::WEB_PLATFORM`] is the web platform. Host functions get a
+//! the web platform is the `isola-web` crate's. Host functions get a
 //! [`HostCall`] and reach the isolate only through it.
 //!
 //! This crate is the one place in isola with `unsafe` code: the allocator,
@@ -49,7 +49,6 @@ mod strings;
 mod timers;
 mod typescript;
 mod value;
-pub mod web;
 mod workers;
 
 #[cfg(feature = "attack-probe")]
@@ -81,10 +80,9 @@ pub use value::{ErrorValue, MAX_DECODE_DEPTH, StubRef, TypedArrayKind, Value};
 /// The JS engine's Rust API (rquickjs), for extensions' host functions.
 pub use rquickjs;
 
-/// The platform of this crate's unit tests: the engine's own extensions and
-/// the web platform.
+/// The platform of this crate's unit tests: the engine's own extensions.
 #[cfg(test)]
 pub(crate) fn test_platform() -> &'static Platform {
     static PLATFORM: std::sync::OnceLock<&'static Platform> = std::sync::OnceLock::new();
-    PLATFORM.get_or_init(|| Platform::new(&[&web::WEB_PLATFORM]).expect("the extensions compose"))
+    PLATFORM.get_or_init(|| Platform::new(&[]).expect("the extensions compose"))
 }

@@ -178,12 +178,9 @@ fn infinite_loop_hits_cpu_limit() {
     assert_eq!(result, Err(Termination::CpuLimit));
 }
 
-/// The engine's own extensions and the web platform, composed once.
+/// The engine's own extensions, composed once.
 fn platform() -> &'static isola_engine::Platform {
     static PLATFORM: std::sync::OnceLock<&'static isola_engine::Platform> =
         std::sync::OnceLock::new();
-    PLATFORM.get_or_init(|| {
-        isola_engine::Platform::new(&[&isola_engine::web::WEB_PLATFORM])
-            .expect("extensions compose")
-    })
+    PLATFORM.get_or_init(|| isola_engine::Platform::new(&[]).expect("extensions compose"))
 }

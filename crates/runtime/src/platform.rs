@@ -12,7 +12,7 @@ use isola_engine::Platform;
 pub fn platform() -> &'static Platform {
     static PLATFORM: OnceLock<&'static Platform> = OnceLock::new();
     PLATFORM.get_or_init(|| {
-        Platform::new(&[&isola_engine::web::WEB_PLATFORM])
+        Platform::new(&[&isola_web::WEB_PLATFORM])
             .expect("isola's own extensions compose (a test checks)")
     })
 }

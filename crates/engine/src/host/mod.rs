@@ -17,7 +17,7 @@ use rquickjs::{Ctx, Exception, Function, Object, TypedArray, Value as JsValue, q
 use crate::codec::{self, CloneError};
 use crate::handles::HostState;
 use crate::shared::{Shared, clone_error_to_js, interrupted};
-use crate::value::{ErrorValue, Value};
+use crate::value::{ErrorValue, TypedArrayKind, Value};
 
 pub(crate) mod calls;
 
@@ -100,6 +100,88 @@ impl<'a, 'js> HostCall<'a, 'js> {
         #[allow(unsafe_code)]
         let bytes = unsafe { view.as_bytes() }?.to_vec();
         Some(bytes)
+    }
+
+    /// The kind of typed array argument `i` is (`DataView` for a
+    /// `DataView`), or `None` for anything else.
+    pub fn view_kind(&self, i: usize) -> Option<TypedArrayKind> {
+        let value = self.arg(i)?;
+        // SAFETY: `value` is live for this call; both predicates only read
+        // its class id.
+        #[allow(unsafe_code)]
+        let (kind, data_view) = unsafe {
+            (
+                qjs::JS_GetTypedArrayType(value.as_raw()),
+                qjs::JS_IsDataView(value.as_raw()),
+            )
+        };
+        if data_view {
+            return Some(TypedArrayKind::DataView);
+        }
+        // QuickJS's numbering (`JSTypedArrayEnum`).
+        Some(match kind {
+            0 => TypedArrayKind::Uint8ClampedArray,
+            1 => TypedArrayKind::Int8Array,
+            2 => TypedArrayKind::Uint8Array,
+            3 => TypedArrayKind::Int16Array,
+            4 => TypedArrayKind::Uint16Array,
+            5 => TypedArrayKind::Int32Array,
+            6 => TypedArrayKind::Uint32Array,
+            7 => TypedArrayKind::BigInt64Array,
+            8 => TypedArrayKind::BigUint64Array,
+            9 => TypedArrayKind::Float16Array,
+            10 => TypedArrayKind::Float32Array,
+            11 => TypedArrayKind::Float64Array,
+            _ => return None,
+        })
+    }
+
+    /// The bytes argument `i` views (a typed array or `DataView`), as a
+    /// `Uint8Array` over the same memory; `None` when it is not a view.
+    fn view_bytes(&self, i: usize) -> rquickjs::Result<Option<TypedArray<'js, u8>>> {
+        if self.view_kind(i).is_none() {
+            return Ok(None);
+        }
+        let Some(value) = self.arg(i) else {
+            return Ok(None);
+        };
+        let view_parts: Function = crate::glue::core_fn(&self.ctx, "viewParts")?;
+        let parts: rquickjs::Array = view_parts.call((value.clone(),))?;
+        Ok(TypedArray::<u8>::from_value(parts.get(1)?).ok())
+    }
+
+    /// How many bytes argument `i` views, if it is a typed array or
+    /// `DataView` whose buffer is not detached.
+    pub fn view_len(&self, i: usize) -> rquickjs::Result<Option<usize>> {
+        Ok(self
+            .view_bytes(i)?
+            .and_then(|view| view.as_raw().map(|raw| raw.len())))
+    }
+
+    /// Copies `bytes` over the bytes argument `i` views; a `TypeError` if
+    /// it is not a view of exactly that many bytes.
+    pub fn write_view(&self, i: usize, bytes: &[u8]) -> rquickjs::Result<()> {
+        let view = self.view_bytes(i)?;
+        let Some(raw) = view.as_ref().and_then(TypedArray::as_raw) else {
+            return Err(Exception::throw_type(
+                &self.ctx,
+                "isola: expected a view whose buffer is not detached",
+            ));
+        };
+        if raw.len() != bytes.len() {
+            return Err(Exception::throw_type(
+                &self.ctx,
+                "isola: the view's length changed",
+            ));
+        }
+        // SAFETY: `raw` points at the live bytes `view` (held above)
+        // covers, `raw.len()` of them; no guest code runs while we write,
+        // and the source is a distinct Rust slice of the same length.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), raw.as_ptr().cast::<u8>(), bytes.len());
+        }
+        Ok(())
     }
 
     /// Charges `bytes` of host-side copies (made or about to be made by

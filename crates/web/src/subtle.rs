@@ -8,7 +8,7 @@
 use isola_webcrypto as wc;
 use wc::{CryptoError, Direction, Format, Hash, Jwk, KeyData, KeyKind};
 
-use crate::value::Value;
+use isola_engine::Value;
 
 /// A failed request: a `DOMException` name (or `TypeError`) and a message.
 #[derive(Debug)]

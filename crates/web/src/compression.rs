@@ -85,7 +85,7 @@ pub(crate) struct CodecState {
     cap: usize,
 }
 
-impl crate::HostState for CodecState {
+impl isola_engine::HostState for CodecState {
     const MAX_LIVE: usize = MAX_STREAMS;
 }
 

@@ -3,11 +3,12 @@
 //! the loading of the web platform's glue chunks.
 
 use base64::Engine as _;
-use rquickjs::{Array, Ctx, Exception, TypedArray, Value as JsValue, qjs};
+use isola_engine::rquickjs;
+use isola_engine::rquickjs::{Array, Ctx, Exception, TypedArray, Value as JsValue};
 
-use super::compression::CodecState;
-use super::text::TextDecoderState;
-use crate::host::HostCall;
+use crate::compression::CodecState;
+use crate::text::TextDecoderState;
+use isola_engine::HostCall;
 
 /// The largest buffer `crypto.getRandomValues` fills, per the Web Crypto spec.
 const RANDOM_VALUES_QUOTA: usize = 65_536;
@@ -52,41 +53,48 @@ pub(crate) fn atob<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'j
 /// `host.getRandomValues(view)`: fills an integer view from the OS CSPRNG.
 pub(crate) fn get_random_values<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
     let ctx = host.ctx().clone();
+    use isola_engine::TypedArrayKind::*;
     let target = host
         .arg(0)
         .cloned()
         .unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
-    // SAFETY: `target` is live for this call; the predicate reads its class id.
-    #[allow(unsafe_code)]
-    let kind = unsafe { qjs::JS_GetTypedArrayType(target.as_raw()) };
-    // Integer arrays only: QuickJS numbers Uint8C..BigUint64 as 0..=8;
-    // Float16/32/64 (9..=11) and non-views (-1) are refused.
-    if !(0..=8).contains(&kind) {
+    // Integer arrays only: float arrays, DataViews and non-views are
+    // refused.
+    let integer = matches!(
+        host.view_kind(0),
+        Some(
+            Int8Array
+                | Uint8Array
+                | Uint8ClampedArray
+                | Int16Array
+                | Uint16Array
+                | Int32Array
+                | Uint32Array
+                | BigInt64Array
+                | BigUint64Array
+        )
+    );
+    if !integer {
         return Err(host.throw_error(
             "TypeMismatchError",
             "The data argument must be an integer-type TypedArray",
         ));
     }
-    let view_parts: rquickjs::Function = host.export("isola:core", "viewParts")?;
-    let parts: Array = view_parts.call((target.clone(),))?;
-    let view: JsValue = parts.get(1)?;
-    let view = TypedArray::<u8>::from_value(view)?;
-    let Some(raw) = view.as_raw() else {
+    let Some(len) = host.view_len(0)? else {
         return Err(Exception::throw_type(
             &ctx,
             "The array's buffer is detached",
         ));
     };
-    if raw.len() > RANDOM_VALUES_QUOTA {
+    if len > RANDOM_VALUES_QUOTA {
         return Err(host.throw_error(
             "QuotaExceededError",
             &format!(
-                "The ArrayBufferView's byte length ({}) exceeds the number of bytes of entropy available via this API ({RANDOM_VALUES_QUOTA})",
-                raw.len()
+                "The ArrayBufferView's byte length ({len}) exceeds the number of bytes of entropy available via this API ({RANDOM_VALUES_QUOTA})"
             ),
         ));
     }
-    let mut fill = vec![0u8; raw.len()];
+    let mut fill = vec![0u8; len];
     getrandom::fill(&mut fill).map_err(|_| Exception::throw_internal(&ctx, "no OS randomness"))?;
     for chunk in fill.chunks_mut(8) {
         let r = host.random_u64().to_le_bytes();
@@ -94,13 +102,7 @@ pub(crate) fn get_random_values<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Resu
             *b ^= x;
         }
     }
-    // SAFETY: `raw` points at the live bytes of `view`, which `target`
-    // keeps alive; no guest code runs while we write, and the length is
-    // the view's own.
-    #[allow(unsafe_code)]
-    unsafe {
-        std::ptr::copy_nonoverlapping(fill.as_ptr(), raw.as_ptr().cast::<u8>(), fill.len());
-    }
+    host.write_view(0, &fill)?;
     Ok(target)
 }
 
@@ -165,7 +167,7 @@ pub(crate) fn url_parse<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsVal
         .and_then(|v| v.as_string())
         .map(rquickjs::String::to_string)
         .transpose()?;
-    match super::text::parse_url(&input, base.as_deref()) {
+    match crate::text::parse_url(&input, base.as_deref()) {
         Some(parts) => string_array(&ctx, &parts),
         None => Ok(JsValue::new_null(ctx)),
     }
@@ -177,7 +179,7 @@ pub(crate) fn url_set<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue
     let href = host.string(0)?;
     let part = host.string(1)?;
     let value = host.string(2)?;
-    match super::text::set_url_part(&href, &part, &value) {
+    match crate::text::set_url_part(&href, &part, &value) {
         Some(parts) => string_array(&ctx, &parts),
         None => Ok(JsValue::new_null(ctx)),
     }
@@ -223,7 +225,7 @@ pub(crate) fn decoder_open<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<Js
     let label = host.string(0)?;
     let fatal = host.arg(1).and_then(JsValue::as_bool).unwrap_or(false);
     let ignore_bom = host.arg(2).and_then(JsValue::as_bool).unwrap_or(false);
-    let Some(state) = super::text::TextDecoderState::open(&label, fatal, ignore_bom) else {
+    let Some(state) = crate::text::TextDecoderState::open(&label, fatal, ignore_bom) else {
         return Ok(JsValue::new_null(ctx));
     };
     let name = state.name();
@@ -264,7 +266,7 @@ pub(crate) fn subtle<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<
     // Long operations look at the limits between units of work; when
     // one fired, the dispatcher turns the result into the stop.
     let interrupt = || host.interrupted();
-    match super::subtle::run(&op, params, &interrupt) {
+    match crate::subtle::run(&op, params, &interrupt) {
         Ok(value) => host.write(&value),
         Err(e) if e.name == "TypeError" => Err(Exception::throw_type(&ctx, &e.message)),
         Err(e) => Err(host.throw_error(e.name, &e.message)),
@@ -278,8 +280,8 @@ pub(crate) fn multipart_parse<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result
     // The body and its parts.
     host.charge(body.len().saturating_mul(2))?;
     let content_type = host.string(1)?;
-    let parts = super::multipart::boundary(&content_type)
-        .and_then(|boundary| super::multipart::parse(&body, &boundary));
+    let parts = crate::multipart::boundary(&content_type)
+        .and_then(|boundary| crate::multipart::parse(&body, &boundary));
     let Some(parts) = parts else {
         return Ok(JsValue::new_null(ctx));
     };
@@ -306,14 +308,14 @@ pub(crate) fn compression_open<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Resul
     let ctx = host.ctx().clone();
     let format = host.string(0)?;
     let compress = host.arg(1).and_then(JsValue::as_bool).unwrap_or(false);
-    let Some(format) = super::compression::Format::parse(&format) else {
+    let Some(format) = crate::compression::Format::parse(&format) else {
         return Err(Exception::throw_type(
             &ctx,
             &format!("Unsupported compression format: '{format}'"),
         ));
     };
-    let cap = super::compression::decompressed_cap(host.memory_limit());
-    let state = super::compression::CodecState::new(format, compress, cap);
+    let cap = crate::compression::decompressed_cap(host.memory_limit());
+    let state = crate::compression::CodecState::new(format, compress, cap);
     host.open_state(state)?.ok_or_else(|| {
         Exception::throw_range(
             &ctx,

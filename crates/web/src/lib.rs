@@ -1,10 +1,16 @@
-//! The web platform as an extension: fetch's `Request`, `Response` and
+//! isola-web: the web platform, an extension of the engine: fetch's `Request`, `Response` and
 //! `Headers`, streams, `Blob`/`File`/`FormData` and multipart, `URL` and
 //! `URLSearchParams`, encodings, `Event`/`EventTarget`/`AbortController`,
 //! compression, `crypto` and `crypto.subtle` over `isola-webcrypto`,
 //! `atob`/`btoa`, `performance` and `fetch()`. Its JS glue lives next to the
 //! Rust that serves it, and it reaches the engine only through the seam
-//! ([`Extension`], [`HostCall`](crate::HostCall)).
+//! ([`Extension`], [`HostCall`](isola_engine::HostCall)): no `unsafe`, no
+//! engine internals.
+//!
+//! ```
+//! let platform = isola_engine::Platform::new(&[&isola_web::WEB_PLATFORM]).expect("composes");
+//! assert!(platform.global_names().any(|name| name == "fetch"));
+//! ```
 
 mod compression;
 mod host;
@@ -12,7 +18,7 @@ mod multipart;
 mod subtle;
 mod text;
 
-use crate::extension::{Chunk, Export, Extension, Global, HostFunction};
+use isola_engine::{Chunk, Export, Extension, Global, HostFunction};
 
 /// The small chunk every web global starts from (and the fetch adapter).
 const GLOBALS: &str = "isola:web-globals";
@@ -50,7 +56,11 @@ const fn value(name: &'static std::ffi::CStr, chunk: &'static str) -> Global {
     }
 }
 
-const fn host_fn(name: &'static std::ffi::CStr, length: u8, call: crate::HostFn) -> HostFunction {
+const fn host_fn(
+    name: &'static std::ffi::CStr,
+    length: u8,
+    call: isola_engine::HostFn,
+) -> HostFunction {
     HostFunction { name, length, call }
 }
 

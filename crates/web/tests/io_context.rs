@@ -285,7 +285,6 @@ fn platform() -> &'static isola_engine::Platform {
     static PLATFORM: std::sync::OnceLock<&'static isola_engine::Platform> =
         std::sync::OnceLock::new();
     PLATFORM.get_or_init(|| {
-        isola_engine::Platform::new(&[&isola_engine::web::WEB_PLATFORM])
-            .expect("extensions compose")
+        isola_engine::Platform::new(&[&isola_web::WEB_PLATFORM]).expect("extensions compose")
     })
 }

@@ -78,7 +78,7 @@ pub(crate) struct TextDecoderState {
 
 /// An isolate holds at most 10,000 `TextDecoder`s (their state lives on
 /// the host side).
-impl crate::HostState for TextDecoderState {
+impl isola_engine::HostState for TextDecoderState {
     const MAX_LIVE: usize = 10_000;
 }
 
