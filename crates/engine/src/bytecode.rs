@@ -11,7 +11,7 @@ use std::ffi::CString;
 
 use rquickjs::{Context, Ctx, Function, Runtime, Value as JsValue, qjs};
 
-use crate::extension::ChunkSlot;
+use crate::platform::ChunkSlot;
 
 fn compile(name: &str, factory_source: &str) -> Result<Vec<u8>, String> {
     let runtime = Runtime::new().map_err(|e| e.to_string())?;

@@ -6,6 +6,7 @@
 //! accessors used are the ones the core chunk (`glue/core.js`) captured when it loaded.
 #![allow(unsafe_code)]
 
+pub(crate) use crate::limits::CodecLimits;
 use std::collections::HashSet;
 
 use rquickjs::{Array, ArrayBuffer, Ctx, Function, Object, TypedArray, Value as JsValue, qjs};
@@ -14,24 +15,6 @@ use crate::value::{ErrorValue, StubRef, TypedArrayKind, Value};
 
 /// workerd's message for an `RpcTarget` where only plain data may go.
 const RPC_TARGET_NOT_CLONEABLE: &str = "Remote RPC references can only be serialized for RPC.";
-
-/// Limits on values crossing the boundary.
-#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
-pub struct CodecLimits {
-    /// Deepest nesting accepted.
-    pub max_depth: usize,
-    /// Largest value accepted, as [`Value::approx_size`] counts.
-    pub max_bytes: usize,
-}
-
-impl Default for CodecLimits {
-    fn default() -> Self {
-        Self {
-            max_depth: 128,
-            max_bytes: 32 << 20,
-        }
-    }
-}
 
 /// Why a value could not cross.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,8 +146,7 @@ impl<'a, 'js> Reader<'a, 'js> {
     }
 
     fn is_received_stub(&self, value: &JsValue<'js>) -> Result<bool, CloneError> {
-        if !crate::glue::loaded(self.ctx, crate::workers::BINDINGS_CHUNK).is_ok_and(|b| b.is_some())
-        {
+        if !crate::glue::loaded(self.ctx, crate::glue::BINDINGS_CHUNK).is_ok_and(|b| b.is_some()) {
             return Ok(false);
         }
         let check: Function = crate::glue::stubs(self.ctx)
@@ -542,4 +524,33 @@ unsafe fn classify(raw: qjs::JSValue) -> Class {
             Class::Plain
         }
     }
+}
+
+/// The error a failed clone throws (`DataCloneError`, or `RangeError` for
+/// a limit; an interrupt stays uncatchable).
+pub(crate) fn clone_error_to_js<'js>(ctx: &Ctx<'js>, error: &CloneError) -> rquickjs::Error {
+    if matches!(error, CloneError::Interrupted) {
+        return crate::shared::interrupted(ctx);
+    }
+    let name = match error {
+        CloneError::TooLarge(_) | CloneError::TooDeep(_) => "RangeError",
+        _ => "DataCloneError",
+    };
+    let thrown = (|| -> rquickjs::Result<rquickjs::Error> {
+        let e = error_to_js(ctx, &ErrorValue::new(name, error.message()))?;
+        Ok(ctx.throw(e))
+    })();
+    thrown.unwrap_or_else(|e| e)
+}
+
+/// Reads `value` under the isolate's codec limits, watched by its
+/// watchdog.
+pub(crate) fn read_value<'js>(
+    ctx: &Ctx<'js>,
+    shared: &crate::shared::Shared,
+    value: &JsValue<'js>,
+) -> Result<Value, CloneError> {
+    Reader::new(ctx, shared.codec())
+        .watched(shared.watchdog.clone())
+        .read(value)
 }

@@ -7,10 +7,6 @@
 use crate::extension::{Chunk, Export, Extension, Global, HostFunction};
 use crate::host::calls;
 
-/// The core chunk is the platform's first (`Platform::new` puts this
-/// extension first).
-pub(crate) const CORE_CHUNK: usize = 0;
-
 const CHUNK: &str = "isola:core";
 
 const fn function(name: &'static std::ffi::CStr, length: u8, export: &'static str) -> Global {

@@ -11,11 +11,12 @@ use rquickjs::function::{Args, This};
 use rquickjs::{Ctx, Function, Object, Promise, Value as JsValue, qjs};
 
 use crate::call_state::{Call, Stage};
+use crate::codec::read_value;
 use crate::codec::{self, CloneError};
 use crate::glue;
 use crate::host;
 use crate::ops::{CallId, CallKind, CallResult, CallSpec, Effect, HttpResponse};
-use crate::shared::{Shared, read_value};
+use crate::shared::Shared;
 use crate::value::ErrorValue;
 
 const RESERVED: [&str; 8] = [

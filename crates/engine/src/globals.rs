@@ -10,64 +10,17 @@
 //! the [`Platform`]'s list, composed from its extensions.
 #![allow(unsafe_code)]
 
-use std::ffi::{CStr, c_int};
+use std::ffi::c_int;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
 
 use rquickjs::{Ctx, Function, Value as JsValue, qjs};
 
-use crate::extension::{GlobalSlot, Platform};
 use crate::glue;
-
-/// A native function QuickJS calls with a `magic` number.
-pub(crate) type NativeFn = unsafe extern "C" fn(
-    *mut qjs::JSContext,
-    qjs::JSValue,
-    c_int,
-    *mut qjs::JSValue,
-    c_int,
-) -> qjs::JSValue;
+use crate::platform::Platform;
 
 /// `writable | configurable`, not enumerable, as Web IDL globals are.
 const FLAGS: u8 = (qjs::JS_PROP_WRITABLE | qjs::JS_PROP_CONFIGURABLE) as u8;
-
-/// The function-list entry of a value global: an accessor that loads the
-/// value, then replaces itself with a data property.
-pub(crate) fn lazy_value(name: &'static CStr, magic: i16) -> qjs::JSCFunctionListEntry {
-    qjs::JSCFunctionListEntry {
-        name: name.as_ptr(),
-        prop_flags: qjs::JS_PROP_CONFIGURABLE as u8,
-        def_type: qjs::JS_DEF_CGETSET_MAGIC as u8,
-        magic,
-        u: qjs::JSCFunctionListEntry__bindgen_ty_1 {
-            getset: qjs::JSCFunctionListEntry__bindgen_ty_1__bindgen_ty_2 {
-                get: qjs::JSCFunctionType {
-                    getter_magic: Some(get_value),
-                },
-                set: qjs::JSCFunctionType {
-                    setter_magic: Some(set_value),
-                },
-            },
-        },
-    }
-}
-
-/// Which of `globals` the engine's own intrinsics already define (found
-/// once per process, in a scratch context).
-pub(crate) fn predefined(globals: &[GlobalSlot]) -> rquickjs::Result<Vec<&'static str>> {
-    let runtime = rquickjs::Runtime::new()?;
-    let context = rquickjs::Context::custom::<crate::isolate::WorkerIntrinsics>(&runtime)?;
-    context.with(|ctx| {
-        let global = ctx.globals();
-        let mut defined = Vec::new();
-        for slot in globals {
-            if global.contains_key(slot.name)? {
-                defined.push(slot.name);
-            }
-        }
-        Ok(defined)
-    })
-}
 
 /// Installs the platform's lazy globals on the global object.
 pub(crate) fn install(ctx: &Ctx<'_>, platform: &'static Platform) -> rquickjs::Result<()> {
@@ -200,7 +153,7 @@ fn define_data<'js>(ctx: &Ctx<'js>, name: &str, value: JsValue<'js>) -> rquickjs
     Ok(())
 }
 
-unsafe extern "C" fn get_value(
+pub(crate) unsafe extern "C" fn get_value(
     ctx: *mut qjs::JSContext,
     _this: qjs::JSValue,
     magic: c_int,
@@ -215,7 +168,7 @@ unsafe extern "C" fn get_value(
     }
 }
 
-unsafe extern "C" fn set_value(
+pub(crate) unsafe extern "C" fn set_value(
     ctx: *mut qjs::JSContext,
     _this: qjs::JSValue,
     value: qjs::JSValue,

@@ -13,9 +13,17 @@ use std::rc::Rc;
 use rquickjs::{Ctx, Function, JsLifetime, Object, Promise};
 
 use crate::call_state::Call;
-use crate::extension::Platform;
 use crate::ops::OpId;
+use crate::platform::Platform;
 use crate::shared::Shared;
+
+/// The engine's own chunks come first in every platform (`Platform::new`
+/// puts its two extensions first; a test checks the names): the core's
+/// (`glue/core.js`), then the Workers API's module-and-globals chunk and
+/// its capability stubs.
+pub(crate) const CORE_CHUNK: usize = 0;
+pub(crate) const WORKERS_CHUNK: usize = 1;
+pub(crate) const BINDINGS_CHUNK: usize = 2;
 
 pub(crate) struct Glue<'js> {
     /// The extensions this isolate was made with.
@@ -188,7 +196,7 @@ fn load_function<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
 
 /// A function exported by the core chunk.
 pub(crate) fn core_fn<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Function<'js>> {
-    export(ctx, crate::core_ext::CORE_CHUNK, name)
+    export(ctx, CORE_CHUNK, name)
 }
 
 /// A function of the platform's fetch adapter (see
@@ -206,7 +214,7 @@ pub(crate) fn fetch_fn<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Func
 /// The capability-stub chunk (`env` binding stubs, Worker Loaders,
 /// `ctx.exports` loopbacks), evaluated the first time anything needs it.
 pub(crate) fn stubs<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
-    chunk(ctx, crate::workers::BINDINGS_CHUNK)
+    chunk(ctx, BINDINGS_CHUNK)
 }
 
 /// `ctx.exports` of this isolate: one loopback factory per entrypoint of
@@ -229,7 +237,7 @@ pub(crate) fn exports<'js>(
 /// `WorkerEntrypoint`, if `cloudflare:workers` was ever loaded; before
 /// that no class can extend it.
 pub(crate) fn worker_entrypoint<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Option<Function<'js>>> {
-    match loaded(ctx, crate::workers::WORKERS_CHUNK)? {
+    match loaded(ctx, WORKERS_CHUNK)? {
         Some(workers) => workers.get("WorkerEntrypoint").map(Some),
         None => Ok(None),
     }
@@ -242,7 +250,7 @@ pub(crate) fn rpc_target_prototype<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Opti
     if cached.is_some() {
         return Ok(cached);
     }
-    let Some(workers) = loaded(ctx, crate::workers::WORKERS_CHUNK)? else {
+    let Some(workers) = loaded(ctx, WORKERS_CHUNK)? else {
         return Ok(None);
     };
     let class: Object = workers.get("RpcTarget")?;
@@ -262,4 +270,21 @@ pub(crate) fn release_op_stubs(ctx: &Ctx<'_>, id: OpId) -> rquickjs::Result<()> 
     #[allow(clippy::cast_precision_loss)]
     let ids: Vec<f64> = ids.into_iter().map(|id| id as f64).collect();
     release.call((ids,))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_engines_own_chunks_come_first_in_this_order() {
+        let platform = crate::test_platform();
+        assert_eq!(platform.chunk_named("isola:core"), Some(super::CORE_CHUNK));
+        assert_eq!(
+            platform.chunk_named("isola:workers"),
+            Some(super::WORKERS_CHUNK)
+        );
+        assert_eq!(
+            platform.chunk_named("isola:bindings"),
+            Some(super::BINDINGS_CHUNK)
+        );
+    }
 }

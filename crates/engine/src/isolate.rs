@@ -11,12 +11,12 @@ use rquickjs::{Context, Ctx, Function, Module, Object, Runtime, Value as JsValue
 use crate::alloc::MeteredAllocator;
 use crate::codec::{self, CodecLimits};
 use crate::dispatch;
-use crate::extension::Platform;
 use crate::glue::{self, Glue, GlueState};
 use crate::host;
 use crate::limits::{Budget, MemoryMeter, Termination, Watchdog, thread_cpu_time};
 use crate::modules::{MemoryLoader, MemoryResolver};
 use crate::ops::{CallResult, CallSpec, Effect, LogLevel, OpId, OpResult, TimerId};
+use crate::platform::Platform;
 use crate::shared::Shared;
 use crate::source::WorkerSource;
 use crate::value::Value;

@@ -31,18 +31,20 @@ pub mod conformance;
 mod core_ext;
 pub mod deep;
 mod dispatch;
-mod dynamic;
 mod extension;
 mod globals;
 mod glue;
 mod handles;
 mod host;
+mod host_call;
 mod http_head;
 mod io_context;
 mod isolate;
 mod limits;
 mod modules;
 mod ops;
+mod platform;
+mod seam;
 mod shared;
 mod source;
 mod strings;
@@ -54,28 +56,26 @@ mod workers;
 #[cfg(feature = "attack-probe")]
 pub use attack_probe::arm_attack_probe;
 pub use budget::{process_memory_budget, process_memory_reserved, set_process_memory_budget};
-pub use codec::CodecLimits;
-pub use dynamic::{
-    DynamicCode, DynamicLimits, DynamicOutbound, LoopbackService, read_code, read_limits,
-    read_links, read_services,
-};
-pub use extension::{
-    BuiltinModule, Chunk, Export, Extension, Global, HostFunction, Platform, PlatformError,
-};
+pub use extension::{BuiltinModule, Chunk, Export, Extension, Global, HostFunction};
 pub use handles::HostState;
-pub use host::{HostCall, HostFn};
+pub use host_call::{HostCall, HostFn};
 pub use isolate::{BlankIsolate, EnvEntry, Isolate, IsolateConfig, IsolateError};
-pub use limits::{Budget, Termination, release_freed_memory};
+pub use limits::{Budget, CodecLimits, Termination, release_freed_memory};
 pub use ops::{
     CallId, CallKind, CallResult, CallSpec, Effect, HttpRequest, HttpResponse, LogEntry, LogLevel,
     OpId, OpRequest, OpResult, RedirectMode, TimerId,
 };
+pub use platform::{Platform, PlatformError};
 pub use source::{
     CodeError, KNOWN_COMPATIBILITY_FLAGS, MAX_CODE_BYTES, ModuleSpec, NEWEST_COMPATIBILITY_DATE,
     WorkerSource,
 };
 pub use timers::MAX_TIMERS;
 pub use value::{ErrorValue, MAX_DECODE_DEPTH, StubRef, TypedArrayKind, Value};
+pub use workers::dynamic::{
+    DynamicCode, DynamicLimits, DynamicOutbound, LoopbackService, read_code, read_limits,
+    read_links, read_services,
+};
 
 /// The JS engine's Rust API (rquickjs), for extensions' host functions.
 pub use rquickjs;

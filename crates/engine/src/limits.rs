@@ -280,3 +280,21 @@ pub fn release_freed_memory() {
         libc::malloc_trim(0);
     }
 }
+
+/// Limits on values crossing the boundary.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct CodecLimits {
+    /// Deepest nesting accepted.
+    pub max_depth: usize,
+    /// Largest value accepted, as [`crate::Value::approx_size`] counts.
+    pub max_bytes: usize,
+}
+
+impl Default for CodecLimits {
+    fn default() -> Self {
+        Self {
+            max_depth: 128,
+            max_bytes: 32 << 20,
+        }
+    }
+}

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::{ArrayBuffer, Ctx, Error, Exception, Function, Module, Value as JsValue};
 
-use crate::extension::Platform;
 use crate::glue;
+use crate::platform::Platform;
 use crate::source::{Compiled, WorkerSource};
 
 /// Resolves `specifier` as imported from `base`.

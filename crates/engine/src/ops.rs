@@ -130,7 +130,7 @@ pub enum OpRequest {
         /// The cache name.
         name: String,
         /// The code, validated; `None` only asks whether `name` is cached.
-        code: Option<Box<crate::dynamic::DynamicCode>>,
+        code: Option<Box<crate::workers::dynamic::DynamicCode>>,
     },
     /// A call through an entrypoint stub of a dynamic worker.
     CallWorker {
@@ -141,7 +141,7 @@ pub enum OpRequest {
         /// `ctx.props` in the callee.
         props: Value,
         /// `getEntrypoint(.., { limits })`.
-        limits: crate::dynamic::DynamicLimits,
+        limits: crate::workers::dynamic::DynamicLimits,
         /// The RPC method and arguments, or a fetch.
         call: CallKind,
     },
@@ -202,6 +202,17 @@ pub enum OpRequest {
         /// The arguments (may carry this isolate's own stubs).
         args: Vec<Value>,
     },
+    /// An effect an extension asks the host to carry out
+    /// ([`crate::HostCall::effect`]), answered with a value or an error by
+    /// whatever the host registered for that extension.
+    Extension {
+        /// The extension's name ([`crate::Extension::name`]).
+        extension: String,
+        /// Which of its effects.
+        name: String,
+        /// Its arguments, plain data.
+        args: Vec<Value>,
+    },
 }
 
 impl OpRequest {
@@ -212,7 +223,9 @@ impl OpRequest {
         let values = |v: &[Value]| v.iter().map(Value::approx_size).sum::<usize>();
         match self {
             Self::Fetch(request) => request.approx_size(),
-            Self::Binding { args, .. } | Self::CallStub { args, .. } => values(args),
+            Self::Binding { args, .. }
+            | Self::CallStub { args, .. }
+            | Self::Extension { args, .. } => values(args),
             Self::LoadWorker { code, .. } => code.as_ref().map_or(0, |c| c.approx_size()),
             Self::CallWorker { props, call, .. } | Self::CallLoopback { props, call, .. } => {
                 props.approx_size() + call.approx_size()
@@ -412,7 +425,7 @@ pub enum Effect {
         /// The env name of the loader binding.
         loader: String,
         /// The code, validated.
-        code: Box<crate::dynamic::DynamicCode>,
+        code: Box<crate::workers::dynamic::DynamicCode>,
     },
     /// The guest can no longer reach dynamic worker `handle`'s stubs: drop
     /// it (the worker goes once nothing else holds it). Wants no answer.

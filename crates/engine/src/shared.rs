@@ -11,13 +11,12 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rquickjs::{Ctx, Exception, Value as JsValue, qjs};
+use rquickjs::{Ctx, Exception, qjs};
 
-use crate::codec::{self, CloneError, CodecLimits, Reader};
-use crate::limits::{MemoryMeter, Watchdog};
+use crate::limits::{CodecLimits, MemoryMeter, Watchdog};
 use crate::ops::{CallId, Effect, LogEntry, LogLevel, OpId};
 use crate::source::WorkerSource;
-use crate::value::{ErrorValue, Value};
+use crate::value::ErrorValue;
 
 /// The state of one isolate shared by its host functions and dispatch.
 pub(crate) struct Shared {
@@ -174,31 +173,6 @@ pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-pub(crate) fn clone_error_to_js<'js>(ctx: &Ctx<'js>, error: &CloneError) -> rquickjs::Error {
-    if matches!(error, CloneError::Interrupted) {
-        return interrupted(ctx);
-    }
-    let name = match error {
-        CloneError::TooLarge(_) | CloneError::TooDeep(_) => "RangeError",
-        _ => "DataCloneError",
-    };
-    let thrown = (|| -> rquickjs::Result<rquickjs::Error> {
-        let e = codec::error_to_js(ctx, &ErrorValue::new(name, error.message()))?;
-        Ok(ctx.throw(e))
-    })();
-    thrown.unwrap_or_else(|e| e)
-}
-
-pub(crate) fn read_value<'js>(
-    ctx: &Ctx<'js>,
-    shared: &Shared,
-    value: &JsValue<'js>,
-) -> Result<Value, CloneError> {
-    Reader::new(ctx, shared.codec())
-        .watched(shared.watchdog.clone())
-        .read(value)
 }
 
 /// Stops the guest as the engine's interrupt does: an error no guest

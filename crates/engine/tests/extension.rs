@@ -30,6 +30,13 @@ fn round_trip<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
     host.write(&value)
 }
 
+/// `host.store(key, value)`: an effect the host carries out.
+fn store<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>> {
+    let key = host.string(0)?;
+    let value = host.read(1)?;
+    host.effect("store", vec![Value::String(key), value])
+}
+
 const GLUE: &str = r#"(function (host, load) {
   "use strict";
   const { inspect } = load("isola:core").internals;
@@ -39,7 +46,7 @@ const GLUE: &str = r#"(function (host, load) {
   return {
     greet: (name) => host.greet(name),
     Greeter,
-    module: Object.freeze({ __proto__: null, shout: (s) => String(s).toUpperCase(), hoard: (n) => host.hoard(n), roundTrip: (v) => host.roundTrip(v), inspect }),
+    module: Object.freeze({ __proto__: null, store: (k, v) => host.store(k, v), shout: (s) => String(s).toUpperCase(), hoard: (n) => host.hoard(n), roundTrip: (v) => host.roundTrip(v), inspect }),
   };
 })"#;
 
@@ -63,6 +70,11 @@ static GREETINGS: Extension = Extension::new("greetings")
             name: c"roundTrip",
             length: 1,
             call: round_trip,
+        },
+        HostFunction {
+            name: c"store",
+            length: 2,
+            call: store,
         },
     ])
     .globals(&[
@@ -88,7 +100,7 @@ static GREETINGS: Extension = Extension::new("greetings")
             chunk: "greetings:glue",
             name: "module",
         },
-        names: &["shout", "hoard", "roundTrip", "inspect"],
+        names: &["shout", "hoard", "roundTrip", "inspect", "store"],
     }]);
 
 /// The engine's own extensions and this file's, without the web platform.
@@ -106,6 +118,17 @@ fn budget() -> Budget {
 
 /// Calls `go()` of a module whose default export is `{ go }`.
 fn go(code: &str) -> Result<CallResult, Termination> {
+    let mut isolate = started(code)?;
+    for effect in isolate.take_effects() {
+        if let Effect::CallSettled { result, .. } = effect {
+            return Ok(result);
+        }
+    }
+    panic!("the call did not settle");
+}
+
+/// An isolate of [`platform`] running `code`, with `go()` called.
+fn started(code: &str) -> Result<Isolate, Termination> {
     let source = Arc::new(
         WorkerSource::new(
             Some("2026-03-01"),
@@ -134,12 +157,7 @@ fn go(code: &str) -> Result<CallResult, Termination> {
         },
         budget(),
     )?;
-    for effect in isolate.take_effects() {
-        if let Effect::CallSettled { result, .. } = effect {
-            return Ok(result);
-        }
-    }
-    panic!("the call did not settle");
+    Ok(isolate)
 }
 
 fn returned(code: &str) -> Value {
@@ -177,6 +195,49 @@ fn an_extension_adds_globals_host_functions_and_a_module() {
             "function"
         ])
     );
+}
+
+#[test]
+fn an_extension_effect_leaves_as_an_op_and_its_answer_settles_the_promise() {
+    let mut isolate = started(
+        r#"import { store } from "greetings:mod";
+        export default { async go() { const answer = await store("k", { n: 1 }); return ["stored", answer]; } };"#,
+    )
+    .expect("started");
+    let mut issued = None;
+    for effect in isolate.take_effects() {
+        if let Effect::Op { id, request } = effect {
+            issued = Some((id, request));
+        }
+    }
+    let (id, request) = issued.expect("the effect left as an op");
+    assert_eq!(
+        request,
+        OpRequest::Extension {
+            extension: "greetings".into(),
+            name: "store".into(),
+            args: vec![
+                Value::String("k".into()),
+                Value::Object(vec![("n".into(), Value::Number(1.0))])
+            ],
+        }
+    );
+    isolate
+        .complete_op(id, OpResult::Value(Value::Number(7.0)), budget())
+        .expect("answered");
+    let settled = isolate
+        .take_effects()
+        .into_iter()
+        .find_map(|effect| match effect {
+            Effect::CallSettled { result, .. } => Some(result),
+            _ => None,
+        });
+    match settled {
+        Some(CallResult::Value(value)) => {
+            assert_eq!(value.to_json(), serde_json::json!(["stored", 7]));
+        }
+        other => panic!("expected a value, got {other:?}"),
+    }
 }
 
 #[test]

@@ -591,6 +591,17 @@ impl Driver {
                 )))),
             },
             OpRequest::CallStub { stub, method, args } => self.call_stub(stub, method, args),
+            // No extension of this runtime's platform issues effects of its
+            // own; one that did would register their handler here. Refused
+            // (a jailed process could still send one).
+            OpRequest::Extension {
+                extension, name, ..
+            } => Box::pin(std::future::ready(OpResult::Error(ErrorValue::new(
+                "Error",
+                format!(
+                    "isola: this host carries out no effect {name} of the extension {extension}"
+                ),
+            )))),
             OpRequest::CallLoopback {
                 entrypoint,
                 props,

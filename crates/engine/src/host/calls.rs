@@ -4,13 +4,14 @@
 
 use rquickjs::{Array, Ctx, Exception, Function, TypedArray, Value as JsValue};
 
-use super::HostCall;
 use crate::codec::{self, CloneError};
+use crate::codec::{clone_error_to_js, read_value};
+use crate::host_call::HostCall;
 use crate::modules;
 use crate::ops::{
     CallId, CallKind, Effect, HttpRequest, HttpResponse, LogLevel, OpRequest, RedirectMode,
 };
-use crate::shared::{Shared, clone_error_to_js, read_value};
+use crate::shared::Shared;
 use crate::value::Value;
 
 /// A body length the glue declares for chunks to follow: a whole number
@@ -125,22 +126,22 @@ pub(crate) fn op<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>
             let code = match host.arg(3) {
                 Some(v) if !v.is_undefined() => {
                     let value = read_value(&ctx, s, v).map_err(|e| clone_error_to_js(&ctx, &e))?;
-                    let mut code = crate::dynamic::read_code(&value)
+                    let mut code = crate::workers::dynamic::read_code(&value)
                         .map_err(|e| Exception::throw_type(&ctx, e.message()))?;
                     if let Some(services) = host.arg(4) {
                         let services = read_value(&ctx, s, services)
                             .map_err(|e| clone_error_to_js(&ctx, &e))?;
-                        code.services =
-                            crate::dynamic::read_services(&services).ok_or_else(|| {
+                        code.services = crate::workers::dynamic::read_services(&services)
+                            .ok_or_else(|| {
                                 Exception::throw_type(&ctx, "isola: malformed services")
                             })?;
                     }
                     if let Some(links) = host.arg(5) {
                         let links =
                             read_value(&ctx, s, links).map_err(|e| clone_error_to_js(&ctx, &e))?;
-                        crate::dynamic::read_links(&links, &mut code).ok_or_else(|| {
-                            Exception::throw_type(&ctx, "isola: malformed worker links")
-                        })?;
+                        crate::workers::dynamic::read_links(&links, &mut code).ok_or_else(
+                            || Exception::throw_type(&ctx, "isola: malformed worker links"),
+                        )?;
                     }
                     Some(Box::new(code))
                 }
@@ -187,8 +188,9 @@ pub(crate) fn op<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>
             let worker = host.id(1);
             let entrypoint = host.optional_string(2)?;
             let props = read_data(&ctx, s, host.arg(3))?;
-            let limits = crate::dynamic::read_limits(Some(&read_data(&ctx, s, host.arg(4))?))
-                .map_err(|e| Exception::throw_type(&ctx, e.message()))?;
+            let limits =
+                crate::workers::dynamic::read_limits(Some(&read_data(&ctx, s, host.arg(4))?))
+                    .map_err(|e| Exception::throw_type(&ctx, e.message()))?;
             let call = worker_call(&read_rpc(5)?)
                 .ok_or_else(|| Exception::throw_type(&ctx, "isola: malformed worker call"))?;
             check_call_size(host, props.approx_size(), &call)?;
@@ -276,21 +278,34 @@ pub(crate) fn op<'js>(host: &HostCall<'_, 'js>) -> rquickjs::Result<JsValue<'js>
         }
         _ => return Err(Exception::throw_type(&ctx, "isola: unknown op")),
     };
+    issue(host, request, exported)
+}
+
+/// Issues `request` as an op of the call acting now: its payload charged
+/// until it is answered, its promise returned (settled by
+/// `Isolate::complete_op`), and `exported` stubs released with it.
+pub(crate) fn issue<'js>(
+    host: &HostCall<'_, 'js>,
+    request: OpRequest,
+    exported: Vec<u64>,
+) -> rquickjs::Result<JsValue<'js>> {
+    let ctx = host.ctx();
+    let s = host.shared;
     // The payload stays on the host until the op is answered: it counts
     // against the memory limit like the heap (a loop of calls with one
     // big argument must not copy it out without bound).
     let held = request.held_bytes();
     if !s.memory.admits(held) {
-        return Err(Exception::throw_range(&ctx, "Out of memory"));
+        return Err(Exception::throw_range(ctx, "Out of memory"));
     }
     let id = next_id(&s.next_op);
     let (promise, resolve, reject) = ctx.promise()?;
-    let call = crate::io_context::current(&ctx);
+    let call = crate::io_context::current(ctx);
     if held > 0 {
         s.memory.add(held);
         s.op_holds.borrow_mut().insert(id, held);
     }
-    crate::glue::with(&ctx, |g| {
+    crate::glue::with(ctx, |g| {
         let mut state = g.state.borrow_mut();
         state.ops.insert(
             id,

@@ -5,15 +5,13 @@
 //! compatibility surface, registered like any extension; dispatch
 //! (`crate::dispatch`) calls into it for entrypoint classes and stubs.
 
+pub(crate) mod dynamic;
+
 use rquickjs::Value as JsValue;
 
 use crate::extension::{BuiltinModule, Chunk, Export, Extension, Global, HostFunction};
-use crate::host::{HostCall, calls};
-
-/// The module-and-globals chunk: the platform's second.
-pub(crate) const WORKERS_CHUNK: usize = 1;
-/// The capability-stub chunk: the platform's third.
-pub(crate) const BINDINGS_CHUNK: usize = 2;
+use crate::host::calls;
+use crate::host_call::HostCall;
 
 const CHUNK: &str = "isola:workers";
 
