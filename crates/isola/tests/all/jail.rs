@@ -242,48 +242,96 @@ fn a_process_that_stops_answering_is_killed_at_the_deadline() {
     );
 }
 
-#[test]
-fn a_cordon_that_keeps_crashing_backs_off() {
-    let loader = jailed_loader(jail());
-    let rt = runtime();
-    let mut refused = None;
-    let mut seen = Vec::new();
+/// Kills the `crashy` cordon's process while a spinning call runs in it,
+/// until its loader refuses a call as a crash loop (or `rounds` pass);
+/// the refusal's message, if any, and the calls' outcomes before it.
+fn crash_until_refused(
+    loader: &Loader,
+    rt: &tokio::runtime::Runtime,
+    rounds: usize,
+) -> (Option<String>, Vec<String>) {
     // Guest code runs when the kill lands, so the call sees the crash and
     // the next one comes at once (a kill between activations is noticed
     // by the pool's tending, which waits out the back-off itself).
     let spinner = || {
-        esm("export default { run() { const end = Date.now() + 800; while (Date.now() < end) {} return 'spun' } }")
+        esm("export default { run() { const end = Date.now() + 2000; while (Date.now() < end) {} return 'spun' } }")
             .cordon("crashy")
     };
-    for _ in 0..8 {
+    let mut seen = Vec::new();
+    for _ in 0..rounds {
         let worker = loader.load(spinner()).expect("valid");
         let run = rt.block_on(async {
             let entrypoint = worker.entrypoint(None);
             let call = entrypoint.call("run", 0);
-            let kill = async {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                if let Some(&pid) = pids(&loader, "crashy").first() {
-                    signal(pid, "KILL");
+            tokio::pin!(call);
+            // The call may first wait out a back-off: the kill lands once
+            // its guest code is running.
+            loop {
+                tokio::select! {
+                    run = &mut call => break run,
+                    () = tokio::time::sleep(Duration::from_millis(50)) => {
+                        for pid in pids(loader, "crashy") {
+                            if spinning(pid) {
+                                signal(pid, "KILL");
+                            }
+                        }
+                    }
                 }
-            };
-            let (run, ()) = tokio::join!(call, kill);
-            run
+            }
         });
         let message = internal_message(&run.outcome);
         if message.contains("keep crashing") {
-            refused = Some(message);
-            break;
+            return (Some(message), seen);
         }
         seen.push(message);
     }
+    (None, seen)
+}
+
+#[test]
+fn a_cordon_that_keeps_crashing_backs_off() {
+    let loader = jailed_loader(jail());
+    let rt = runtime();
+    // The first back-offs (50, 100, 200 ms) are waited out by new
+    // isolates; a longer one is refused at once.
+    let (refused, seen) = crash_until_refused(&loader, &rt, 12);
     let refused = refused
         .unwrap_or_else(|| panic!("a crash loop is refused for a while; calls ended: {seen:#?}"));
     assert!(refused.contains("\"crashy\""), "{refused}");
+    assert!(
+        seen.len() >= 6,
+        "short back-offs were refused rather than waited out: {seen:#?}"
+    );
     // Other cordons are unaffected meanwhile.
     let other = loader.load(sleeper("calm", 1)).expect("valid");
     assert_eq!(
         returned(rt.block_on(other.entrypoint(None).call("run", 0))),
         "slept"
+    );
+}
+
+#[test]
+fn a_new_isolate_waits_out_a_short_back_off() {
+    // One executor, so one process for the cordon; four crashes within
+    // ten seconds start its first back-off (50 ms).
+    let loader = jailed_loader(jail());
+    let rt = runtime();
+    let (refused, seen) = crash_until_refused(&loader, &rt, 4);
+    assert_eq!(refused, None, "{seen:#?}");
+    let backing_off = loader
+        .cordons()
+        .into_iter()
+        .find(|c| c.name == "crashy")
+        .map_or(0, |c| c.backing_off);
+    assert_eq!(backing_off, 1, "{:?}", loader.cordons());
+    // Its code reached no process, so the crashes were not its own: it
+    // runs once the back-off is over, instead of failing.
+    let fresh = loader
+        .load(esm("export default { run() { return 'ran' } }").cordon("crashy"))
+        .expect("valid");
+    assert_eq!(
+        returned(rt.block_on(fresh.entrypoint(None).call("run", 0))),
+        "ran"
     );
 }
 

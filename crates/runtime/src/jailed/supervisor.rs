@@ -50,6 +50,12 @@ const CRASH_WINDOW: Duration = Duration::from_secs(10);
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// How much of a back-off a new isolate waits out rather than being
+/// refused. Its code reached no process, so the crash was not its own: a
+/// short wait (the first few back-offs) costs it less than failing, while
+/// a long one (a crash loop going on) is refused at once.
+const MAX_BACKOFF_WAIT: Duration = Duration::from_millis(250);
+
 /// How often the pool looks at processes no call is using: one that died
 /// meanwhile is counted and replaced off the request path.
 const TEND_EVERY: Duration = Duration::from_millis(200);
@@ -311,6 +317,14 @@ impl SlotState {
     fn backing_off(&self) -> bool {
         self.not_before.is_some_and(|t| Instant::now() < t)
     }
+
+    /// When the back-off ends, if it is on and ends within
+    /// [`MAX_BACKOFF_WAIT`].
+    fn short_backoff_ends(&self) -> Option<Instant> {
+        self.not_before
+            .filter(|&t| t.saturating_duration_since(Instant::now()) <= MAX_BACKOFF_WAIT)
+            .filter(|_| self.backing_off())
+    }
 }
 
 impl Slot {
@@ -451,7 +465,13 @@ impl RemoteIsolate {
         let slot = pool.slot(cordon, executor);
         let (generation, id) = {
             let mut state = slot.lock();
-            slot.ensure_process(&mut state, pool)?;
+            if let Err(why) = slot.ensure_process(&mut state, pool) {
+                // In a short back-off, the first activation waits for the
+                // next process (see `activate`).
+                if state.short_backoff_ends().is_none() {
+                    return Err(why);
+                }
+            }
             let id = state.next_isolate;
             state.next_isolate += 1;
             (state.generation, id)
@@ -549,47 +569,57 @@ impl RemoteIsolate {
         // The first activation carries the isolate's creation, and its
         // answer may be that the isolate could not be made.
         let creating = self.pending.is_some();
-        let reader = {
-            let mut state = self.slot.lock();
-            if creating {
-                // Its code has not reached a process yet, so a process lost
-                // since it was planned took nothing of it: it is made in
-                // the cordon's current one (started now if need be).
-                self.slot
-                    .ensure_process(&mut state, &self.pool)
-                    .map_err(Stopped::Lost)?;
-                self.generation = state.generation;
-            }
-            if state.generation != self.generation || state.process.is_none() {
-                return Err(self.lost_error(&state));
-            }
-            // The wall time left is taken when the process is free to
-            // start: a turn waited for counts against the call.
-            let wall = budget
-                .wall_deadline
-                .saturating_duration_since(Instant::now());
-            let activate = Request::Activate {
-                id: self.id,
-                memory_limit: self.memory_limit,
-                reset_log_budget: std::mem::take(&mut self.reset_log_budget),
-                cpu: budget.cpu,
-                wall,
-                entry,
-            };
-            let mut frames = Vec::with_capacity(2);
-            if let Some((source, config)) = self.pending.take() {
-                let create = Request::Create {
+        let reader = 'activation: loop {
+            let wait_until = 'attempt: {
+                let mut state = self.slot.lock();
+                if creating {
+                    // Its code has not reached a process yet, so a process
+                    // lost since it was planned took nothing of it: it is
+                    // made in the cordon's current one (started now if need
+                    // be), after a short back-off if the cordon is in one.
+                    if let Err(why) = self.slot.ensure_process(&mut state, &self.pool) {
+                        match state
+                            .short_backoff_ends()
+                            .filter(|&t| t < budget.wall_deadline)
+                        {
+                            Some(t) => break 'attempt t,
+                            None => return Err(Stopped::Lost(why)),
+                        }
+                    }
+                    self.generation = state.generation;
+                }
+                if state.generation != self.generation || state.process.is_none() {
+                    return Err(self.lost_error(&state));
+                }
+                // The wall time left is taken when the process is free to
+                // start: a turn waited for counts against the call.
+                let wall = budget
+                    .wall_deadline
+                    .saturating_duration_since(Instant::now());
+                let activate = Request::Activate {
                     id: self.id,
-                    source: std::borrow::Cow::Borrowed(&source),
-                    config: std::borrow::Cow::Borrowed(&config),
+                    memory_limit: self.memory_limit,
+                    reset_log_budget: std::mem::take(&mut self.reset_log_budget),
+                    cpu: budget.cpu,
+                    wall,
+                    entry,
                 };
-                frames.push(encode(&create).map_err(Stopped::Lost)?);
-            }
-            frames.push(encode(&activate).map_err(Stopped::Lost)?);
-            match send(&mut state, &frames, deadline) {
-                Ok(reader) => reader,
-                Err(failure) => return Err(self.fail(&mut state, failure)),
-            }
+                let mut frames = Vec::with_capacity(2);
+                if let Some((source, config)) = self.pending.take() {
+                    let create = Request::Create {
+                        id: self.id,
+                        source: std::borrow::Cow::Borrowed(&source),
+                        config: std::borrow::Cow::Borrowed(&config),
+                    };
+                    frames.push(encode(&create).map_err(Stopped::Lost)?);
+                }
+                frames.push(encode(&activate).map_err(Stopped::Lost)?);
+                match send(&mut state, &frames, deadline) {
+                    Ok(reader) => break 'activation reader,
+                    Err(failure) => return Err(self.fail(&mut state, failure)),
+                }
+            };
+            tokio::time::sleep_until(wait_until.into()).await;
         };
         let mut unanswered = Unanswered {
             slot: self.slot.clone(),
