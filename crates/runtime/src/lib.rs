@@ -26,6 +26,7 @@ mod worker;
 pub use binding::{Binding, OutboundHandler, binding_fn, outbound_fn};
 pub use code::{Outbound, WorkerCode};
 pub use config::{Config, Limits};
+pub use executor::LocalTask;
 pub use isola_jail::{Jail, WorkerInvocation, worker_invocation};
 pub use jailed::{CordonStatus, worker_main};
 pub use loader::{LoadError, Loader};

@@ -239,6 +239,7 @@ impl Loader {
         let inner = Arc::new(WorkerInner {
             calls,
             memory: memory.clone(),
+            executor: index,
         });
         let jail = self
             .inner
@@ -267,6 +268,17 @@ impl Loader {
             return Err(LoadError::Internal("an executor thread has stopped".into()));
         }
         Ok(Worker { inner })
+    }
+
+    /// Runs the future `task()` makes on executor thread `executor` (see
+    /// [`Worker::executor`]), among the workers' drivers there; `false`
+    /// when there is no such thread (or it stopped). Front ends use it to
+    /// serve a worker's connections on its own thread.
+    pub fn run_on(&self, executor: usize, task: crate::executor::LocalTask) -> bool {
+        self.inner
+            .executors
+            .get(executor)
+            .is_some_and(|e| e.run(task))
     }
 
     /// The worker cached under `id`, or a new one from `code()` on a miss.

@@ -13,6 +13,8 @@ use crate::outcome::{Outcome, Run};
 pub(crate) struct WorkerInner {
     pub(crate) calls: mpsc::UnboundedSender<CallRequest>,
     pub(crate) memory: Arc<AtomicUsize>,
+    /// The executor thread its driver runs on.
+    pub(crate) executor: usize,
 }
 
 /// A loaded worker. Calls through the same `Worker` (and its clones) share
@@ -32,6 +34,13 @@ impl std::fmt::Debug for Worker {
 }
 
 impl Worker {
+    /// The executor thread this worker runs on: a front end that serves
+    /// the worker's requests there ([`crate::Loader::run_on`]) saves a
+    /// thread hop each way.
+    pub fn executor(&self) -> usize {
+        self.inner.executor
+    }
+
     /// The default export (`None`) or a named export as an entrypoint.
     /// Resolution is lazy: an unknown name fails at call time, as on
     /// Cloudflare.

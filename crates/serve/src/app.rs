@@ -230,6 +230,17 @@ impl App {
         })
     }
 
+    /// The executor thread the parent runs on, if it loads.
+    pub(crate) fn parent_executor(&self) -> Option<usize> {
+        self.worker().ok().map(|worker| worker.executor())
+    }
+
+    /// Runs `task()` on executor thread `executor`; `false` if that
+    /// thread has stopped.
+    pub(crate) fn run_on(&self, executor: usize, task: isola_runtime::LocalTask) -> bool {
+        self.loader.run_on(executor, task)
+    }
+
     /// The parent, from the loader's cache (loaded again if it was evicted).
     fn worker(&self) -> Result<Worker, ServeError> {
         let code = self.code.clone();

@@ -82,17 +82,31 @@ pub(crate) async fn accept_loop(
             () = &mut stopping => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let handler = handler.clone();
-                    let service = service_fn(move |request| {
-                        let handler = handler.clone();
-                        async move { Ok::<_, Infallible>(handler.handle(request, peer).await) }
-                    });
-                    let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-                    tokio::spawn(async move {
-                        if let Err(e) = connection.await {
-                            tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    let connection = Connection {
+                        handler: handler.clone(),
+                        builder: builder.clone(),
+                        watcher: graceful.watcher(),
+                        peer,
+                    };
+                    // Served on the parent's executor thread: its requests
+                    // and answers then cross no thread. Else (the parent
+                    // does not load now) here, where the error is answered.
+                    let app = handler.app.get();
+                    match (app.parent_executor(), stream.into_std()) {
+                        (Some(executor), Ok(stream)) => {
+                            let task: isola_runtime::LocalTask =
+                                Box::new(move || Box::pin(connection.serve_std(stream)));
+                            if !app.run_on(executor, task) {
+                                tracing::warn!(%peer, "the parent's executor thread has stopped; connection dropped");
+                            }
                         }
-                    });
+                        (None, Ok(stream)) => {
+                            tokio::spawn(connection.serve_std(stream));
+                        }
+                        (_, Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "an accepted connection could not be served");
+                        }
+                    }
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off briefly.
@@ -112,6 +126,42 @@ pub(crate) async fn accept_loop(
         () = graceful.shutdown() => tracing::info!("all connections closed"),
         () = tokio::time::sleep(limits.shutdown_grace) => {
             tracing::warn!(grace = ?limits.shutdown_grace, "grace period over; dropping the remaining connections");
+        }
+    }
+}
+
+/// One accepted connection and what serving it needs.
+struct Connection {
+    handler: Arc<Handler>,
+    builder: hyper::server::conn::http1::Builder,
+    watcher: hyper_util::server::graceful::Watcher,
+    peer: SocketAddr,
+}
+
+impl Connection {
+    /// Serves the connection on the current thread's event loop until it
+    /// closes (or the shutdown's grace ends).
+    async fn serve_std(self, stream: std::net::TcpStream) {
+        let Self {
+            handler,
+            builder,
+            watcher,
+            peer,
+        } = self;
+        let stream = match tokio::net::TcpStream::from_std(stream) {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::debug!(%peer, error = %e, "an accepted connection could not be served");
+                return;
+            }
+        };
+        let service = service_fn(move |request| {
+            let handler = handler.clone();
+            async move { Ok::<_, Infallible>(handler.handle(request, peer).await) }
+        });
+        let connection = watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
+        if let Err(e) = connection.await {
+            tracing::debug!(%peer, error = %e, "connection ended with an error");
         }
     }
 }
