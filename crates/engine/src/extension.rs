@@ -2,8 +2,9 @@
 //!
 //! The engine core knows no web API by name. Everything a guest reaches
 //! beyond the language itself comes from an [`Extension`], declared once
-//! as a `static` and composed with the others into a [`Platform`] when the
-//! process starts. An extension contributes:
+//! as a `static` and composed with the others into a
+//! [`Platform`](crate::Platform) when the process starts. An extension
+//! contributes:
 //!
 //! - **JS glue chunks** ([`Chunk`]): scripts of the form
 //!   `(function (host, load) { …; return exports; })`, compiled once per
