@@ -62,5 +62,6 @@ pub(crate) static WORKERS: Extension = Extension::new("workers")
             "DurableObject",
             "WorkflowEntrypoint",
             "RpcTarget",
+            "env",
         ],
     }]);

@@ -51,6 +51,22 @@ fn sample() -> Value {
 }
 
 #[test]
+fn env_is_importable_from_cloudflare_workers_as_in_workerd() {
+    // `import { env }` is the same object the handlers get, readable at
+    // module scope, and also the default export's `env`.
+    let code = esm(r#"import { env } from "cloudflare:workers";
+        import workers from "cloudflare:workers";
+        const atStart = env.NAME;
+        export default { go(_, handlerEnv) { return [atStart, env === handlerEnv, workers.env === env] } }"#)
+    .env_value("NAME", Value::String("ada".into()));
+    let run = call(code, "go", Value::Null);
+    let Outcome::Returned(value) = run.outcome else {
+        panic!("{:?}", run.outcome)
+    };
+    assert_eq!(value.to_json(), json!(["ada", true, true]));
+}
+
+#[test]
 fn env_values_cross_unchanged_and_binary_stays_binary() {
     let code = esm(r#"export default { echo(_, env) {
         const v = env.DATA;
