@@ -27,36 +27,12 @@ pub(crate) static CORE: Extension = Extension::new("core")
         source: include_str!("glue/core.js"),
     }])
     .host_functions(&[
-        HostFunction {
-            name: c"op",
-            length: 1,
-            call: calls::op,
-        },
-        HostFunction {
-            name: c"timer",
-            length: 2,
-            call: calls::timer,
-        },
-        HostFunction {
-            name: c"cancelTimer",
-            length: 1,
-            call: calls::cancel_timer,
-        },
-        HostFunction {
-            name: c"log",
-            length: 2,
-            call: calls::log,
-        },
-        HostFunction {
-            name: c"clone",
-            length: 1,
-            call: calls::clone,
-        },
-        HostFunction {
-            name: c"require",
-            length: 2,
-            call: calls::require,
-        },
+        HostFunction::new(c"op", 1, calls::op),
+        HostFunction::new(c"timer", 2, calls::timer),
+        HostFunction::new(c"cancelTimer", 1, calls::cancel_timer),
+        HostFunction::new(c"log", 2, calls::log),
+        HostFunction::new(c"clone", 1, calls::clone),
+        HostFunction::new(c"require", 2, calls::require),
     ])
     .globals(&[
         function(c"setTimeout", 1, "setTimeout"),

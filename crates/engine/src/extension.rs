@@ -71,6 +71,13 @@ pub struct HostFunction {
     pub call: HostFn,
 }
 
+impl HostFunction {
+    /// `host.<name>(…)`, with `length`, calling `call`.
+    pub const fn new(name: &'static CStr, length: u8, call: HostFn) -> Self {
+        Self { name, length, call }
+    }
+}
+
 impl std::fmt::Debug for HostFunction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HostFunction")

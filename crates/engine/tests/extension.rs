@@ -56,26 +56,10 @@ static GREETINGS: Extension = Extension::new("greetings")
         source: GLUE,
     }])
     .host_functions(&[
-        HostFunction {
-            name: c"greet",
-            length: 1,
-            call: greet,
-        },
-        HostFunction {
-            name: c"hoard",
-            length: 1,
-            call: hoard,
-        },
-        HostFunction {
-            name: c"roundTrip",
-            length: 1,
-            call: round_trip,
-        },
-        HostFunction {
-            name: c"store",
-            length: 2,
-            call: store,
-        },
+        HostFunction::new(c"greet", 1, greet),
+        HostFunction::new(c"hoard", 1, hoard),
+        HostFunction::new(c"roundTrip", 1, round_trip),
+        HostFunction::new(c"store", 2, store),
     ])
     .globals(&[
         Global::Function {
@@ -332,16 +316,8 @@ fn extensions_that_do_not_compose_are_refused_with_the_reason() {
     assert!(error.to_string().contains("greetings:glue"), "{error}");
 
     static TWICE: Extension = Extension::new("twice").host_functions(&[
-        HostFunction {
-            name: c"greet",
-            length: 1,
-            call: greet,
-        },
-        HostFunction {
-            name: c"greet",
-            length: 1,
-            call: greet,
-        },
+        HostFunction::new(c"greet", 1, greet),
+        HostFunction::new(c"greet", 1, greet),
     ]);
     let error = Platform::new(&[&TWICE]).expect_err("a host function named twice");
     assert!(error.to_string().contains("greet"), "{error}");

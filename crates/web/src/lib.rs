@@ -56,14 +56,6 @@ const fn value(name: &'static std::ffi::CStr, chunk: &'static str) -> Global {
     }
 }
 
-const fn host_fn(
-    name: &'static std::ffi::CStr,
-    length: u8,
-    call: isola_engine::HostFn,
-) -> HostFunction {
-    HostFunction { name, length, call }
-}
-
 /// The web platform.
 pub static WEB_PLATFORM: Extension = Extension::new("web")
     .chunks(&[
@@ -86,24 +78,24 @@ pub static WEB_PLATFORM: Extension = Extension::new("web")
     ])
     .fetch_adapter(GLOBALS)
     .host_functions(&[
-        host_fn(c"btoa", 1, host::btoa),
-        host_fn(c"atob", 1, host::atob),
-        host_fn(c"getRandomValues", 1, host::get_random_values),
-        host_fn(c"randomUUID", 0, host::random_uuid),
-        host_fn(c"utf8Encode", 1, host::utf8_encode),
-        host_fn(c"utf8Decode", 3, host::utf8_decode),
-        host_fn(c"urlParse", 2, host::url_parse),
-        host_fn(c"urlSet", 3, host::url_set),
-        host_fn(c"formParse", 1, host::form_parse),
-        host_fn(c"formSerialize", 1, host::form_serialize),
-        host_fn(c"decoderOpen", 3, host::decoder_open),
-        host_fn(c"decoderDecode", 3, host::decoder_decode),
-        host_fn(c"subtle", 2, host::subtle),
-        host_fn(c"multipartParse", 2, host::multipart_parse),
-        host_fn(c"compressionOpen", 2, host::compression_open),
-        host_fn(c"compressionWrite", 2, host::compression_write),
-        host_fn(c"compressionFinish", 1, host::compression_finish),
-        host_fn(c"compressionClose", 1, host::compression_close),
+        HostFunction::new(c"btoa", 1, host::btoa),
+        HostFunction::new(c"atob", 1, host::atob),
+        HostFunction::new(c"getRandomValues", 1, host::get_random_values),
+        HostFunction::new(c"randomUUID", 0, host::random_uuid),
+        HostFunction::new(c"utf8Encode", 1, host::utf8_encode),
+        HostFunction::new(c"utf8Decode", 3, host::utf8_decode),
+        HostFunction::new(c"urlParse", 2, host::url_parse),
+        HostFunction::new(c"urlSet", 3, host::url_set),
+        HostFunction::new(c"formParse", 1, host::form_parse),
+        HostFunction::new(c"formSerialize", 1, host::form_serialize),
+        HostFunction::new(c"decoderOpen", 3, host::decoder_open),
+        HostFunction::new(c"decoderDecode", 3, host::decoder_decode),
+        HostFunction::new(c"subtle", 2, host::subtle),
+        HostFunction::new(c"multipartParse", 2, host::multipart_parse),
+        HostFunction::new(c"compressionOpen", 2, host::compression_open),
+        HostFunction::new(c"compressionWrite", 2, host::compression_write),
+        HostFunction::new(c"compressionFinish", 1, host::compression_finish),
+        HostFunction::new(c"compressionClose", 1, host::compression_close),
     ])
     .globals(&[
         function(c"atob", 1),

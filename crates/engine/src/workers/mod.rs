@@ -33,16 +33,8 @@ pub(crate) static WORKERS: Extension = Extension::new("workers")
         },
     ])
     .host_functions(&[
-        HostFunction {
-            name: c"op",
-            length: 1,
-            call: calls::op,
-        },
-        HostFunction {
-            name: c"env",
-            length: 0,
-            call: env,
-        },
+        HostFunction::new(c"op", 1, calls::op),
+        HostFunction::new(c"env", 0, env),
     ])
     .globals(&[Global::Value {
         name: c"navigator",
